@@ -1,0 +1,38 @@
+package render
+
+// Plan is what a backend executes: the program, its arguments and
+// environment, and the files and directories to create first. Renderers
+// return a Plan; backends carry it out.
+type Plan struct {
+	// Argv is the command to exec; Argv[0] is an absolute path.
+	Argv []string
+	// Env is the complete environment of the exec as NAME=VALUE, sorted;
+	// nothing is inherited.
+	Env []string
+	// Secret lists names in Env whose values must never be printed.
+	Secret []string
+	// Files are generated files handed to the sandbox.
+	Files []GeneratedFile
+	// HostDirs are directories created on the host (owned by the invoking
+	// user, mode 0700) before the launch, such as ~/.claude.
+	HostDirs []string
+	// Notes are human-readable remarks for explain, for example a forward
+	// the policy asks for that the host lacks.
+	Notes []string
+}
+
+// GeneratedFile is file content the backend materialises.
+type GeneratedFile struct {
+	// FD, when non-zero, is the descriptor number the content is readable
+	// from in the exec'd program (bwrap --file FD, --seccomp FD).
+	FD int
+	// Path, when FD is zero, is where to write the content: an absolute
+	// path inside the run's private directory or container root.
+	Path string
+	// Content is the file's bytes.
+	Content []byte
+	// Mode is the permission bits.
+	Mode uint32
+	// Show is false for content that must not be printed (secrets).
+	Show bool
+}
