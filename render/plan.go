@@ -16,6 +16,8 @@ type Plan struct {
 	// HostDirs are directories created on the host (owned by the invoking
 	// user, mode 0700) before the launch, such as ~/.claude.
 	HostDirs []string
+	// Seed lists host files copied once before the launch.
+	Seed []SeedFile
 	// Notes are human-readable remarks for explain, for example a forward
 	// the policy asks for that the host lacks.
 	Notes []string
@@ -35,4 +37,11 @@ type GeneratedFile struct {
 	Mode uint32
 	// Show is false for content that must not be printed (secrets).
 	Show bool
+}
+
+// SeedFile is a host file copied once before the first launch: From is
+// copied to To (mode 0600, owned by the invoking user) only when To does
+// not exist and From does. Nothing is ever overwritten.
+type SeedFile struct {
+	From, To string
 }
