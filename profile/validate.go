@@ -1,0 +1,97 @@
+package profile
+
+import (
+	"path/filepath"
+	"strings"
+)
+
+// The semantic checks on a resolved policy. Each is a small named function;
+// all run, and every problem is reported at the origin of the value.
+var checks = []struct {
+	name string
+	fn   func(p *Policy, env Env, ps *problems)
+}{
+	{"project-dir", checkProjectDir},
+	{"command", checkCommand},
+	{"sensitive-mounts", checkSensitiveMounts},
+	{"paths", checkPaths},
+}
+
+func validate(p *Policy, env Env, ps *problems) {
+	for _, c := range checks {
+		c.fn(p, env, ps)
+	}
+}
+
+func (ps *problems) at(o Origin, key, hint, format string, args ...any) {
+	ps.add(o.File, o.Line, key, hint, format, args...)
+}
+
+// isWithin reports whether path is dir or lies below it.
+func isWithin(path, dir string) bool {
+	if dir == "/" {
+		return strings.HasPrefix(path, "/")
+	}
+	return path == dir || strings.HasPrefix(path, dir+"/")
+}
+
+// checkProjectDir refuses /, the home dir and its ancestors as project.
+func checkProjectDir(p *Policy, env Env, ps *problems) {
+	dir := filepath.Clean(p.ProjectDir)
+	if p.ProjectDir == "" || !filepath.IsAbs(dir) {
+		ps.add("", 0, "", "", "project dir %q is not an absolute path", p.ProjectDir)
+		return
+	}
+	if p.Force {
+		return
+	}
+	if dir == "/" || (env.Home != "" && isWithin(filepath.Clean(env.Home), dir)) {
+		ps.add("", 0, "", "pass --force to share it anyway",
+			"refusing project dir %s: it is / or contains the home dir, so the sandbox would see everything in it", dir)
+	}
+}
+
+// checkCommand requires a program to run.
+func checkCommand(p *Policy, env Env, ps *problems) {
+	if len(p.Command) == 0 || p.Command[0] == "" {
+		ps.at(p.Origins["command"], "command", "", "no command to run")
+	}
+	if p.UseShell && (len(p.Shell) == 0 || p.Shell[0] == "") {
+		ps.at(p.Origins["shell"], "shell", "", "no shell to run")
+	}
+}
+
+// checkSensitiveMounts refuses read-write mounts of the home dir, its
+// ancestors, ~/.ssh and ~/.gnupg unless forced.
+func checkSensitiveMounts(p *Policy, env Env, ps *problems) {
+	if p.Force || env.Home == "" {
+		return
+	}
+	home := filepath.Clean(env.Home)
+	sensitive := []string{filepath.Join(home, ".ssh"), filepath.Join(home, ".gnupg")}
+	for _, m := range p.Mounts {
+		if m.Mode != MountRW {
+			continue
+		}
+		bad := isWithin(home, m.Source)
+		for _, s := range sensitive {
+			bad = bad || isWithin(m.Source, s)
+		}
+		if bad {
+			key := MountKey(m)
+			ps.at(p.Origins[key], key, "mount it read-only, or pass --force",
+				"refusing read-write mount of %s", m.Source)
+		}
+	}
+}
+
+// checkPaths requires absolute paths after expansion (the decoder makes
+// them absolute; this guards policies built by other means).
+func checkPaths(p *Policy, env Env, ps *problems) {
+	for _, m := range p.Mounts {
+		if !filepath.IsAbs(m.Target) || (m.Source != "" && !filepath.IsAbs(m.Source)) {
+			key := MountKey(m)
+			ps.at(p.Origins[key], key, "", "mount paths must be absolute")
+		}
+	}
+}

@@ -1,0 +1,157 @@
+package profile
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// Value checks shared by the decoder. Each accepts exactly the forms the
+// renderers can pass on without quoting or option injection (a QEMU
+// machine type never contains a comma, for example).
+
+func validHostname(s string) bool {
+	if s == "" || len(s) > 253 {
+		return false
+	}
+	for _, label := range strings.Split(s, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for i := 0; i < len(label); i++ {
+			if !isAlnum(label[i]) && label[i] != '-' {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func validProfileName(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !isAlnum(s[i]) && s[i] != '-' && s[i] != '_' {
+			return false
+		}
+	}
+	return true
+}
+
+func validEnvName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c == '_' || c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || i > 0 && c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// validToken accepts letters, digits, '.', '_' and '-' up to max bytes.
+func validToken(s string, max int) bool {
+	if s == "" || len(s) > max {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !isAlnum(s[i]) && !strings.ContainsRune("._-", rune(s[i])) {
+			return false
+		}
+	}
+	return true
+}
+
+func validMachinePrefix(s string) bool {
+	if s == "" || len(s) > 32 || s[0] == '-' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+func isAlnum(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+}
+
+// domainPattern checks an egress pattern, an exact host name
+// ("example.com") or a subdomain wildcard ("*.example.com"), and returns it
+// in lower case.
+func domainPattern(p string) (string, error) {
+	switch {
+	case strings.Contains(p, "://"):
+		return "", fmt.Errorf("domain pattern %q has a scheme (write the host name only)", p)
+	case strings.Contains(p, "/"):
+		return "", fmt.Errorf("domain pattern %q has a path (write the host name only)", p)
+	case p == "*" || p == "*.":
+		return "", fmt.Errorf("domain pattern %q matches everything (use network = \"full\" instead)", p)
+	case strings.Contains(p, ":"):
+		return "", fmt.Errorf("domain pattern %q has a port (ports are not part of a pattern)", p)
+	}
+	name := strings.ToLower(strings.TrimSuffix(p, "."))
+	host := strings.TrimPrefix(name, "*.")
+	if strings.Contains(host, "*") {
+		return "", fmt.Errorf("domain pattern %q: a wildcard may only stand first, as in \"*.example.com\"", p)
+	}
+	if !validHostname(host) {
+		return "", fmt.Errorf("domain pattern %q is not a host name", p)
+	}
+	return name, nil
+}
+
+// parseMemory reads a memory size: a string with a unit ("4G", "4096M",
+// "512MiB", "1T") or an integer number of MiB. It returns MiB.
+func parseMemory(v any) (int, error) {
+	var mib int64
+	switch x := v.(type) {
+	case int64:
+		mib = x
+	case string:
+		s := strings.TrimSpace(x)
+		i := 0
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+		n, err := strconv.ParseInt(s[:i], 10, 64)
+		if err != nil || i == 0 {
+			return 0, fmt.Errorf("memory %q is not a size such as \"4G\" or \"4096M\"", x)
+		}
+		var mult int64
+		switch strings.ToUpper(strings.TrimSpace(s[i:])) {
+		case "", "M", "MB", "MIB":
+			mult = 1
+		case "G", "GB", "GIB":
+			mult = 1024
+		case "T", "TB", "TIB":
+			mult = 1024 * 1024
+		default:
+			return 0, fmt.Errorf("memory %q has an unknown unit (use M or G)", x)
+		}
+		if n > 1<<40/mult {
+			return 0, fmt.Errorf("memory %q is out of range (256M-1T)", x)
+		}
+		mib = n * mult
+	default:
+		return 0, fmt.Errorf("want a size such as \"4G\", got %s", describe(v))
+	}
+	if mib < 256 || mib > 1024*1024 {
+		return 0, fmt.Errorf("memory %v is out of range (256M-1T)", v)
+	}
+	return int(mib), nil
+}
+
+// FormatMemory prints MiB the way the schema writes it ("4G", "1536M").
+func FormatMemory(mib int) string {
+	if mib%1024 == 0 {
+		return strconv.Itoa(mib/1024) + "G"
+	}
+	return strconv.Itoa(mib) + "M"
+}
