@@ -23,18 +23,18 @@ type Problem struct {
 	Hint string
 }
 
-// Error formats the problem as FILE:LINE: message (hint).
+// Error formats the problem as FILE:LINE: message (hint); problems of
+// the invocation itself (File "") have no position.
 func (p *Problem) Error() string {
 	var b strings.Builder
 	switch {
 	case p.File == "":
-		b.WriteString("command line")
+		// A problem of the invocation itself has no position.
 	case p.Line > 0:
-		fmt.Fprintf(&b, "%s:%d", p.File, p.Line)
+		fmt.Fprintf(&b, "%s:%d: ", p.File, p.Line)
 	default:
-		b.WriteString(p.File)
+		b.WriteString(p.File + ": ")
 	}
-	b.WriteString(": ")
 	if p.Key != "" && !strings.HasPrefix(p.Message, p.Key) {
 		b.WriteString(p.Key)
 		b.WriteString(": ")
@@ -148,4 +148,22 @@ func editDistance(a, b string) int {
 		prev, cur = cur, prev
 	}
 	return prev[len(b)]
+}
+
+// JoinProblems merges errors returned by this package into one error whose
+// problems are sorted by file and line; other errors are kept as problems
+// without a position. It returns nil when every error is nil.
+func JoinProblems(errs ...error) error {
+	var ps problems
+	for _, err := range errs {
+		if err == nil {
+			continue
+		}
+		if found := Problems(err); len(found) > 0 {
+			ps = append(ps, found...)
+			continue
+		}
+		ps = append(ps, &Problem{File: "launcher", Message: err.Error()})
+	}
+	return ps.err()
 }

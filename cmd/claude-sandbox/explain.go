@@ -1,0 +1,196 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/claude-sandbox/claude-sandbox/backends"
+	"github.com/claude-sandbox/claude-sandbox/profile"
+	"github.com/claude-sandbox/claude-sandbox/render"
+)
+
+// explainCmd shows the resolved policy with provenance.
+type explainCmd struct {
+	selection
+	JSON    bool   `name:"json" help:"Print the explanation as a JSON document (format version 1)."`
+	Project string `arg:"" optional:"" default:"." help:"Project directory (default: the current directory)."`
+}
+
+// explanation is the JSON document printed by explain --json. Its shape is
+// stable: fields are only ever added, and Version changes when a field
+// changes meaning.
+type explanation struct {
+	Version    int          `json:"version"`
+	ProjectDir string       `json:"project_dir"`
+	Home       string       `json:"home"`
+	Backend    string       `json:"backend"`
+	Profile    string       `json:"profile"`
+	Layers     []layerDoc   `json:"layers"`
+	Trust      trustDoc     `json:"trust"`
+	Settings   []settingDoc `json:"settings"`
+	Plan       planDoc      `json:"plan"`
+}
+
+type layerDoc struct {
+	Kind  string `json:"kind"`
+	File  string `json:"file"`
+	Found bool   `json:"found"`
+}
+
+type trustDoc struct {
+	State     string        `json:"state"`
+	File      string        `json:"file,omitempty"`
+	SHA256    string        `json:"sha256,omitempty"`
+	Widenings []wideningDoc `json:"widenings"`
+}
+
+type wideningDoc struct {
+	Key     string `json:"key"`
+	Message string `json:"message"`
+	File    string `json:"file"`
+	Line    int    `json:"line"`
+}
+
+type settingDoc struct {
+	Key   string `json:"key"`
+	Value any    `json:"value"`
+	Layer string `json:"layer"`
+	File  string `json:"file"`
+	Line  int    `json:"line"`
+}
+
+type planDoc struct {
+	Backend string   `json:"backend"`
+	Argv    []string `json:"argv"`
+	Env     []string `json:"env"`
+	Notes   []string `json:"notes"`
+	Error   string   `json:"error,omitempty"`
+}
+
+// Run prints the explanation.
+func (c *explainCmd) Run(s stdio) error {
+	sess, err := resolveSession(c.Project, c.flags(nil))
+	if err != nil {
+		return err
+	}
+	doc := explain(sess)
+	if c.JSON {
+		enc := json.NewEncoder(s.out)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(doc); err != nil {
+			return fmt.Errorf("writing JSON: %w", err)
+		}
+		return nil
+	}
+	writeExplanation(s.out, doc)
+	return nil
+}
+
+// explain builds the explanation of a session.
+func explain(sess *session) explanation {
+	p := sess.policy
+	doc := explanation{
+		Version:    1,
+		ProjectDir: p.ProjectDir,
+		Home:       p.Home,
+		Backend:    string(p.Backend),
+		Profile:    p.Profile,
+		Trust:      trustDoc{State: sess.trustState, Widenings: []wideningDoc{}},
+	}
+	for _, f := range sess.files {
+		doc.Layers = append(doc.Layers, layerDoc{Kind: string(f.Kind), File: f.Path, Found: f.Found})
+	}
+	if sess.project != nil {
+		doc.Trust.File = sess.project.Path
+		doc.Trust.SHA256 = digest(sess.project.Data)
+	}
+	for _, w := range sess.widenings {
+		doc.Trust.Widenings = append(doc.Trust.Widenings, wideningDoc{Key: w.Key, Message: w.Message, File: w.Origin.File, Line: w.Origin.Line})
+	}
+	for _, st := range profile.Settings(p) {
+		doc.Settings = append(doc.Settings, settingDoc{Key: st.Key, Value: st.Value, Layer: string(st.Origin.Layer), File: st.Origin.File, Line: st.Origin.Line})
+	}
+	doc.Plan = planDoc{Backend: string(p.Backend), Argv: []string{}, Env: []string{}, Notes: []string{}}
+	plan, err := renderPlan(p)
+	if err != nil {
+		doc.Plan.Error = err.Error()
+		return doc
+	}
+	doc.Plan.Argv = plan.Argv
+	doc.Plan.Env = envNames(plan)
+	if plan.Notes != nil {
+		doc.Plan.Notes = plan.Notes
+	}
+	return doc
+}
+
+// renderPlan probes the host and renders the policy's backend.
+func renderPlan(p *profile.Policy) (*render.Plan, error) {
+	host, err := backends.Probe(p)
+	if err != nil {
+		return nil, err
+	}
+	return backends.Render(p, host)
+}
+
+// writeExplanation prints the human-readable form.
+func writeExplanation(w io.Writer, doc explanation) {
+	fmt.Fprintf(w, "project: %s\n", doc.ProjectDir)
+	fmt.Fprintf(w, "home:    %s\n", doc.Home)
+	if doc.Profile != "" {
+		fmt.Fprintf(w, "profile: %s\n", doc.Profile)
+	}
+	fmt.Fprintln(w, "\nlayers (lowest first):")
+	for _, l := range doc.Layers {
+		state := "found"
+		if !l.Found {
+			state = "absent"
+		}
+		fmt.Fprintf(w, "  %-8s %s (%s)\n", l.Kind, l.File, state)
+	}
+	fmt.Fprintln(w, "\ntrust:")
+	switch doc.Trust.State {
+	case trustNone:
+		fmt.Fprintln(w, "  no project file")
+	case trustNarrowing:
+		fmt.Fprintf(w, "  %s only narrows the policy: applies without trust\n", doc.Trust.File)
+	case trustTrusted:
+		fmt.Fprintf(w, "  %s widens the policy and is trusted (sha256 %s)\n", doc.Trust.File, doc.Trust.SHA256)
+	case trustUntrusted:
+		fmt.Fprintf(w, "  %s widens the policy and is NOT trusted: run refuses it until `claude-sandbox trust`\n", doc.Trust.File)
+	}
+	for _, wd := range doc.Trust.Widenings {
+		fmt.Fprintf(w, "    widens: %s (%s:%d)\n", wd.Message, wd.File, wd.Line)
+	}
+	fmt.Fprintln(w, "\npolicy:")
+	width := 0
+	lines := make([]string, len(doc.Settings))
+	for i, st := range doc.Settings {
+		lines[i] = st.Key + " = " + profile.FormatValue(st.Value)
+		width = max(width, len(lines[i]))
+	}
+	for i, st := range doc.Settings {
+		o := "(not set)"
+		switch {
+		case st.Layer == string(profile.LayerFlags):
+			o = "flags"
+		case st.Layer != "" && st.Line > 0:
+			o = fmt.Sprintf("%s %s:%d", st.Layer, st.File, st.Line)
+		case st.Layer != "":
+			o = fmt.Sprintf("%s %s", st.Layer, st.File)
+		}
+		fmt.Fprintf(w, "  %-*s  # %s\n", width, lines[i], o)
+	}
+	fmt.Fprintf(w, "\ncommand (%s):\n", doc.Plan.Backend)
+	if doc.Plan.Error != "" {
+		fmt.Fprintf(w, "  unavailable: %s\n", doc.Plan.Error)
+		return
+	}
+	fmt.Fprintf(w, "  environment (values redacted): %s\n", strings.Join(doc.Plan.Env, " "))
+	fmt.Fprintf(w, "  %s\n", render.ShellQuote(doc.Plan.Argv))
+	for _, n := range doc.Plan.Notes {
+		fmt.Fprintf(w, "  note: %s\n", n)
+	}
+}

@@ -1,0 +1,143 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/user"
+	"path/filepath"
+
+	"github.com/adrg/xdg"
+
+	"github.com/claude-sandbox/claude-sandbox/profile"
+)
+
+// userEnv describes the invoking user: the profile loader's Env plus the
+// data directory holding the trust store.
+type userEnv struct {
+	profile.Env
+	// DataHome is $XDG_DATA_HOME.
+	DataHome string
+}
+
+// invokingUser returns the environment of the user who ran the launcher.
+// Through sudo that is the original user (SUDO_USER), not root.
+func invokingUser() (userEnv, error) {
+	env := userEnv{
+		Env: profile.Env{
+			Home:            xdg.Home,
+			ConfigHome:      xdg.ConfigHome,
+			ConfigDirs:      xdg.ConfigDirs,
+			PackageDefaults: packageDefaults,
+		},
+		DataHome: xdg.DataHome,
+	}
+	if sudoUser := os.Getenv("SUDO_USER"); os.Getuid() == 0 && sudoUser != "" && sudoUser != "root" {
+		u, err := user.Lookup(sudoUser)
+		if err != nil {
+			return env, fmt.Errorf("looking up the invoking user %q: %w", sudoUser, err)
+		}
+		env.Home = u.HomeDir
+		env.ConfigHome = filepath.Join(u.HomeDir, ".config")
+		env.DataHome = filepath.Join(u.HomeDir, ".local", "share")
+	}
+	if env.Home == "" || !filepath.IsAbs(env.Home) {
+		return env, errors.New("cannot tell the home directory: set HOME")
+	}
+	env.Home = filepath.Clean(env.Home)
+	return env, nil
+}
+
+// projectDir canonicalises the project directory argument.
+func projectDir(arg string) (string, error) {
+	if arg == "" {
+		arg = "."
+	}
+	abs, err := filepath.Abs(arg)
+	if err != nil {
+		return "", fmt.Errorf("project dir %s: %w", arg, err)
+	}
+	real, err := filepath.EvalSymlinks(abs)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return "", fmt.Errorf("project dir %s does not exist", abs)
+		}
+		return "", fmt.Errorf("project dir %s: %w", abs, err)
+	}
+	st, err := os.Stat(real)
+	if err != nil {
+		return "", fmt.Errorf("project dir %s: %w", real, err)
+	}
+	if !st.IsDir() {
+		return "", fmt.Errorf("project dir %s is not a directory", real)
+	}
+	return real, nil
+}
+
+// layerFile is a layer file that was looked for.
+type layerFile struct {
+	profile.Location
+	// Found is true when the file exists.
+	Found bool
+	// Data is the file's bytes, read exactly once.
+	Data []byte
+}
+
+// loaded is everything read from the layer files.
+type loaded struct {
+	env     userEnv
+	files   []layerFile // every location, found or not, lowest first
+	layers  []*profile.Layer
+	project *layerFile // the project file when found
+}
+
+// loadLayers reads every layer file that applies to the project and
+// decodes it. Every problem of every file is reported at once; a file
+// that exists but cannot be read or decoded stops the load.
+func loadLayers(env userEnv) (*loaded, error) {
+	l := &loaded{env: env}
+	var errs []error
+	builtin, err := profile.Builtin(env.Env)
+	if err != nil {
+		return nil, fmt.Errorf("built-in defaults: %w", err)
+	}
+	l.layers = append(l.layers, builtin)
+	l.files = append(l.files, layerFile{Location: profile.Location{Kind: profile.LayerBuiltin, Path: profile.BuiltinName}, Found: true})
+	for _, loc := range profile.Locations(env.Env) {
+		f := layerFile{Location: loc}
+		data, err := os.ReadFile(loc.Path)
+		switch {
+		case err == nil:
+			f.Found, f.Data = true, data
+		case errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission) && loc.Kind == profile.LayerSystem && !exists(loc.Path):
+			// absent
+		default:
+			errs = append(errs, &profile.Problem{File: loc.Path, Message: "cannot read the file: " + err.Error()})
+		}
+		l.files = append(l.files, f)
+		if !f.Found {
+			continue
+		}
+		layer, err := profile.Decode(loc.Kind, loc.Path, f.Data, env.Env)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		l.layers = append(l.layers, layer)
+	}
+	for i := range l.files {
+		if l.files[i].Kind == profile.LayerProject && l.files[i].Found {
+			l.project = &l.files[i]
+		}
+	}
+	if err := profile.JoinProblems(errs...); err != nil {
+		return l, err
+	}
+	return l, nil
+}
+
+func exists(p string) bool {
+	_, err := os.Lstat(p)
+	return err == nil
+}

@@ -1,0 +1,65 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/claude-sandbox/claude-sandbox/backends"
+	"github.com/claude-sandbox/claude-sandbox/render"
+)
+
+// runCmd is the default command: run the agent in a sandbox.
+type runCmd struct {
+	selection
+	DryRun  bool     `name:"dry-run" help:"Print the command that would run (environment values redacted) and exit."`
+	Project string   `arg:"" optional:"" default:"." help:"Project directory (default: the current directory)."`
+	Args    []string `arg:"" optional:"" help:"Arguments appended to the command (write them after --)."`
+}
+
+// Run resolves the policy and runs it, returning the command's status.
+func (c *runCmd) Run(s stdio) error {
+	sess, err := resolveSession(c.Project, c.flags(c.Args))
+	if err != nil {
+		return err
+	}
+	if sess.trustState == trustUntrusted {
+		return sess.untrustedError()
+	}
+	if c.DryRun {
+		host, err := backends.Probe(sess.policy)
+		if err != nil {
+			return fmt.Errorf("%s backend: %w", sess.policy.Backend, err)
+		}
+		plan, err := backends.Render(sess.policy, host)
+		if err != nil {
+			return fmt.Errorf("%s backend: %w", sess.policy.Backend, err)
+		}
+		fmt.Fprintf(s.out, "# environment (values redacted): %s\n", strings.Join(envNames(plan), " "))
+		fmt.Fprintln(s.out, render.ShellQuote(plan.Argv))
+		return nil
+	}
+	status, err := backends.Run(context.Background(), sess.policy, backends.IO{Stdin: s.in, Stdout: s.out, Stderr: s.err})
+	if err != nil {
+		return fmt.Errorf("%s backend: %w", sess.policy.Backend, err)
+	}
+	if status != 0 {
+		return &exitError{status: status}
+	}
+	return nil
+}
+
+// envNames returns the sorted names of a plan's environment.
+func envNames(plan *render.Plan) []string {
+	names := make([]string, 0, len(plan.Env))
+	for _, kv := range plan.Env {
+		name, _, _ := strings.Cut(kv, "=")
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// shellWord quotes one word for display.
+func shellWord(s string) string { return render.ShellQuote([]string{s}) }
