@@ -86,9 +86,9 @@ func decode(kind LayerKind, name string, data []byte, env Env, ps *problems) *La
 	if _, err := toml.Decode(src, &raw); err != nil {
 		var pe toml.ParseError
 		if errors.As(err, &pe) {
-			ps.add(name, pe.Position.Line, "", "", "%s", pe.Message)
+			ps.add(name, parseErrorLine(pe, src), "", "", "%s", pe.Message)
 		} else {
-			ps.add(name, 0, "", "", "not valid TOML")
+			ps.add(name, 1, "", "", "not valid TOML")
 		}
 		return nil
 	}
@@ -96,6 +96,19 @@ func decode(kind LayerKind, name string, data []byte, env Env, ps *problems) *La
 	l := &Layer{Kind: kind, File: name, base: settings{}, profiles: map[string]settings{}, profileLines: map[string]int{}}
 	d.settings(raw, nil, l.base, l)
 	return l
+}
+
+// parseErrorLine returns the 1-based line of a syntax error.
+func parseErrorLine(pe toml.ParseError, src string) int {
+	line := pe.Position.Line
+	if line < 1 {
+		line = pe.Line //nolint:staticcheck // older field, set by some lexer errors
+	}
+	if line < 1 {
+		start := min(max(pe.Position.Start, 0), len(src))
+		line = strings.Count(src[:start], "\n") + 1
+	}
+	return line
 }
 
 type decoder struct {

@@ -107,7 +107,9 @@ func (s *keyScanner) document() {
 			line := s.line
 			parts := s.key()
 			table = parts
-			s.record(parts, line)
+			for i := 1; i <= len(parts); i++ {
+				s.record(parts[:i], line)
+			}
 			s.skipLine()
 			continue
 		}

@@ -124,9 +124,9 @@ func SchemaKeys() []string {
 	return out
 }
 
-// MatchSchemaKey reports whether the dotted key path (as written in a file,
-// for example "mounts./data.mode" or "profiles.work.network") is a key of
-// the schema.
+// MatchSchemaKey reports whether the key path (as written in a file, for
+// example ["mounts", "/data", "mode"] or ["profiles", "work", "network"])
+// is a key of the schema or a table holding schema keys.
 func MatchSchemaKey(parts []string) bool {
 	if len(parts) >= 2 && parts[0] == "profiles" {
 		if len(parts) == 2 {
@@ -140,11 +140,11 @@ func MatchSchemaKey(parts []string) bool {
 	}
 	for _, k := range SchemaKeys() {
 		pat := strings.Split(k, ".")
-		if len(pat) != len(parts) {
+		if len(parts) > len(pat) {
 			continue
 		}
 		ok := true
-		for i := range pat {
+		for i := range parts {
 			if !strings.HasPrefix(pat[i], "<") && pat[i] != parts[i] {
 				ok = false
 				break
