@@ -75,7 +75,7 @@ func (c *explainCmd) Run(s stdio) error {
 	if err != nil {
 		return err
 	}
-	doc := explain(sess)
+	doc := explain(sess, renderPlan)
 	if c.JSON {
 		enc := json.NewEncoder(s.out)
 		enc.SetIndent("", "  ")
@@ -88,8 +88,11 @@ func (c *explainCmd) Run(s stdio) error {
 	return nil
 }
 
-// explain builds the explanation of a session.
-func explain(sess *session) explanation {
+// planner renders the plan of a policy.
+type planner func(p *profile.Policy) (*render.Plan, error)
+
+// explain builds the explanation of a session, rendering its plan with plan.
+func explain(sess *session, plan planner) explanation {
 	p := sess.policy
 	doc := explanation{
 		Version:    1,
@@ -113,15 +116,15 @@ func explain(sess *session) explanation {
 		doc.Settings = append(doc.Settings, settingDoc{Key: st.Key, Value: st.Value, Layer: string(st.Origin.Layer), File: st.Origin.File, Line: st.Origin.Line})
 	}
 	doc.Plan = planDoc{Backend: string(p.Backend), Argv: []string{}, Env: []string{}, Notes: []string{}}
-	plan, err := renderPlan(p)
+	rendered, err := plan(p)
 	if err != nil {
 		doc.Plan.Error = err.Error()
 		return doc
 	}
-	doc.Plan.Argv = plan.Argv
-	doc.Plan.Env = envNames(plan)
-	if plan.Notes != nil {
-		doc.Plan.Notes = plan.Notes
+	doc.Plan.Argv = rendered.Argv
+	doc.Plan.Env = envNames(rendered)
+	if rendered.Notes != nil {
+		doc.Plan.Notes = rendered.Notes
 	}
 	return doc
 }

@@ -30,6 +30,11 @@ func resolveSession(projectArg string, flags profile.Flags) (*session, error) {
 	if err != nil {
 		return nil, err
 	}
+	return resolveSessionEnv(env, projectArg, flags)
+}
+
+// resolveSessionEnv is resolveSession for the user described by env.
+func resolveSessionEnv(env userEnv, projectArg string, flags profile.Flags) (*session, error) {
 	dir, err := projectDir(projectArg)
 	if err != nil {
 		return nil, err
