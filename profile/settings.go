@@ -112,6 +112,9 @@ func FormatValue(v any) string {
 		}
 		return "[" + strings.Join(q, ", ") + "]"
 	case MountSetting:
+		if !x.Optional && (x.Source == "" || x.Target == x.Source) {
+			return strconv.Quote(string(x.Mode))
+		}
 		s := fmt.Sprintf("{ mode = %q", x.Mode)
 		if x.Source != "" && x.Target != x.Source {
 			s += fmt.Sprintf(", target = %q", x.Target)

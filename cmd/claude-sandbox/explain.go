@@ -138,6 +138,10 @@ func renderPlan(p *profile.Policy) (*render.Plan, error) {
 	return backends.Render(p, host)
 }
 
+// maxAlign is the widest setting line whose origin comment is aligned
+// with the others; longer lines keep their comment two spaces after.
+const maxAlign = 48
+
 // writeExplanation prints the human-readable form.
 func writeExplanation(w io.Writer, doc explanation) {
 	fmt.Fprintf(w, "project: %s\n", doc.ProjectDir)
@@ -172,7 +176,9 @@ func writeExplanation(w io.Writer, doc explanation) {
 	lines := make([]string, len(doc.Settings))
 	for i, st := range doc.Settings {
 		lines[i] = st.Key + " = " + profile.FormatValue(st.Value)
-		width = max(width, len(lines[i]))
+		if len(lines[i]) <= maxAlign {
+			width = max(width, len(lines[i]))
+		}
 	}
 	for i, st := range doc.Settings {
 		o := "(not set)"

@@ -1,0 +1,130 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/claude-sandbox/claude-sandbox/profile"
+	"github.com/claude-sandbox/claude-sandbox/render"
+)
+
+// copyTree copies the directory src into dst.
+func copyTree(t *testing.T, src, dst string) {
+	t.Helper()
+	err := filepath.Walk(src, func(p string, info os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		target := filepath.Join(dst, rel)
+		if info.IsDir() {
+			return os.MkdirAll(target, 0o755)
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(target, data, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// realisticSession resolves the top-level testdata layer tree, copied to
+// a temporary dir, as the user it describes.
+func realisticSession(t *testing.T, flags profile.Flags) (*session, string) {
+	t.Helper()
+	dir, err := filepath.EvalSymlinks(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	copyTree(t, "../../testdata/layers", dir)
+	home := filepath.Join(dir, "home")
+	env := userEnv{
+		Env: profile.Env{
+			Home:            home,
+			ConfigHome:      filepath.Join(home, ".config"),
+			ConfigDirs:      []string{filepath.Join(dir, "etc-xdg")},
+			PackageDefaults: filepath.Join(dir, "package", "defaults.toml"),
+		},
+		DataHome: filepath.Join(home, ".local", "share"),
+	}
+	sess, err := resolveSessionEnv(env, filepath.Join(home, "src", "app"), flags)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sess, dir
+}
+
+// fixedPlan stands for a backend's renderer so the golden output does not
+// depend on the machine.
+func fixedPlan(p *profile.Policy) (*render.Plan, error) {
+	return &render.Plan{
+		Argv:  []string{"/usr/bin/bwrap", "--chdir", p.ProjectDir, "--", p.Command[0], "it's"},
+		Env:   []string{"HOME=" + p.Home, "ANTHROPIC_API_KEY=sk-secret"},
+		Notes: []string{"example note"},
+	}, nil
+}
+
+func checkGolden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from the output (run go test -update after checking the change):\n%s", path, got)
+	}
+}
+
+func TestExplainGolden(t *testing.T) {
+	sess, dir := realisticSession(t, profile.Flags{})
+	doc := explain(sess, fixedPlan)
+	var text bytes.Buffer
+	writeExplanation(&text, doc)
+	checkGolden(t, "explain.golden", []byte(strings.ReplaceAll(text.String(), dir, "$TREE")))
+
+	var js bytes.Buffer
+	enc := json.NewEncoder(&js)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(doc); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(js.String(), "sk-secret") || strings.Contains(text.String(), "sk-secret") {
+		t.Fatal("explain prints an environment value")
+	}
+	checkGolden(t, "explain.json.golden", []byte(strings.ReplaceAll(js.String(), dir, "$TREE")))
+
+	// The JSON document decodes back to the same value.
+	var back explanation
+	if err := json.Unmarshal(js.Bytes(), &back); err != nil {
+		t.Fatal(err)
+	}
+	if back.Version != 1 || back.ProjectDir != doc.ProjectDir || len(back.Settings) != len(doc.Settings) {
+		t.Errorf("round trip lost data: %+v", back)
+	}
+}
+
+func TestExplainUnavailablePlan(t *testing.T) {
+	sess, _ := realisticSession(t, profile.Flags{Backend: profile.VM})
+	doc := explain(sess, func(*profile.Policy) (*render.Plan, error) { return nil, os.ErrNotExist })
+	var text bytes.Buffer
+	writeExplanation(&text, doc)
+	if !strings.Contains(text.String(), "command (vm):\n  unavailable: file does not exist\n") {
+		t.Errorf("explain output lacks the unavailable command:\n%s", text.String())
+	}
+	if doc.Plan.Error == "" {
+		t.Error("plan.error not set")
+	}
+}
