@@ -79,6 +79,7 @@ func (c *explainCmd) Run(s stdio) error {
 	if c.JSON {
 		enc := json.NewEncoder(s.out)
 		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false)
 		if err := enc.Encode(doc); err != nil {
 			return fmt.Errorf("writing JSON: %w", err)
 		}
@@ -87,6 +88,9 @@ func (c *explainCmd) Run(s stdio) error {
 	writeExplanation(s.out, doc)
 	return nil
 }
+
+// redacted stands for a value explain does not print.
+const redacted = "<redacted>"
 
 // planner renders the plan of a policy.
 type planner func(p *profile.Policy) (*render.Plan, error)
@@ -113,7 +117,13 @@ func explain(sess *session, plan planner) explanation {
 		doc.Trust.Widenings = append(doc.Trust.Widenings, wideningDoc{Key: w.Key, Message: w.Message, File: w.Origin.File, Line: w.Origin.Line})
 	}
 	for _, st := range profile.Settings(p) {
-		doc.Settings = append(doc.Settings, settingDoc{Key: st.Key, Value: st.Value, Layer: string(st.Origin.Layer), File: st.Origin.File, Line: st.Origin.Line})
+		v := st.Value
+		if strings.HasPrefix(st.Key, "env.set.") {
+			// Values set for the sandbox may be secrets: explain shows
+			// that a variable is set, never its value.
+			v = redacted
+		}
+		doc.Settings = append(doc.Settings, settingDoc{Key: st.Key, Value: v, Layer: string(st.Origin.Layer), File: st.Origin.File, Line: st.Origin.Line})
 	}
 	doc.Plan = planDoc{Backend: string(p.Backend), Argv: []string{}, Env: []string{}, Notes: []string{}}
 	rendered, err := plan(p)

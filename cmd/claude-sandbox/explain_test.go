@@ -98,6 +98,7 @@ func TestExplainGolden(t *testing.T) {
 	var js bytes.Buffer
 	enc := json.NewEncoder(&js)
 	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
 	if err := enc.Encode(doc); err != nil {
 		t.Fatal(err)
 	}

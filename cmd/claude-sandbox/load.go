@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/user"
 	"path/filepath"
+	"syscall"
 
 	"github.com/adrg/xdg"
 
@@ -110,8 +111,9 @@ func loadLayers(env userEnv) (*loaded, error) {
 		switch {
 		case err == nil:
 			f.Found, f.Data = true, data
-		case errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission) && loc.Kind == profile.LayerSystem && !exists(loc.Path):
-			// absent
+		case errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR):
+			// absent; any other error (such as a file that cannot be
+			// read) stops the launch rather than being skipped
 		default:
 			errs = append(errs, &profile.Problem{File: loc.Path, Message: "cannot read the file: " + err.Error()})
 		}
@@ -135,9 +137,4 @@ func loadLayers(env userEnv) (*loaded, error) {
 		return l, err
 	}
 	return l, nil
-}
-
-func exists(p string) bool {
-	_, err := os.Lstat(p)
-	return err == nil
 }
