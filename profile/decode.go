@@ -57,6 +57,8 @@ type Env struct {
 	ConfigDirs []string
 	// PackageDefaults is the package defaults file set at build time ("" for none).
 	PackageDefaults string
+	// DataHome is $XDG_DATA_HOME, which holds the trust store.
+	DataHome string
 }
 
 // Decode decodes one layer file of the given kind. name is used in messages

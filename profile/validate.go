@@ -62,23 +62,45 @@ func checkCommand(p *Policy, env Env, ps *problems) {
 }
 
 // checkSensitiveMounts refuses read-write mounts of the home dir, its
-// ancestors, ~/.ssh and ~/.gnupg unless forced.
+// ancestors, ~/.ssh, ~/.gnupg and the directories holding the launcher's
+// own configuration and trust store (the sandbox could rewrite its next
+// policy) unless forced.
 func checkSensitiveMounts(p *Policy, env Env, ps *problems) {
-	if p.Force || env.Home == "" {
-		return
+	var policyDirs []string
+	for _, d := range []string{env.ConfigHome, env.DataHome, filepath.Dir(SystemConfig)} {
+		if d != "" && filepath.IsAbs(d) {
+			if d != filepath.Dir(SystemConfig) {
+				d = filepath.Join(d, "claude-sandbox")
+			}
+			policyDirs = append(policyDirs, filepath.Clean(d))
+		}
 	}
-	home := filepath.Clean(env.Home)
-	sensitive := []string{filepath.Join(home, ".ssh"), filepath.Join(home, ".gnupg")}
 	for _, m := range p.Mounts {
 		if m.Mode != MountRW {
 			continue
 		}
+		if p.Force {
+			continue
+		}
+		key := MountKey(m)
+		policyDir := false
+		for _, d := range policyDirs {
+			policyDir = policyDir || isWithin(d, m.Source) || isWithin(m.Source, d)
+		}
+		if policyDir {
+			ps.at(p.Origins[key], key, "mount it read-only, or pass --force",
+				"refusing read-write mount of %s: the sandbox could rewrite claude-sandbox's own configuration or trust store", m.Source)
+			continue
+		}
+		if env.Home == "" {
+			continue
+		}
+		home := filepath.Clean(env.Home)
 		bad := isWithin(home, m.Source)
-		for _, s := range sensitive {
+		for _, s := range []string{filepath.Join(home, ".ssh"), filepath.Join(home, ".gnupg")} {
 			bad = bad || isWithin(m.Source, s)
 		}
 		if bad {
-			key := MountKey(m)
 			ps.at(p.Origins[key], key, "mount it read-only, or pass --force",
 				"refusing read-write mount of %s", m.Source)
 		}

@@ -21,11 +21,17 @@ func TestValidateRefusals(t *testing.T) {
 		{"rw home", "/home/u/src/app", "[mounts]\n\"~\" = \"rw\"\n", "refusing read-write mount of /home/u"},
 		{"rw /", "/home/u/src/app", "[mounts]\n\"/home\" = \"rw\"\n", "refusing read-write mount of /home"},
 		{"ro ssh is fine", "/home/u/src/app", "[mounts]\n\"~/.ssh\" = \"ro\"\n", ""},
+		{"rw config dir", "/home/u/src/app", "[mounts]\n\"~/.config\" = \"rw\"\n", "could rewrite claude-sandbox's own configuration"},
+		{"rw trust store", "/home/u/src/app", "[mounts]\n\"~/.local/share/claude-sandbox/trust\" = \"rw\"\n", "could rewrite"},
+		{"rw /etc", "/home/u/src/app", "[mounts]\n\"/etc\" = \"rw\"\n", "could rewrite"},
+		{"ro config dir is fine", "/home/u/src/app", "[mounts]\n\"~/.config\" = \"ro\"\n", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			env := testEnv
 			env.ProjectDir = tt.project
+			env.ConfigHome = "/home/u/.config"
+			env.DataHome = "/home/u/.local/share"
 			b, _ := Builtin(env)
 			l, err := Decode(LayerProject, "p.toml", []byte(tt.src), env)
 			if err != nil {

@@ -69,10 +69,26 @@ func (c *checkCmd) Run(s stdio) error {
 func (c *checkCmd) checkLayers(s stdio) error {
 	sess, err := resolveSession(".", profile.Flags{})
 	if err != nil {
-		if len(profile.Problems(err)) == 0 {
+		found := profile.Problems(err)
+		if len(found) == 0 {
 			return err
 		}
-		return c.report(s, err, nil)
+		var inFiles []error
+		for _, p := range found {
+			if p.File != "" {
+				inFiles = append(inFiles, p)
+			}
+		}
+		if len(inFiles) > 0 {
+			return c.report(s, profile.JoinProblems(inFiles...), nil)
+		}
+		// Only the invocation was refused (such as the current directory
+		// being the home dir): the files themselves are checked with
+		// --force semantics for the project dir.
+		sess, err = resolveSession(".", profile.Flags{Force: true})
+		if err != nil {
+			return c.report(s, err, nil)
+		}
 	}
 	return c.report(s, nil, sess.widenings)
 }

@@ -51,8 +51,8 @@ func realisticSession(t *testing.T, flags profile.Flags) (*session, string) {
 			ConfigHome:      filepath.Join(home, ".config"),
 			ConfigDirs:      []string{filepath.Join(dir, "etc-xdg")},
 			PackageDefaults: filepath.Join(dir, "package", "defaults.toml"),
+			DataHome:        filepath.Join(home, ".local", "share"),
 		},
-		DataHome: filepath.Join(home, ".local", "share"),
 	}
 	sess, err := resolveSessionEnv(env, filepath.Join(home, "src", "app"), flags)
 	if err != nil {
@@ -127,5 +127,20 @@ func TestExplainUnavailablePlan(t *testing.T) {
 	}
 	if doc.Plan.Error == "" {
 		t.Error("plan.error not set")
+	}
+}
+
+func TestDryRunPrintsNamesNotValues(t *testing.T) {
+	sess, _ := realisticSession(t, profile.Flags{})
+	var out bytes.Buffer
+	if err := dryRun(&out, sess.policy, fixedPlan); err != nil {
+		t.Fatal(err)
+	}
+	want := "# environment (values redacted): ANTHROPIC_API_KEY HOME\n/usr/bin/bwrap --chdir " + sess.policy.ProjectDir + " -- claude 'it'\\''s'\n"
+	if out.String() != want {
+		t.Errorf("dry run printed\n%s\nwant\n%s", out.String(), want)
+	}
+	if strings.Contains(out.String(), "sk-secret") {
+		t.Error("dry run printed an environment value")
 	}
 }

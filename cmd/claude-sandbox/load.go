@@ -14,12 +14,9 @@ import (
 	"github.com/claude-sandbox/claude-sandbox/profile"
 )
 
-// userEnv describes the invoking user: the profile loader's Env plus the
-// data directory holding the trust store.
+// userEnv describes the invoking user, as the profile loader sees them.
 type userEnv struct {
 	profile.Env
-	// DataHome is $XDG_DATA_HOME.
-	DataHome string
 }
 
 // invokingUser returns the environment of the user who ran the launcher.
@@ -31,8 +28,8 @@ func invokingUser() (userEnv, error) {
 			ConfigHome:      xdg.ConfigHome,
 			ConfigDirs:      xdg.ConfigDirs,
 			PackageDefaults: packageDefaults,
+			DataHome:        xdg.DataHome,
 		},
-		DataHome: xdg.DataHome,
 	}
 	if sudoUser := os.Getenv("SUDO_USER"); os.Getuid() == 0 && sudoUser != "" && sudoUser != "root" {
 		u, err := user.Lookup(sudoUser)

@@ -3,10 +3,12 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"sort"
 	"strings"
 
 	"github.com/claude-sandbox/claude-sandbox/backends"
+	"github.com/claude-sandbox/claude-sandbox/profile"
 	"github.com/claude-sandbox/claude-sandbox/render"
 )
 
@@ -28,17 +30,7 @@ func (c *runCmd) Run(s stdio) error {
 		return sess.untrustedError()
 	}
 	if c.DryRun {
-		host, err := backends.Probe(sess.policy)
-		if err != nil {
-			return fmt.Errorf("%s backend: %w", sess.policy.Backend, err)
-		}
-		plan, err := backends.Render(sess.policy, host)
-		if err != nil {
-			return fmt.Errorf("%s backend: %w", sess.policy.Backend, err)
-		}
-		fmt.Fprintf(s.out, "# environment (values redacted): %s\n", strings.Join(envNames(plan), " "))
-		fmt.Fprintln(s.out, render.ShellQuote(plan.Argv))
-		return nil
+		return dryRun(s.out, sess.policy, renderPlan)
 	}
 	status, err := backends.Run(context.Background(), sess.policy, backends.IO{Stdin: s.in, Stdout: s.out, Stderr: s.err})
 	if err != nil {
@@ -47,6 +39,18 @@ func (c *runCmd) Run(s stdio) error {
 	if status != 0 {
 		return &exitError{status: status}
 	}
+	return nil
+}
+
+// dryRun prints the command the policy would run: the environment's
+// names (never its values) and the shell-quoted argv.
+func dryRun(w io.Writer, p *profile.Policy, plan planner) error {
+	rendered, err := plan(p)
+	if err != nil {
+		return fmt.Errorf("%s backend: %w", p.Backend, err)
+	}
+	fmt.Fprintf(w, "# environment (values redacted): %s\n", strings.Join(envNames(rendered), " "))
+	fmt.Fprintln(w, render.ShellQuote(rendered.Argv))
 	return nil
 }
 
