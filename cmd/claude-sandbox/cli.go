@@ -36,6 +36,31 @@ type cli struct {
 	Man        manCmd        `cmd:"" help:"Print the manual page (roff)."`
 }
 
+// runOnly is the grammar of a plain run: the default command alone.
+// Building kong's model of the full grammar costs several hundred
+// microseconds, so a command line that names no other command and asks for
+// no help is parsed with this one; it accepts and refuses exactly what the
+// full grammar does for such a command line.
+type runOnly struct {
+	Run runCmd `cmd:"" default:"withargs" help:"Run the agent in a sandbox (the default command)."`
+}
+
+// isPlainRun reports whether args can only mean the run command: no word
+// before "--" names another command or asks for help.
+func isPlainRun(args []string) bool {
+	commands := map[string]bool{"run": true, "explain": true, "check": true, "trust": true, "init": true,
+		"doctor": true, "version": true, "completion": true, "man": true, "help": true}
+	for _, a := range args {
+		if a == "--" {
+			break
+		}
+		if commands[a] || a == "-h" || strings.HasPrefix(a, "--help") {
+			return false
+		}
+	}
+	return true
+}
+
 // selection holds the flags that choose the policy; run and explain share them.
 type selection struct {
 	Backend profile.Backend `help:"Backend: bubblewrap, container or vm." placeholder:"NAME"`
@@ -113,8 +138,8 @@ type stdio struct {
 	out, err io.Writer
 }
 
-// newParser builds the kong parser over grammar.
-func newParser(grammar *cli, s stdio) (*kong.Kong, error) {
+// newParser builds the kong parser over grammar (a *cli or a *runOnly).
+func newParser(grammar any, s stdio) (*kong.Kong, error) {
 	return kong.New(grammar,
 		kong.Name("claude-sandbox"),
 		kong.Description("Run an AI coding agent in a sandbox: bubblewrap, a systemd-nspawn container or a QEMU virtual machine, driven by layered TOML profiles."),
@@ -140,8 +165,11 @@ func Main(args []string, s stdio) (status int) {
 			}
 		}
 	}()
-	var grammar cli
-	parser, err := newParser(&grammar, s)
+	var grammar any = &cli{}
+	if isPlainRun(args) {
+		grammar = &runOnly{}
+	}
+	parser, err := newParser(grammar, s)
 	if err != nil {
 		fmt.Fprintf(s.err, "claude-sandbox: %v\n", err)
 		return exitLauncher
