@@ -3,6 +3,8 @@ package main
 import (
 	"io"
 	"testing"
+
+	"github.com/claude-sandbox/claude-sandbox/profile"
 )
 
 // BenchmarkParse measures building the grammar of a plain run and parsing
@@ -31,6 +33,19 @@ func BenchmarkParseFull(b *testing.B) {
 			b.Fatal(err)
 		}
 		if _, err := parser.Parse([]string{"--backend=vm", "--no-network", "/tmp", "--", "--resume"}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkSession measures what a plain run does before handing the
+// policy to the backend: find, read and decode every layer of the
+// realistic tree, resolve it and assess the project file.
+func BenchmarkSession(b *testing.B) {
+	env, project := realisticEnv(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := resolveSessionEnv(env, project, profile.Flags{}); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/alecthomas/kong"
@@ -174,7 +175,7 @@ func Main(args []string, s stdio) (status int) {
 		fmt.Fprintf(s.err, "claude-sandbox: %v\n", err)
 		return exitLauncher
 	}
-	ctx, err := parser.Parse(args)
+	ctx, err := parser.Parse(defaultProject(parser.Model, args))
 	if err != nil {
 		fmt.Fprintf(s.err, "claude-sandbox: %v\n", err)
 		return exitLauncher
@@ -192,6 +193,50 @@ func Main(args []string, s stdio) (status int) {
 	}
 	printError(s.err, err)
 	return exitLauncher
+}
+
+// defaultProject makes "claude-sandbox -- ARGS" mean the current
+// directory with ARGS for the command: when a run command line has no
+// project dir before "--", it inserts "." there.
+func defaultProject(app *kong.Application, args []string) []string {
+	dashes := slices.Index(args, "--")
+	if dashes < 0 {
+		return args
+	}
+	var run *kong.Node
+	for _, n := range app.Children {
+		if n.Name == "run" {
+			run = n
+		}
+	}
+	if run == nil {
+		return args
+	}
+	takesValue := map[string]bool{}
+	for _, f := range run.Flags {
+		if !f.IsBool() {
+			takesValue["--"+f.Name] = true
+			if f.Short != 0 {
+				takesValue["-"+string(f.Short)] = true
+			}
+		}
+	}
+	sawCommand := false
+	for i := 0; i < dashes; i++ {
+		a := args[i]
+		switch {
+		case strings.HasPrefix(a, "-"):
+			if takesValue[a] {
+				i++
+			}
+		case a == "run" && !sawCommand:
+			sawCommand = true
+		default:
+			return args // a project dir, or another command
+		}
+	}
+	out := append(append(append([]string(nil), args[:dashes]...), "."), args[dashes:]...)
+	return out
 }
 
 // printError prints an error, one line per problem.

@@ -51,6 +51,6 @@ func parseWith(grammar any, args []string) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	_, err = parser.Parse(args)
+	_, err = parser.Parse(defaultProject(parser.Model, args))
 	return grammar, err
 }

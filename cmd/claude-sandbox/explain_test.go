@@ -13,7 +13,7 @@ import (
 )
 
 // copyTree copies the directory src into dst.
-func copyTree(t *testing.T, src, dst string) {
+func copyTree(t testing.TB, src, dst string) {
 	t.Helper()
 	err := filepath.Walk(src, func(p string, info os.FileInfo, err error) error {
 		if err != nil {
@@ -39,6 +39,18 @@ func copyTree(t *testing.T, src, dst string) {
 // a temporary dir, as the user it describes.
 func realisticSession(t *testing.T, flags profile.Flags) (*session, string) {
 	t.Helper()
+	env, project := realisticEnv(t)
+	sess, err := resolveSessionEnv(env, project, flags)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sess, filepath.Dir(env.Home)
+}
+
+// realisticEnv copies the layer tree to a temporary dir and returns the
+// user it describes and the project dir.
+func realisticEnv(t testing.TB) (userEnv, string) {
+	t.Helper()
 	dir, err := filepath.EvalSymlinks(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
@@ -54,11 +66,7 @@ func realisticSession(t *testing.T, flags profile.Flags) (*session, string) {
 			DataHome:        filepath.Join(home, ".local", "share"),
 		},
 	}
-	sess, err := resolveSessionEnv(env, filepath.Join(home, "src", "app"), flags)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return sess, dir
+	return env, filepath.Join(home, "src", "app")
 }
 
 // fixedPlan stands for a backend's renderer so the golden output does not
