@@ -104,7 +104,8 @@ func decode(kind LayerKind, name string, data []byte, env Env, ps *problems) *La
 func parseErrorLine(pe toml.ParseError, src string) int {
 	line := pe.Position.Line
 	if line < 1 {
-		line = pe.Line //nolint:staticcheck // older field, set by some lexer errors
+		// The older field, which some lexer errors set instead.
+		line = pe.Line
 	}
 	if line < 1 {
 		start := min(max(pe.Position.Start, 0), len(src))

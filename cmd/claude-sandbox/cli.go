@@ -120,6 +120,7 @@ type exitError struct {
 	err    error // printed when non-nil
 }
 
+// Error describes the failure, or the status when there is nothing to print.
 func (e *exitError) Error() string {
 	if e.err == nil {
 		return fmt.Sprintf("exit status %d", e.status)
