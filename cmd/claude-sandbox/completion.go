@@ -29,7 +29,7 @@ func (c *completionCmd) Run(s stdio, k *kong.Kong) error {
 	return nil
 }
 
-// valueFlags returns the flags of cmds that take a value.
+// allFlags returns the global flags and the flags of command c.
 func allFlags(global []flagInfo, c commandInfo) []flagInfo {
 	return append(append([]flagInfo(nil), global...), c.Flags...)
 }
@@ -194,11 +194,11 @@ func fishCompletion(w io.Writer, global []flagInfo, cmds []commandInfo) {
 			if f.Short != 0 {
 				line += " -s " + string(f.Short)
 			}
-			if !f.Bool {
-				line += " -r"
-			}
-			if len(f.Values) > 0 {
-				line += " -a " + fishQuote(strings.Join(f.Values, " "))
+			switch {
+			case len(f.Values) > 0:
+				line += " -x -a " + fishQuote(strings.Join(f.Values, " "))
+			case !f.Bool:
+				line += " -x"
 			}
 			fmt.Fprintf(w, "%s -d %s\n", line, fishQuote(f.Help))
 			if f.Negation != "" {

@@ -2,6 +2,9 @@ package main
 
 import (
 	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -88,5 +91,72 @@ func TestCompletionScriptsParse(t *testing.T) {
 		if !strings.Contains(b.String(), "claude-sandbox") {
 			t.Errorf("%s script: %s", shell, b.String())
 		}
+	}
+}
+
+// requireTool returns the path of a program the test needs. Under CI=true
+// a missing program fails the test; elsewhere the test is skipped with
+// what to install.
+func requireTool(t *testing.T, name, pkg string) string {
+	t.Helper()
+	path, err := exec.LookPath(name)
+	if err == nil {
+		return path
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("%s is required (install the Debian package %s)", name, pkg)
+	}
+	t.Skipf("%s not found: install the Debian package %s to run this test", name, pkg)
+	return ""
+}
+
+// TestCompletionScriptsSyntax has each shell parse its script.
+func TestCompletionScriptsSyntax(t *testing.T) {
+	for _, shell := range []struct{ name, pkg string }{{"bash", "bash"}, {"zsh", "zsh"}, {"fish", "fish"}} {
+		t.Run(shell.name, func(t *testing.T) {
+			prog := requireTool(t, shell.name, shell.pkg)
+			var b bytes.Buffer
+			if status := Main([]string{"completion", shell.name}, stdio{out: &b, err: &b}); status != 0 {
+				t.Fatalf("status %d: %s", status, b.String())
+			}
+			file := filepath.Join(t.TempDir(), "completion")
+			if err := os.WriteFile(file, b.Bytes(), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if out, err := exec.Command(prog, "-n", file).CombinedOutput(); err != nil {
+				t.Fatalf("%s -n: %v\n%s", shell.name, err, out)
+			}
+		})
+	}
+}
+
+// TestBashCompletionWorks runs the bash completion function.
+func TestBashCompletionWorks(t *testing.T) {
+	bash := requireTool(t, "bash", "bash")
+	var b bytes.Buffer
+	Main([]string{"completion", "bash"}, stdio{out: &b, err: &b})
+	dir := t.TempDir()
+	script := filepath.Join(dir, "c.bash")
+	if err := os.WriteFile(script, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	driver := `source "$1"
+compopt() { :; }
+comp() { COMP_WORDS=("$@"); COMP_CWORD=$(( ${#COMP_WORDS[@]} - 1 )); COMPREPLY=(); _claude_sandbox; echo "${COMPREPLY[*]}"; }
+comp claude-sandbox expl
+comp claude-sandbox --backend=c
+comp claude-sandbox explain --j
+comp claude-sandbox --network=a
+comp claude-sandbox completion ""
+`
+	cmd := exec.Command(bash, "-c", driver, "bash", script)
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	want := "explain\n--backend=container\n--json\n--network=allowlist\nbash zsh fish\n"
+	if string(out) != want {
+		t.Errorf("completions:\n%s\nwant:\n%s", out, want)
 	}
 }
