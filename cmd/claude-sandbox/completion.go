@@ -117,7 +117,7 @@ func zshCompletion(w io.Writer, global []flagInfo, cmds []commandInfo) {
 	for _, c := range cmds {
 		label := c.Name
 		if c.Default {
-			label = `(` + c.Name + `|)`
+			label += `|''`
 		}
 		fmt.Fprintf(w, "    %s)\n      _arguments -s \\\n", label)
 		for _, f := range allFlags(global, c) {
@@ -143,7 +143,10 @@ func zshCompletion(w io.Writer, global []flagInfo, cmds []commandInfo) {
 		if c.Default {
 			fmt.Fprintln(w, "        '1: :->first' \\")
 		}
-		for _, a := range c.Args {
+		for i, a := range c.Args {
+			if c.Default && i == 0 {
+				continue // the first word is completed by the state above
+			}
 			action := "_files -/"
 			if len(a.Values) > 0 {
 				action = "(" + strings.Join(a.Values, " ") + ")"
