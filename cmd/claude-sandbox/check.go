@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 
 	"github.com/claude-sandbox/claude-sandbox/profile"
@@ -27,7 +26,7 @@ func (c *checkCmd) Run(s stdio) error {
 	var errs []error
 	var wide []profile.Widening
 	for _, name := range c.Files {
-		data, err := os.ReadFile(name)
+		data, err := readLayerFile(name)
 		if err != nil {
 			errs = append(errs, &profile.Problem{File: name, Message: "cannot read the file: " + err.Error()})
 			continue

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"os/user"
@@ -104,7 +105,7 @@ func loadLayers(env userEnv) (*loaded, error) {
 	l.files = append(l.files, layerFile{Location: profile.Location{Kind: profile.LayerBuiltin, Path: profile.BuiltinName}, Found: true})
 	for _, loc := range profile.Locations(env.Env) {
 		f := layerFile{Location: loc}
-		data, err := os.ReadFile(loc.Path)
+		data, err := readLayerFile(loc.Path)
 		switch {
 		case err == nil:
 			f.Found, f.Data = true, data
@@ -134,4 +135,34 @@ func loadLayers(env userEnv) (*loaded, error) {
 		return l, err
 	}
 	return l, nil
+}
+
+// maxLayerSize bounds a layer file: a profile is a few kilobytes, and a
+// project file arrives with a repository that may be hostile.
+const maxLayerSize = 1 << 20
+
+// readLayerFile reads a layer file once. It must be a regular file (a FIFO
+// or device planted as a project file would block or never end) of at most
+// maxLayerSize bytes.
+func readLayerFile(path string) ([]byte, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file", path)
+	}
+	data, err := io.ReadAll(io.LimitReader(f, maxLayerSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > maxLayerSize {
+		return nil, fmt.Errorf("%s is larger than %d bytes", path, maxLayerSize)
+	}
+	return data, nil
 }
