@@ -202,14 +202,14 @@ func writeExplanation(w io.Writer, doc explanation) {
 		}
 		fmt.Fprintf(w, "  %-*s  # %s\n", width, lines[i], o)
 	}
-	fmt.Fprintf(w, "\ncommand (%s):\n", doc.Plan.Backend)
+	fmt.Fprintf(w, "\nbackend: %s\n", doc.Plan.Backend)
 	if doc.Plan.Error != "" {
-		fmt.Fprintf(w, "  unavailable: %s\n", doc.Plan.Error)
+		fmt.Fprintf(w, "command: unavailable: %s\n", doc.Plan.Error)
 		return
 	}
-	fmt.Fprintf(w, "  environment (values redacted): %s\n", strings.Join(doc.Plan.Env, " "))
-	fmt.Fprintf(w, "  %s\n", render.ShellQuote(doc.Plan.Argv))
+	fmt.Fprintf(w, "command: %s\n", render.ShellQuote(doc.Plan.Argv))
+	fmt.Fprintf(w, "environment (values redacted): %s\n", strings.Join(doc.Plan.Env, " "))
 	for _, n := range doc.Plan.Notes {
-		fmt.Fprintf(w, "  note: %s\n", n)
+		fmt.Fprintf(w, "note: %s\n", n)
 	}
 }

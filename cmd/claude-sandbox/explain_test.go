@@ -130,7 +130,7 @@ func TestExplainUnavailablePlan(t *testing.T) {
 	doc := explain(sess, func(*profile.Policy) (*render.Plan, error) { return nil, os.ErrNotExist })
 	var text bytes.Buffer
 	writeExplanation(&text, doc)
-	if !strings.Contains(text.String(), "command (vm):\n  unavailable: file does not exist\n") {
+	if !strings.Contains(text.String(), "backend: vm\ncommand: unavailable: file does not exist\n") {
 		t.Errorf("explain output lacks the unavailable command:\n%s", text.String())
 	}
 	if doc.Plan.Error == "" {
