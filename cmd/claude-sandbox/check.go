@@ -11,7 +11,7 @@ import (
 // checkCmd validates profile files.
 type checkCmd struct {
 	NoWiden bool     `name:"no-widen" help:"Also fail when a project file widens the policy of the layers below it (trusted or not)."`
-	Files   []string `arg:"" optional:"" help:"Files to check (default: every layer that applies to the current directory)." type:"path"`
+	Files   []string `arg:"" optional:"" help:"Files to check (default: every layer that applies to the current directory). A file that is not a configured layer is checked as a project file." type:"path"`
 }
 
 // Run checks the files and exits 1 when any is invalid.
@@ -33,7 +33,7 @@ func (c *checkCmd) Run(s stdio) error {
 		}
 		fe := env
 		fe.ProjectDir = filepath.Dir(name)
-		layer, err := profile.Decode(profile.LayerProject, name, data, fe.Env)
+		layer, err := profile.Decode(layerKindOf(env, name), name, data, fe.Env)
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -62,6 +62,20 @@ func (c *checkCmd) Run(s stdio) error {
 		wide = append(wide, w...)
 	}
 	return c.report(s, profile.JoinProblems(errs...), wide)
+}
+
+// layerKindOf tells which layer a file given to check belongs to: the
+// kind of the location it is, or a project file (whose relative paths are
+// relative to its directory) for any other file.
+func layerKindOf(env userEnv, name string) profile.LayerKind {
+	e := env.Env
+	e.ProjectDir = ""
+	for _, loc := range profile.Locations(e) {
+		if loc.Path == name {
+			return loc.Kind
+		}
+	}
+	return profile.LayerProject
 }
 
 // checkLayers checks every layer for the current directory, resolved together.

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"sort"
 	"strings"
 
 	"github.com/claude-sandbox/claude-sandbox/backends"
@@ -28,6 +29,7 @@ type explanation struct {
 	Backend    string       `json:"backend"`
 	Profile    string       `json:"profile"`
 	Layers     []layerDoc   `json:"layers"`
+	Profiles   []profileDoc `json:"profiles"`
 	Trust      trustDoc     `json:"trust"`
 	Settings   []settingDoc `json:"settings"`
 	Plan       planDoc      `json:"plan"`
@@ -37,6 +39,12 @@ type layerDoc struct {
 	Kind  string `json:"kind"`
 	File  string `json:"file"`
 	Found bool   `json:"found"`
+}
+
+type profileDoc struct {
+	Name     string   `json:"name"`
+	Files    []string `json:"files"`
+	Selected bool     `json:"selected"`
 }
 
 type trustDoc struct {
@@ -109,6 +117,20 @@ func explain(sess *session, plan planner) explanation {
 	for _, f := range sess.files {
 		doc.Layers = append(doc.Layers, layerDoc{Kind: string(f.Kind), File: f.Path, Found: f.Found})
 	}
+	doc.Profiles = []profileDoc{}
+	index := map[string]int{}
+	for _, l := range sess.layers {
+		for _, name := range l.Profiles() {
+			i, ok := index[name]
+			if !ok {
+				i = len(doc.Profiles)
+				index[name] = i
+				doc.Profiles = append(doc.Profiles, profileDoc{Name: name, Selected: name == p.Profile})
+			}
+			doc.Profiles[i].Files = append(doc.Profiles[i].Files, l.File)
+		}
+	}
+	sort.Slice(doc.Profiles, func(i, j int) bool { return doc.Profiles[i].Name < doc.Profiles[j].Name })
 	if sess.project != nil {
 		doc.Trust.File = sess.project.Path
 		doc.Trust.SHA256 = digest(sess.project.Data)
@@ -166,6 +188,16 @@ func writeExplanation(w io.Writer, doc explanation) {
 			state = "absent"
 		}
 		fmt.Fprintf(w, "  %-8s %s (%s)\n", l.Kind, l.File, state)
+	}
+	if len(doc.Profiles) > 0 {
+		fmt.Fprintln(w, "\nprofiles:")
+		for _, pr := range doc.Profiles {
+			mark := " "
+			if pr.Selected {
+				mark = "*"
+			}
+			fmt.Fprintf(w, "  %s %s (%s)\n", mark, pr.Name, strings.Join(pr.Files, ", "))
+		}
 	}
 	fmt.Fprintln(w, "\ntrust:")
 	switch doc.Trust.State {
