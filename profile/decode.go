@@ -128,7 +128,14 @@ func at(prefix []string, parts ...string) []string {
 }
 
 func (d *decoder) problem(path []string, hint, format string, args ...any) {
-	d.ps.add(d.file, d.ix.line(path...), displayKey(path), hint, format, args...)
+	d.ps.add(d.file, d.line(path), displayKey(path), hint, format, args...)
+}
+
+// line returns the line of a key for a problem: never 0, so every problem
+// has a position even for keys the scanner cannot place (control
+// characters in quoted keys).
+func (d *decoder) line(path []string) int {
+	return max(d.ix.line(path...), 1)
 }
 
 // displayKey joins a key path for messages.
@@ -140,7 +147,7 @@ func (d *decoder) unknown(path []string, valid []string) {
 	if s := suggest(name, valid); s != "" {
 		hint = fmt.Sprintf("did you mean %q?", s)
 	}
-	d.ps.add(d.file, d.ix.line(path...), "", hint, "unknown key %q", displayKey(path))
+	d.ps.add(d.file, d.line(path), "", hint, "unknown key %q", displayKey(path))
 }
 
 func (d *decoder) put(s settings, key string, path []string, v any) {

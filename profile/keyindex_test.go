@@ -62,7 +62,7 @@ func FuzzKeyIndex(f *testing.F) {
 		}
 		ix := indexKeys(src)
 		for _, k := range md.Keys() {
-			if ix.line(k...) == 0 {
+			if ix.line(k...) == 0 && !hasControl(k) {
 				// Keys inside arrays of inline tables have no stable
 				// path; everything else must be found.
 				if md.Type(k[:1]...) == "Array" {
@@ -72,4 +72,17 @@ func FuzzKeyIndex(f *testing.F) {
 			}
 		}
 	})
+}
+
+// hasControl reports whether a key holds a control character, which the
+// library accepts unescaped in quoted keys (and reports in a raw form).
+func hasControl(parts []string) bool {
+	for _, p := range parts {
+		for _, r := range p {
+			if r < 0x20 || r == 0x7f {
+				return true
+			}
+		}
+	}
+	return false
 }
