@@ -216,8 +216,8 @@ func (d *decoder) settings(tbl map[string]any, prefix []string, s settings, l *L
 			}
 		case "hostname":
 			if str, ok := d.str(path, v); ok {
-				if !validHostname(str) {
-					d.problem(path, "", "invalid host name %q (letters, digits, '-' and '.', at most 253 characters)", str)
+				if str != "" && !validHostname(str) {
+					d.problem(path, "", "invalid host name %q (letters, digits, '-' and '.', at most 253 characters; \"\" lets the backend choose)", str)
 				} else {
 					d.put(s, k, path, str)
 				}

@@ -15,6 +15,7 @@ var checks = []struct {
 	{"command", checkCommand},
 	{"sensitive-mounts", checkSensitiveMounts},
 	{"paths", checkPaths},
+	{"mount-targets", checkMountTargets},
 }
 
 func validate(p *Policy, env Env, ps *problems) {
@@ -116,4 +117,25 @@ func checkPaths(p *Policy, env Env, ps *problems) {
 			ps.at(p.Origins[key], key, "", "mount paths must be absolute")
 		}
 	}
+}
+
+// checkMountTargets refuses two mounts at the same target: which one wins
+// would depend on their order.
+func checkMountTargets(p *Policy, env Env, ps *problems) {
+	for i := 1; i < len(p.Mounts); i++ {
+		a, b := p.Mounts[i-1], p.Mounts[i]
+		if a.Target != b.Target {
+			continue
+		}
+		key := MountKey(b)
+		ps.at(p.Origins[key], key, "hide or remove one of them",
+			"%s and %s are both mounted at %s", describeMount(a), describeMount(b), b.Target)
+	}
+}
+
+func describeMount(m Mount) string {
+	if m.Source == "" {
+		return "a " + string(m.Mode) + " mount"
+	}
+	return m.Source
 }

@@ -80,3 +80,12 @@ func TestJoinProblemsSorted(t *testing.T) {
 		}
 	}
 }
+
+func TestTwoMountsAtOneTarget(t *testing.T) {
+	b, _ := Builtin(testEnv)
+	l := mustLayer(t, LayerProject, "[mounts]\n\"/a\" = { mode = \"ro\", target = \"/t\" }\n\"/t\" = \"tmpfs\"\n")
+	_, err := Resolve(testEnv, []*Layer{b, l}, Flags{Force: true})
+	if err == nil || !strings.Contains(err.Error(), "project.toml:2: mounts./a: a tmpfs mount and /a are both mounted at /t") {
+		t.Fatalf("err = %v", err)
+	}
+}
