@@ -16,6 +16,7 @@ import (
 type explainCmd struct {
 	selection
 	JSON    bool   `name:"json" help:"Print the explanation as a JSON document (format version 1)."`
+	All     bool   `name:"all" help:"Also show the command every other backend would run."`
 	Project string `arg:"" optional:"" default:"." help:"Project directory (default: the current directory)."`
 }
 
@@ -33,6 +34,7 @@ type explanation struct {
 	Trust      trustDoc     `json:"trust"`
 	Settings   []settingDoc `json:"settings"`
 	Plan       planDoc      `json:"plan"`
+	Others     []planDoc    `json:"other_plans,omitempty"`
 }
 
 type layerDoc struct {
@@ -83,7 +85,7 @@ func (c *explainCmd) Run(s stdio) error {
 	if err != nil {
 		return err
 	}
-	doc := explain(sess, renderPlan)
+	doc := explain(sess, renderPlan, c.All)
 	if c.JSON {
 		enc := json.NewEncoder(s.out)
 		enc.SetIndent("", "  ")
@@ -103,8 +105,9 @@ const redacted = "<redacted>"
 // planner renders the plan of a policy.
 type planner func(p *profile.Policy) (*render.Plan, error)
 
-// explain builds the explanation of a session, rendering its plan with plan.
-func explain(sess *session, plan planner) explanation {
+// explain builds the explanation of a session, rendering its plan with
+// plan; with all it also renders the policy for every other backend.
+func explain(sess *session, plan planner, all bool) explanation {
 	p := sess.policy
 	doc := explanation{
 		Version:    1,
@@ -147,18 +150,34 @@ func explain(sess *session, plan planner) explanation {
 		}
 		doc.Settings = append(doc.Settings, settingDoc{Key: st.Key, Value: v, Layer: string(st.Origin.Layer), File: st.Origin.File, Line: st.Origin.Line})
 	}
-	doc.Plan = planDoc{Backend: string(p.Backend), Argv: []string{}, Env: []string{}, Notes: []string{}}
-	rendered, err := plan(p)
-	if err != nil {
-		doc.Plan.Error = err.Error()
-		return doc
-	}
-	doc.Plan.Argv = rendered.Argv
-	doc.Plan.Env = envNames(rendered)
-	if rendered.Notes != nil {
-		doc.Plan.Notes = rendered.Notes
+	doc.Plan = planFor(p, plan)
+	if all {
+		for _, b := range profile.Backends {
+			if b == p.Backend {
+				continue
+			}
+			other := *p
+			other.Backend = b
+			doc.Others = append(doc.Others, planFor(&other, plan))
+		}
 	}
 	return doc
+}
+
+// planFor renders p and describes the result.
+func planFor(p *profile.Policy, plan planner) planDoc {
+	d := planDoc{Backend: string(p.Backend), Argv: []string{}, Env: []string{}, Notes: []string{}}
+	rendered, err := plan(p)
+	if err != nil {
+		d.Error = err.Error()
+		return d
+	}
+	d.Argv = rendered.Argv
+	d.Env = envNames(rendered)
+	if rendered.Notes != nil {
+		d.Notes = rendered.Notes
+	}
+	return d
 }
 
 // renderPlan probes the host and renders the policy's backend.
@@ -234,14 +253,20 @@ func writeExplanation(w io.Writer, doc explanation) {
 		}
 		fmt.Fprintf(w, "  %-*s  # %s\n", width, lines[i], o)
 	}
-	fmt.Fprintf(w, "\nbackend: %s\n", doc.Plan.Backend)
-	if doc.Plan.Error != "" {
-		fmt.Fprintf(w, "command: unavailable: %s\n", doc.Plan.Error)
+	for _, pd := range append([]planDoc{doc.Plan}, doc.Others...) {
+		writePlan(w, pd)
+	}
+}
+
+func writePlan(w io.Writer, pd planDoc) {
+	fmt.Fprintf(w, "\nbackend: %s\n", pd.Backend)
+	if pd.Error != "" {
+		fmt.Fprintf(w, "command: unavailable: %s\n", pd.Error)
 		return
 	}
-	fmt.Fprintf(w, "command: %s\n", render.ShellQuote(doc.Plan.Argv))
-	fmt.Fprintf(w, "environment (values redacted): %s\n", strings.Join(doc.Plan.Env, " "))
-	for _, n := range doc.Plan.Notes {
+	fmt.Fprintf(w, "command: %s\n", render.ShellQuote(pd.Argv))
+	fmt.Fprintf(w, "environment (values redacted): %s\n", strings.Join(pd.Env, " "))
+	for _, n := range pd.Notes {
 		fmt.Fprintf(w, "note: %s\n", n)
 	}
 }

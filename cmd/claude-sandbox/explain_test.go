@@ -98,7 +98,7 @@ func checkGolden(t *testing.T, name string, got []byte) {
 
 func TestExplainGolden(t *testing.T) {
 	sess, dir := realisticSession(t, profile.Flags{})
-	doc := explain(sess, fixedPlan)
+	doc := explain(sess, fixedPlan, false)
 	var text bytes.Buffer
 	writeExplanation(&text, doc)
 	checkGolden(t, "explain.golden", []byte(strings.ReplaceAll(text.String(), dir, "$TREE")))
@@ -127,7 +127,7 @@ func TestExplainGolden(t *testing.T) {
 
 func TestExplainUnavailablePlan(t *testing.T) {
 	sess, _ := realisticSession(t, profile.Flags{Backend: profile.VM})
-	doc := explain(sess, func(*profile.Policy) (*render.Plan, error) { return nil, os.ErrNotExist })
+	doc := explain(sess, func(*profile.Policy) (*render.Plan, error) { return nil, os.ErrNotExist }, false)
 	var text bytes.Buffer
 	writeExplanation(&text, doc)
 	if !strings.Contains(text.String(), "backend: vm\ncommand: unavailable: file does not exist\n") {
@@ -150,5 +150,20 @@ func TestDryRunPrintsNamesNotValues(t *testing.T) {
 	}
 	if strings.Contains(out.String(), "sk-secret") {
 		t.Error("dry run printed an environment value")
+	}
+}
+
+func TestExplainAllBackends(t *testing.T) {
+	sess, _ := realisticSession(t, profile.Flags{})
+	var seen []profile.Backend
+	doc := explain(sess, func(p *profile.Policy) (*render.Plan, error) {
+		seen = append(seen, p.Backend)
+		return fixedPlan(p)
+	}, true)
+	if len(seen) != 3 || seen[0] != profile.Bubblewrap || len(doc.Others) != 2 || doc.Others[0].Backend != "container" || doc.Others[1].Backend != "vm" {
+		t.Errorf("rendered %v, others %+v", seen, doc.Others)
+	}
+	if sess.policy.Backend != profile.Bubblewrap {
+		t.Error("rendering the other backends changed the policy")
 	}
 }
