@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"golang.org/x/term"
@@ -15,11 +16,15 @@ import (
 // trustCmd records the project file's exact bytes as trusted.
 type trustCmd struct {
 	Yes     bool   `short:"y" help:"Trust without asking (needed when standard input is not a terminal)."`
+	Revoke  bool   `help:"Forget the trust given to the project file."`
 	Project string `arg:"" optional:"" default:"." help:"Project directory (default: the current directory)."`
 }
 
 // Run shows what the file widens, asks, and records it.
 func (c *trustCmd) Run(s stdio) error {
+	if c.Revoke {
+		return c.revoke(s)
+	}
 	sess, err := resolveSession(c.Project, profile.Flags{})
 	if err != nil {
 		return err
@@ -97,4 +102,27 @@ func (c *trustCmd) sinceTrusted(sess *session, store trustStore) []profile.Widen
 		w = []profile.Widening{}
 	}
 	return w
+}
+
+// revoke forgets the trust record of the project file, valid or not.
+func (c *trustCmd) revoke(s stdio) error {
+	env, err := invokingUser()
+	if err != nil {
+		return err
+	}
+	dir, err := projectDir(c.Project)
+	if err != nil {
+		return err
+	}
+	file := filepath.Join(dir, profile.ProjectFile)
+	removed, err := newTrustStore(env.DataHome).revoke(file)
+	if err != nil {
+		return err
+	}
+	if removed {
+		fmt.Fprintf(s.out, "no longer trusted: %s\n", file)
+	} else {
+		fmt.Fprintf(s.out, "%s was not trusted\n", file)
+	}
+	return nil
 }

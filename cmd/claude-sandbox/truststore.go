@@ -87,3 +87,17 @@ func writeAtomic(path string, data []byte) error {
 	}
 	return nil
 }
+
+// revoke removes the trust record of file and reports whether there was one.
+func (t trustStore) revoke(file string) (bool, error) {
+	base := t.recordPath(file)
+	err := os.Remove(base)
+	removed := err == nil
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return false, fmt.Errorf("removing the trust record of %s: %w", file, err)
+	}
+	if err := os.Remove(base + ".toml"); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return removed, fmt.Errorf("removing the trust record of %s: %w", file, err)
+	}
+	return removed, nil
+}
