@@ -21,7 +21,8 @@ type userEnv struct {
 }
 
 // invokingUser returns the environment of the user who ran the launcher.
-// Through sudo that is the original user (SUDO_USER), not root.
+// Through sudo or pkexec that is the original user (SUDO_USER, PKEXEC_UID),
+// not root: their home, configuration and trust store.
 func invokingUser() (userEnv, error) {
 	env := userEnv{
 		Env: profile.Env{
@@ -32,14 +33,23 @@ func invokingUser() (userEnv, error) {
 			DataHome:        xdg.DataHome,
 		},
 	}
-	if sudoUser := os.Getenv("SUDO_USER"); os.Getuid() == 0 && sudoUser != "" && sudoUser != "root" {
-		u, err := user.Lookup(sudoUser)
-		if err != nil {
-			return env, fmt.Errorf("looking up the invoking user %q: %w", sudoUser, err)
+	if os.Getuid() == 0 {
+		var u *user.User
+		var err error
+		switch {
+		case os.Getenv("SUDO_USER") != "" && os.Getenv("SUDO_USER") != "root":
+			u, err = user.Lookup(os.Getenv("SUDO_USER"))
+		case os.Getenv("PKEXEC_UID") != "" && os.Getenv("PKEXEC_UID") != "0":
+			u, err = user.LookupId(os.Getenv("PKEXEC_UID"))
 		}
-		env.Home = u.HomeDir
-		env.ConfigHome = filepath.Join(u.HomeDir, ".config")
-		env.DataHome = filepath.Join(u.HomeDir, ".local", "share")
+		if err != nil {
+			return env, fmt.Errorf("looking up the invoking user: %w", err)
+		}
+		if u != nil {
+			env.Home = u.HomeDir
+			env.ConfigHome = filepath.Join(u.HomeDir, ".config")
+			env.DataHome = filepath.Join(u.HomeDir, ".local", "share")
+		}
 	}
 	if env.Home == "" || !filepath.IsAbs(env.Home) {
 		return env, errors.New("cannot tell the home directory: set HOME")

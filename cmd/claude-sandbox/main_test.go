@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -36,6 +37,13 @@ func TestScript(t *testing.T) {
 			e.Setenv("XDG_CONFIG_DIRS", filepath.Join(e.WorkDir, "etc-xdg"))
 			e.Setenv("SUDO_USER", "")
 			return os.MkdirAll(home, 0o755)
+		},
+		Condition: func(cond string) (bool, error) {
+			switch cond {
+			case "root":
+				return os.Getuid() == 0, nil
+			}
+			return false, fmt.Errorf("unknown condition %q", cond)
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			// status N PROG ARGS... runs PROG and requires exit status N.
