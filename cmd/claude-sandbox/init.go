@@ -62,6 +62,10 @@ const projectTemplate = `# claude-sandbox settings for this project.
 
 // Run writes the template, refusing to overwrite.
 func (c *initCmd) Run(s stdio) error {
+	env, err := invokingUser()
+	if err != nil {
+		return err
+	}
 	dir, err := projectDir(c.Project)
 	if err != nil {
 		return err
@@ -85,6 +89,10 @@ func (c *initCmd) Run(s stdio) error {
 	if err := f.Close(); err != nil {
 		os.Remove(path)
 		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := env.Owner.chown(path); err != nil {
+		os.Remove(path)
+		return err
 	}
 	fmt.Fprintf(s.out, "wrote %s\n", path)
 	return nil

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/user"
 	"path/filepath"
+	"strconv"
 	"syscall"
 
 	"github.com/adrg/xdg"
@@ -18,6 +19,43 @@ import (
 // userEnv describes the invoking user, as the profile loader sees them.
 type userEnv struct {
 	profile.Env
+	// Owner owns what the launcher writes for the user (the trust store,
+	// init's file) when it runs as root on their behalf.
+	Owner owner
+}
+
+// owner is a user files are handed to; the zero value changes nothing.
+type owner struct {
+	set      bool
+	uid, gid int
+}
+
+// chown hands path to the owner, when there is one.
+func (o owner) chown(path string) error {
+	if !o.set {
+		return nil
+	}
+	if err := os.Lchown(path, o.uid, o.gid); err != nil {
+		return fmt.Errorf("handing %s to the invoking user: %w", path, err)
+	}
+	return nil
+}
+
+// mkdirAll creates dir and its missing parents with mode perm, each owned
+// by the owner.
+func (o owner) mkdirAll(dir string, perm os.FileMode) error {
+	if st, err := os.Stat(dir); err == nil && st.IsDir() {
+		return nil
+	}
+	if parent := filepath.Dir(dir); parent != dir {
+		if err := o.mkdirAll(parent, 0o755); err != nil {
+			return err
+		}
+	}
+	if err := os.Mkdir(dir, perm); err != nil && !errors.Is(err, fs.ErrExist) {
+		return err
+	}
+	return o.chown(dir)
 }
 
 // invokingUser returns the environment of the user who ran the launcher.
@@ -46,6 +84,12 @@ func invokingUser() (userEnv, error) {
 			return env, fmt.Errorf("looking up the invoking user: %w", err)
 		}
 		if u != nil {
+			uid, uerr := strconv.Atoi(u.Uid)
+			gid, gerr := strconv.Atoi(u.Gid)
+			if uerr != nil || gerr != nil {
+				return env, fmt.Errorf("invoking user %s has a non-numeric id", u.Username)
+			}
+			env.Owner = owner{set: true, uid: uid, gid: gid}
 			env.Home = u.HomeDir
 			env.ConfigHome = filepath.Join(u.HomeDir, ".config")
 			env.DataHome = filepath.Join(u.HomeDir, ".local", "share")

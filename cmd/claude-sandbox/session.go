@@ -52,7 +52,7 @@ func resolveSessionEnv(env userEnv, projectArg string, flags profile.Flags) (*se
 	if l.project != nil {
 		s.trustState = trustNarrowing
 		if len(widenings) > 0 {
-			ok, err := newTrustStore(env.DataHome).trusted(l.project.Path, l.project.Data)
+			ok, err := newTrustStore(env).trusted(l.project.Path, l.project.Data)
 			if err != nil {
 				return nil, err
 			}

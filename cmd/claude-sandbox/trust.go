@@ -32,7 +32,7 @@ func (c *trustCmd) Run(s stdio) error {
 	if sess.project == nil {
 		return fmt.Errorf("%s has no %s to trust", sess.policy.ProjectDir, profile.ProjectFile)
 	}
-	store := newTrustStore(sess.env.DataHome)
+	store := newTrustStore(sess.env)
 	file := sess.project.Path
 	if ok, err := store.trusted(file, sess.project.Data); err != nil {
 		return err
@@ -115,7 +115,7 @@ func (c *trustCmd) revoke(s stdio) error {
 		return err
 	}
 	file := filepath.Join(dir, profile.ProjectFile)
-	removed, err := newTrustStore(env.DataHome).revoke(file)
+	removed, err := newTrustStore(env).revoke(file)
 	if err != nil {
 		return err
 	}

@@ -17,11 +17,12 @@ import (
 // bytes. A copy of the trusted bytes is kept next to it so that trust can
 // show what a later edit adds.
 type trustStore struct {
-	dir string
+	dir   string
+	owner owner
 }
 
-func newTrustStore(dataHome string) trustStore {
-	return trustStore{dir: filepath.Join(dataHome, "claude-sandbox", "trust")}
+func newTrustStore(env userEnv) trustStore {
+	return trustStore{dir: filepath.Join(env.DataHome, "claude-sandbox", "trust"), owner: env.Owner}
 }
 
 func digest(b []byte) string {
@@ -57,23 +58,27 @@ func (t trustStore) previous(file string) []byte {
 
 // record trusts data as the content of file.
 func (t trustStore) record(file string, data []byte) error {
-	if err := os.MkdirAll(t.dir, 0o700); err != nil {
+	if err := t.owner.mkdirAll(t.dir, 0o700); err != nil {
 		return fmt.Errorf("creating the trust store: %w", err)
 	}
 	base := t.recordPath(file)
-	if err := writeAtomic(base+".toml", data); err != nil {
+	if err := writeAtomic(base+".toml", data, t.owner); err != nil {
 		return err
 	}
-	return writeAtomic(base, []byte(digest(data)+"  "+file+"\n"))
+	return writeAtomic(base, []byte(digest(data)+"  "+file+"\n"), t.owner)
 }
 
-// writeAtomic writes data to path through a temporary file and a rename.
-func writeAtomic(path string, data []byte) error {
+// writeAtomic writes data to path through a temporary file (owned by o)
+// and a rename.
+func writeAtomic(path string, data []byte, o owner) error {
 	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
 	if err != nil {
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
 	_, werr := f.Write(data)
+	if werr == nil {
+		werr = o.chown(f.Name())
+	}
 	cerr := f.Close()
 	if werr == nil {
 		werr = cerr
