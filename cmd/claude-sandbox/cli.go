@@ -144,7 +144,8 @@ type stdio struct {
 func newParser(grammar any, s stdio) (*kong.Kong, error) {
 	return kong.New(grammar,
 		kong.Name("claude-sandbox"),
-		kong.Description("Run an AI coding agent in a sandbox: bubblewrap, a systemd-nspawn container or a QEMU virtual machine, driven by layered TOML profiles."),
+		kong.Description("Run an AI coding agent in a sandbox: bubblewrap, a systemd-nspawn container or a QEMU virtual machine, driven by layered TOML profiles. "+
+			"Exit status: the sandboxed command's own; 125 when the launcher itself fails."),
 		kong.Writers(s.out, s.err),
 		kong.Exit(func(code int) { panic(exitPanic(code)) }),
 		kong.UsageOnError(),
