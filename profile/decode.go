@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/BurntSushi/toml"
@@ -138,8 +139,41 @@ func (d *decoder) line(path []string) int {
 	return max(d.ix.line(path...), 1)
 }
 
-// displayKey joins a key path for messages.
-func displayKey(path []string) string { return joinKey(path) }
+// displayKey writes a key path for messages the way a file writes it:
+// parts that are not bare keys are quoted (mounts."/data").
+func displayKey(path []string) string {
+	parts := make([]string, len(path))
+	for i, p := range path {
+		parts[i] = p
+		if !isBareKey(p) {
+			parts[i] = strconv.Quote(p)
+		}
+	}
+	return strings.Join(parts, ".")
+}
+
+func isBareKey(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !isBareKeyByte(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// DisplayKey writes a dotted key of Policy.Origins (such as
+// "mounts./data") the way a file writes it (mounts."/data").
+func DisplayKey(key string) string {
+	for _, table := range []string{"mounts.", "protect.", "env.set."} {
+		if rest, ok := strings.CutPrefix(key, table); ok {
+			return displayKey(append(strings.Split(strings.TrimSuffix(table, "."), "."), rest))
+		}
+	}
+	return key
+}
 
 func (d *decoder) unknown(path []string, valid []string) {
 	name := path[len(path)-1]

@@ -25,7 +25,7 @@ func validate(p *Policy, env Env, ps *problems) {
 }
 
 func (ps *problems) at(o Origin, key, hint, format string, args ...any) {
-	ps.add(o.File, o.Line, key, hint, format, args...)
+	ps.add(o.File, o.Line, DisplayKey(key), hint, format, args...)
 }
 
 // isWithin reports whether path is dir or lies below it.

@@ -16,7 +16,7 @@ func TestValidateRefusals(t *testing.T) {
 		{"home project", "/home/u", "", "refusing project dir /home/u"},
 		{"home ancestor", "/home", "", "refusing project dir /home"},
 		{"project below home", "/home/u/src/app", "", ""},
-		{"rw ssh", "/home/u/src/app", "[mounts]\n\"~/.ssh\" = \"rw\"\n", "p.toml:2: mounts./home/u/.ssh: refusing read-write mount of /home/u/.ssh"},
+		{"rw ssh", "/home/u/src/app", "[mounts]\n\"~/.ssh\" = \"rw\"\n", `p.toml:2: mounts."/home/u/.ssh": refusing read-write mount of /home/u/.ssh`},
 		{"rw inside gnupg", "/home/u/src/app", "[mounts]\n\"~/.gnupg/private\" = \"rw\"\n", "refusing read-write mount of /home/u/.gnupg/private"},
 		{"rw home", "/home/u/src/app", "[mounts]\n\"~\" = \"rw\"\n", "refusing read-write mount of /home/u"},
 		{"rw /", "/home/u/src/app", "[mounts]\n\"/home\" = \"rw\"\n", "refusing read-write mount of /home"},
@@ -85,7 +85,7 @@ func TestTwoMountsAtOneTarget(t *testing.T) {
 	b, _ := Builtin(testEnv)
 	l := mustLayer(t, LayerProject, "[mounts]\n\"/a\" = { mode = \"ro\", target = \"/t\" }\n\"/t\" = \"tmpfs\"\n")
 	_, err := Resolve(testEnv, []*Layer{b, l}, Flags{Force: true})
-	if err == nil || !strings.Contains(err.Error(), "project.toml:2: mounts./a: a tmpfs mount and /a are both mounted at /t") {
+	if err == nil || !strings.Contains(err.Error(), `project.toml:2: mounts."/a": a tmpfs mount and /a are both mounted at /t`) {
 		t.Fatalf("err = %v", err)
 	}
 }

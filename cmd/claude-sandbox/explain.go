@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/claude-sandbox/claude-sandbox/backends"
@@ -190,17 +189,6 @@ func renderPlan(p *profile.Policy) (*render.Plan, error) {
 	return backends.Render(p, host)
 }
 
-// tomlKey writes a dotted key the way it is written in a file: paths in
-// [mounts] and [protect] are quoted ("mounts.\"/data\"").
-func tomlKey(key string) string {
-	for _, table := range []string{"mounts.", "protect."} {
-		if rest, ok := strings.CutPrefix(key, table); ok {
-			return table + strconv.Quote(rest)
-		}
-	}
-	return key
-}
-
 // maxAlign is the widest setting line whose origin comment is aligned
 // with the others; longer lines keep their comment two spaces after.
 const maxAlign = 48
@@ -248,7 +236,7 @@ func writeExplanation(w io.Writer, doc explanation) {
 	width := 0
 	lines := make([]string, len(doc.Settings))
 	for i, st := range doc.Settings {
-		lines[i] = tomlKey(st.Key) + " = " + profile.FormatValue(st.Value)
+		lines[i] = profile.DisplayKey(st.Key) + " = " + profile.FormatValue(st.Value)
 		if len(lines[i]) <= maxAlign {
 			width = max(width, len(lines[i]))
 		}
