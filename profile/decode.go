@@ -181,7 +181,11 @@ func (d *decoder) unknown(path []string, valid []string) {
 	if s := suggest(name, valid); s != "" {
 		hint = fmt.Sprintf("did you mean %q?", s)
 	}
-	d.ps.add(d.file, d.line(path), "", hint, "unknown key %q", displayKey(path))
+	key := displayKey(path)
+	if !strings.Contains(key, `"`) {
+		key = strconv.Quote(key)
+	}
+	d.ps.add(d.file, d.line(path), "", hint, "unknown key %s", key)
 }
 
 func (d *decoder) put(s settings, key string, path []string, v any) {

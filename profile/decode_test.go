@@ -34,7 +34,7 @@ func TestDecodeProblems(t *testing.T) {
 		{"env name", "[env]\npass = [\"A-B\"]\n", []string{`invalid variable name "A-B"`}},
 		{"env set type", "[env.set]\nX = 1\n", []string{`p.toml:2: env.set.X: want a string, got integer 1`}},
 		{"mount no mode", "[mounts]\n\"/d\" = { target = \"/e\" }\n", []string{`mount needs a mode`}},
-		{"mount unknown field", "[mounts]\n\"/d\" = { mode = \"ro\", targte = \"/e\" }\n", []string{`p.toml:2: unknown key "mounts.\"/d\".targte" (did you mean "target"?)`}},
+		{"mount unknown field", "[mounts]\n\"/d\" = { mode = \"ro\", targte = \"/e\" }\n", []string{`p.toml:2: unknown key mounts."/d".targte (did you mean "target"?)`}},
 		{"tmpfs target", "[mounts]\n\"/d\" = { mode = \"tmpfs\", target = \"/e\" }\n", []string{`takes no target`}},
 		{"mount over root", "[mounts]\n\"/\" = \"tmpfs\"\n", []string{`cannot mount over /`}},
 		{"other user home", "[mounts]\n\"~bob/x\" = \"ro\"\n", []string{`only ~ and ~/ are expanded`}},
