@@ -67,3 +67,14 @@ func Locations(env Env) []Location {
 func Builtin(env Env) (*Layer, error) {
 	return Decode(LayerBuiltin, BuiltinName, builtinDefaults, env)
 }
+
+// Defaults returns the policy of the built-in defaults alone for env, as
+// if no other layer existed (with --force semantics for the project dir).
+// Tests of the renderers start from it.
+func Defaults(env Env) (*Policy, error) {
+	b, err := Builtin(env)
+	if err != nil {
+		return nil, err
+	}
+	return Resolve(env, []*Layer{b}, Flags{Force: true})
+}

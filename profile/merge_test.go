@@ -157,3 +157,13 @@ func TestLocations(t *testing.T) {
 		t.Errorf("locations:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+func TestDefaultsHelper(t *testing.T) {
+	p, err := Defaults(Env{Home: "/home/u", ProjectDir: "/home/u"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Backend != Bubblewrap || p.ProjectDir != "/home/u" || !p.Force {
+		t.Errorf("defaults = %+v", p)
+	}
+}

@@ -20,10 +20,14 @@ type Setting struct {
 
 // MountSetting is a mount as explain shows it.
 type MountSetting struct {
-	Mode     MountMode `json:"mode"`
-	Source   string    `json:"source,omitempty"`
-	Target   string    `json:"target"`
-	Optional bool      `json:"optional"`
+	// Mode is rw, ro, tmpfs or hide.
+	Mode MountMode `json:"mode"`
+	// Source is the host path ("" for tmpfs and hide).
+	Source string `json:"source,omitempty"`
+	// Target is the path inside the sandbox.
+	Target string `json:"target"`
+	// Optional mounts are skipped when Source is missing.
+	Optional bool `json:"optional"`
 }
 
 // Settings lists every value of p under its dotted key, in a stable order
