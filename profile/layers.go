@@ -69,12 +69,18 @@ func Builtin(env Env) (*Layer, error) {
 }
 
 // Defaults returns the policy of the built-in defaults alone for env, as
-// if no other layer existed (with --force semantics for the project dir).
+// if no other layer existed. Any absolute project dir is accepted.
 // Tests of the renderers start from it.
 func Defaults(env Env) (*Policy, error) {
 	b, err := Builtin(env)
 	if err != nil {
 		return nil, err
 	}
-	return Resolve(env, []*Layer{b}, Flags{Force: true})
+	p, err := Resolve(env, []*Layer{b}, Flags{Force: true})
+	if err != nil {
+		return nil, err
+	}
+	p.Force = false
+	delete(p.Origins, "force")
+	return p, nil
 }

@@ -163,7 +163,7 @@ func TestDefaultsHelper(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.Backend != Bubblewrap || p.ProjectDir != "/home/u" || !p.Force {
+	if p.Backend != Bubblewrap || p.ProjectDir != "/home/u" || p.Force {
 		t.Errorf("defaults = %+v", p)
 	}
 }
