@@ -1,0 +1,346 @@
+package profile
+
+import "strings"
+
+// Decoders of the schema's tables: [egress], [protect], [forward], [env],
+// [mounts], [vm] and [container].
+
+func (d *decoder) egress(path []string, v any, s settings) {
+	tbl, ok := d.table(path, v)
+	if !ok {
+		return
+	}
+	for _, k := range sortedKeys(tbl) {
+		kp := at(path, k)
+		switch k {
+		case "allow", "deny":
+			list, ok := d.strList(kp, tbl[k])
+			if !ok {
+				continue
+			}
+			out := make([]string, 0, len(list))
+			good := true
+			for _, p := range list {
+				norm, err := domainPattern(p)
+				if err != nil {
+					d.problem(kp, "", "%v", err)
+					good = false
+					continue
+				}
+				out = append(out, norm)
+			}
+			if good {
+				d.put(s, "egress."+k, kp, out)
+			}
+		case "localhost_ports":
+			arr, ok := tbl[k].([]any)
+			if !ok {
+				d.typeErr(kp, "a list of port numbers", tbl[k])
+				continue
+			}
+			ports := make([]int, 0, len(arr))
+			good := true
+			for _, e := range arr {
+				n, ok := e.(int64)
+				if !ok || n < 1 || n > 65535 {
+					d.problem(kp, "", "%s is not a port number (1-65535)", describe(e))
+					good = false
+					continue
+				}
+				ports = append(ports, int(n))
+			}
+			if good {
+				d.put(s, "egress.localhost_ports", kp, ports)
+			}
+		default:
+			d.unknown(kp, egressKeys)
+		}
+	}
+}
+
+func (d *decoder) protect(path []string, v any, s settings) {
+	tbl, ok := d.table(path, v)
+	if !ok {
+		return
+	}
+	for _, k := range sortedKeys(tbl) {
+		kp := at(path, k)
+		b, ok := d.boolean(kp, tbl[k])
+		if !ok {
+			continue
+		}
+		rel, err := projectRelative(k)
+		if err != nil {
+			d.problem(kp, "", "%v", err)
+			continue
+		}
+		d.put(s, "protect."+rel, kp, b)
+	}
+}
+
+func (d *decoder) forward(path []string, v any, s settings) {
+	tbl, ok := d.table(path, v)
+	if !ok {
+		return
+	}
+	valid := forwardKeys()
+	for _, k := range sortedKeys(tbl) {
+		kp := at(path, k)
+		known := false
+		for _, f := range valid {
+			known = known || f == k
+		}
+		if !known {
+			d.unknown(kp, valid)
+			continue
+		}
+		if b, ok := d.boolean(kp, tbl[k]); ok {
+			d.put(s, "forward."+k, kp, b)
+		}
+	}
+}
+
+func (d *decoder) envTable(path []string, v any, s settings) {
+	tbl, ok := d.table(path, v)
+	if !ok {
+		return
+	}
+	for _, k := range sortedKeys(tbl) {
+		kp := at(path, k)
+		switch k {
+		case "pass":
+			list, ok := d.strList(kp, tbl[k])
+			if !ok {
+				continue
+			}
+			good := true
+			for _, n := range list {
+				if !validEnvName(n) {
+					d.problem(kp, "", "invalid variable name %q", n)
+					good = false
+				}
+			}
+			if good {
+				d.put(s, "env.pass", kp, list)
+			}
+		case "set":
+			set, ok := d.table(kp, tbl[k])
+			if !ok {
+				continue
+			}
+			for _, n := range sortedKeys(set) {
+				np := at(kp, n)
+				if !validEnvName(n) {
+					d.problem(np, "", "invalid variable name %q", n)
+					continue
+				}
+				str, ok := d.str(np, set[n])
+				if !ok {
+					continue
+				}
+				if strings.ContainsRune(str, 0) {
+					d.problem(np, "", "value contains a NUL byte")
+					continue
+				}
+				d.put(s, "env.set."+n, np, str)
+			}
+		default:
+			d.unknown(kp, envKeys)
+		}
+	}
+}
+
+func (d *decoder) mounts(path []string, v any, s settings) {
+	tbl, ok := d.table(path, v)
+	if !ok {
+		return
+	}
+	for _, k := range sortedKeys(tbl) {
+		kp := at(path, k)
+		src, err := expandPath(k, d.kind, d.env)
+		if err != nil {
+			d.problem(kp, "", "%v", err)
+			continue
+		}
+		m := Mount{Source: src, Target: src}
+		switch x := tbl[k].(type) {
+		case string:
+			if err := m.Mode.UnmarshalText([]byte(x)); err != nil {
+				d.problem(kp, "", "%v", err)
+				continue
+			}
+		case map[string]any:
+			good := true
+			sawMode := false
+			for _, f := range sortedKeys(x) {
+				fp := at(kp, f)
+				switch f {
+				case "mode":
+					str, ok := d.str(fp, x[f])
+					if !ok {
+						good = false
+						continue
+					}
+					if err := m.Mode.UnmarshalText([]byte(str)); err != nil {
+						d.problem(fp, "", "%v", err)
+						good = false
+					}
+					sawMode = true
+				case "target":
+					str, ok := d.str(fp, x[f])
+					if !ok {
+						good = false
+						continue
+					}
+					t, err := expandPath(str, d.kind, d.env)
+					if err != nil {
+						d.problem(fp, "", "%v", err)
+						good = false
+						continue
+					}
+					m.Target = t
+				case "optional":
+					b, ok := d.boolean(fp, x[f])
+					if !ok {
+						good = false
+					}
+					m.Optional = b
+				default:
+					d.unknown(fp, mountKeys)
+					good = false
+				}
+			}
+			if !sawMode && good {
+				d.problem(kp, "", "mount needs a mode (rw, ro, tmpfs or hide)")
+				good = false
+			}
+			if !good {
+				continue
+			}
+		default:
+			d.typeErr(kp, `a mode ("rw", "ro", "tmpfs", "hide") or a table { mode, target, optional }`, tbl[k])
+			continue
+		}
+		if m.Mode == MountTmpfs || m.Mode == MountHide {
+			if m.Target != src {
+				d.problem(kp, "", "a %s mount takes no target: its key is the path it covers", m.Mode)
+				continue
+			}
+			m.Source = ""
+		}
+		if m.Target == "/" {
+			d.problem(kp, "", "cannot mount over /")
+			continue
+		}
+		d.put(s, "mounts."+src, kp, m)
+	}
+}
+
+func (d *decoder) vm(path []string, v any, s settings) {
+	tbl, ok := d.table(path, v)
+	if !ok {
+		return
+	}
+	for _, k := range sortedKeys(tbl) {
+		kp := at(path, k)
+		val := tbl[k]
+		key := "vm." + k
+		switch k {
+		case "flavour":
+			if str, ok := d.str(kp, val); ok {
+				if str != "host" && str != "nix" {
+					d.problem(kp, "", "unknown vm flavour %q (want one of host, nix)", str)
+				} else {
+					d.put(s, key, kp, str)
+				}
+			}
+		case "accel":
+			if str, ok := d.str(kp, val); ok {
+				if str != "auto" && str != "kvm" && str != "tcg" {
+					d.problem(kp, "", "unknown accelerator %q (want one of auto, kvm, tcg)", str)
+				} else {
+					d.put(s, key, kp, str)
+				}
+			}
+		case "machine":
+			if str, ok := d.str(kp, val); ok {
+				if !validToken(str, 64) {
+					d.problem(kp, "", "invalid machine type %q (letters, digits, '.', '_' and '-')", str)
+				} else {
+					d.put(s, key, kp, str)
+				}
+			}
+		case "memory":
+			mib, err := parseMemory(val)
+			if err != nil {
+				d.problem(kp, "", "%v", err)
+			} else {
+				d.put(s, key, kp, mib)
+			}
+		case "cpus":
+			n, ok := val.(int64)
+			if !ok {
+				d.typeErr(kp, "an integer", val)
+			} else if n < 1 || n > 256 {
+				d.problem(kp, "", "%d CPUs is out of range (1-256)", n)
+			} else {
+				d.put(s, key, kp, int(n))
+			}
+		case "kernel", "initrd", "system":
+			if str, ok := d.str(kp, val); ok {
+				if str == "" {
+					d.put(s, key, kp, "")
+					continue
+				}
+				p, err := expandPath(str, d.kind, d.env)
+				if err != nil {
+					d.problem(kp, "", "%v", err)
+				} else {
+					d.put(s, key, kp, p)
+				}
+			}
+		case "display":
+			if b, ok := d.boolean(kp, val); ok {
+				d.put(s, key, kp, b)
+			}
+		default:
+			d.unknown(kp, vmKeys)
+		}
+	}
+}
+
+func (d *decoder) container(path []string, v any, s settings) {
+	tbl, ok := d.table(path, v)
+	if !ok {
+		return
+	}
+	for _, k := range sortedKeys(tbl) {
+		kp := at(path, k)
+		val := tbl[k]
+		switch k {
+		case "root":
+			if str, ok := d.str(kp, val); ok {
+				if str == "" {
+					d.put(s, "container.root", kp, "")
+					continue
+				}
+				p, err := expandPath(str, d.kind, d.env)
+				if err != nil {
+					d.problem(kp, "", "%v", err)
+				} else {
+					d.put(s, "container.root", kp, p)
+				}
+			}
+		case "machine_prefix":
+			if str, ok := d.str(kp, val); ok {
+				if !validMachinePrefix(str) {
+					d.problem(kp, "", "invalid machine name prefix %q (lower-case letters, digits and '-', at most 32 characters)", str)
+				} else {
+					d.put(s, "container.machine_prefix", kp, str)
+				}
+			}
+		default:
+			d.unknown(kp, containerKeys)
+		}
+	}
+}
