@@ -104,19 +104,25 @@ func Widenings(base, p *Policy) []Widening {
 	if p.Network.Mode.Rank() > base.Network.Mode.Rank() {
 		add("network", "network opens from %s to %s", base.Network.Mode, p.Network.Mode)
 	}
-	for _, d := range p.Network.Allow {
-		if !contains(base.Network.Allow, d) {
-			add("egress.allow", "allows network access to %s", d)
+	// Domains and ports count only where the mode uses them: a domain added
+	// while the network is full or off opens nothing.
+	if p.Network.Mode == NetworkAllowlist {
+		for _, d := range p.Network.Allow {
+			if !domainAllowed(base.Network, d) {
+				add("egress.allow", "allows network access to %s", d)
+			}
+		}
+		for _, d := range base.Network.Deny {
+			if !contains(p.Network.Deny, d) && domainAllowed(p.Network, d) {
+				add("egress.deny", "no longer denies %s", d)
+			}
 		}
 	}
-	for _, d := range base.Network.Deny {
-		if !contains(p.Network.Deny, d) {
-			add("egress.deny", "no longer denies %s", d)
-		}
-	}
-	for _, port := range p.Network.LocalhostPorts {
-		if !contains(base.Network.LocalhostPorts, port) {
-			add("egress.localhost_ports", "allows host loopback port %d", port)
+	if p.Network.Mode == NetworkAllowlist || p.Network.Mode == NetworkFull {
+		for _, port := range p.Network.LocalhostPorts {
+			if !portAllowed(base.Network, port) {
+				add("egress.localhost_ports", "allows host loopback port %d", port)
+			}
 		}
 	}
 	for _, f := range forwardSwitches {
@@ -172,6 +178,32 @@ func Widenings(base, p *Policy) []Widening {
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Origin.Line < out[j].Origin.Line })
 	return out
+}
+
+// domainAllowed reports whether network policy n lets the pattern d
+// through: every domain in full and host mode, the listed ones in
+// allowlist mode, none when off.
+func domainAllowed(n Network, d string) bool {
+	switch n.Mode {
+	case NetworkFull, NetworkHost:
+		return true
+	case NetworkAllowlist:
+		return contains(n.Allow, d)
+	}
+	return false
+}
+
+// portAllowed reports whether network policy n lets the sandbox reach host
+// loopback port port: every port in host mode, the listed ones in
+// allowlist and full mode.
+func portAllowed(n Network, port int) bool {
+	switch n.Mode {
+	case NetworkHost:
+		return true
+	case NetworkAllowlist, NetworkFull:
+		return contains(n.LocalhostPorts, port)
+	}
+	return false
 }
 
 // mountWidening says how mount m of p opens more than base, or "".

@@ -48,6 +48,7 @@ func TestTrustDirections(t *testing.T) {
 		{"allow known", "[egress]\nallow = [\"a.com\"]", ""},
 		{"allow new", "[egress]\nallow = [\"b.com\"]", "egress.allow"},
 		{"deny more", "[egress]\ndeny = [\"c.com\"]", ""},
+		{"allow while off", "network = \"off\"\n[egress]\nallow = [\"b.com\"]\nlocalhost_ports = [22]", ""},
 		{"port known", "[egress]\nlocalhost_ports = [80]", ""},
 		{"port new", "[egress]\nlocalhost_ports = [22]", "egress.localhost_ports"},
 		{"forward off", "[forward]\naudio = false\nssh_keys = false", ""},
@@ -142,5 +143,27 @@ func TestWideningString(t *testing.T) {
 	w := Widening{Key: "network", Message: "network opens from off to full", Origin: Origin{Layer: LayerProject, File: "/p/.claude-sandbox.toml", Line: 3}}
 	if got := w.String(); !strings.HasPrefix(got, "/p/.claude-sandbox.toml:3: network opens") {
 		t.Errorf("String() = %q", got)
+	}
+}
+
+func TestTrustEgressInFullMode(t *testing.T) {
+	b, _ := Builtin(testEnv) // network full
+	for src, key := range map[string]string{
+		"[egress]\nallow = [\"x.com\"]":                          "",
+		"network = \"allowlist\"\n[egress]\nallow = [\"x.com\"]": "",
+		"[egress]\nlocalhost_ports = [8080]":                     "egress.localhost_ports",
+		"network = \"off\"\n[egress]\nlocalhost_ports = [8080]":  "",
+	} {
+		proj := mustLayer(t, LayerProject, src+"\n")
+		_, w, err := Assess(testEnv, []*Layer{b, proj}, Flags{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch {
+		case key == "" && len(w) != 0:
+			t.Errorf("%q: widenings %v, want none", src, w)
+		case key != "" && (len(w) != 1 || w[0].Key != key):
+			t.Errorf("%q: widenings %v, want %s", src, w, key)
+		}
 	}
 }
