@@ -16,6 +16,9 @@ func TestRunArguments(t *testing.T) {
 		{[]string{"/p", "--", "--resume", "x"}, "/p", []string{"--resume", "x"}},
 		{[]string{"run", "/p", "--", "-c"}, "/p", []string{"-c"}},
 		{[]string{"--shell", "/p"}, "/p", nil},
+		{[]string{"--profile", "work", "--", "-x"}, ".", []string{"-x"}},
+		{[]string{"run", "--backend", "vm", "--", "-x"}, ".", []string{"-x"}},
+		{[]string{"--profile", "work", "/p", "--", "-x"}, "/p", []string{"-x"}},
 	} {
 		var g any = &cli{}
 		if isPlainRun(tt.args) {
