@@ -2,16 +2,20 @@ package profile
 
 import (
 	"os"
-	"path/filepath"
 	"testing"
 )
 
 // FuzzDecode: the loader never panics, and returns either a layer that
 // resolves or problems that all carry the file name and a line.
 func FuzzDecode(f *testing.F) {
-	seeds, _ := filepath.Glob("../testdata/layers/*/*.toml")
-	more, _ := filepath.Glob("../testdata/layers/*/*/*.toml")
-	seeds = append(append(seeds, more...), "defaults.toml", "../claude-sandbox.example.toml")
+	seeds := []string{
+		"defaults.toml",
+		"../claude-sandbox.example.toml",
+		"../testdata/layers/package/defaults.toml",
+		"../testdata/layers/etc-xdg/claude-sandbox/config.toml",
+		"../testdata/layers/home/.config/claude-sandbox/config.toml",
+		"../testdata/layers/home/src/app/.claude-sandbox.toml",
+	}
 	for _, p := range seeds {
 		if data, err := os.ReadFile(p); err == nil {
 			f.Add(data)
