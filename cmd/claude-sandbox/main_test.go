@@ -18,6 +18,11 @@ var update = flag.Bool("update", false, "update golden files and scripts")
 func TestMain(m *testing.M) {
 	os.Exit(testscript.RunMain(m, map[string]func() int{
 		"claude-sandbox": func() int {
+			// Scripts stand in for a distribution build, whose package
+			// defaults path is set at link time.
+			if p := os.Getenv("TEST_PACKAGE_DEFAULTS"); p != "" {
+				packageDefaults = p
+			}
 			return Main(os.Args[1:], stdio{in: os.Stdin, out: os.Stdout, err: os.Stderr})
 		},
 	}))
