@@ -78,7 +78,13 @@ func Decode(kind LayerKind, name string, data []byte, env Env) (*Layer, error) {
 // and returns every problem as FILE:LINE: message, or nil. It needs no
 // home or project: paths are checked for form only.
 func CheckFile(name string, data []byte) error {
-	_, err := Decode(LayerProject, name, data, Env{Home: "/home/user", ProjectDir: "/project"})
+	return CheckFileAs(LayerProject, name, data)
+}
+
+// CheckFileAs is CheckFile for a file of the given layer kind: outside a
+// project file, relative paths are problems.
+func CheckFileAs(kind LayerKind, name string, data []byte) error {
+	_, err := Decode(kind, name, data, Env{Home: "/home/user", ProjectDir: "/project"})
 	return err
 }
 

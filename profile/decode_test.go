@@ -130,3 +130,13 @@ func TestParseMemory(t *testing.T) {
 		t.Error("FormatMemory")
 	}
 }
+
+func TestCheckFileAs(t *testing.T) {
+	src := []byte("[mounts]\n\"data\" = \"ro\"\n")
+	if err := CheckFile("p.toml", src); err != nil {
+		t.Errorf("a project file may use relative paths: %v", err)
+	}
+	if err := CheckFileAs(LayerSystem, "s.toml", src); err == nil || !strings.Contains(err.Error(), "s.toml:2:") {
+		t.Errorf("err = %v, want a positioned relative-path problem", err)
+	}
+}
