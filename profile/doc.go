@@ -31,6 +31,9 @@
 // bad values are reported as FILE:LINE: message, every problem of every
 // file at once. A file that exists but is invalid stops the launch.
 //
+// [CheckFile] and [CheckFileAs] validate one file's bytes; [SchemaKeys]
+// lists every key of the schema; [Defaults] gives the built-in policy.
+//
 // # Trust
 //
 // [Assess] compares the policy with the one the layers below the project
