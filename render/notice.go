@@ -1,0 +1,86 @@
+package render
+
+import (
+	"fmt"
+	"path"
+	"strings"
+
+	"github.com/claude-sandbox/claude-sandbox/profile"
+)
+
+// IsClaudeCode reports whether argv0 names Claude Code.
+func IsClaudeCode(argv0 string) bool { return path.Base(argv0) == "claude" }
+
+// Command returns the argv run inside the sandbox: the profile's shell
+// with --shell, otherwise the agent command, with the arguments given on
+// the command line appended. When the command is Claude Code and the
+// policy asks for it, the sandbox notice is added with
+// --append-system-prompt. A command found on the host's PATH is run by its
+// canonical path, since its installation is shared at that path.
+func Command(p *profile.Policy, h *Host, backend profile.Backend) ([]string, error) {
+	if p.UseShell {
+		if len(p.Shell) == 0 {
+			return nil, fmt.Errorf("no shell configured")
+		}
+		return append(append([]string{}, p.Shell...), p.Args...), nil
+	}
+	if len(p.Command) == 0 {
+		return nil, fmt.Errorf("no command configured")
+	}
+	argv := append([]string{}, p.Command...)
+	if h.CommandPath == "" {
+		return nil, fmt.Errorf("command %q not found on PATH %s", p.Command[0], h.Env["PATH"])
+	}
+	argv[0] = h.Real(h.CommandPath)
+	if p.Notice && IsClaudeCode(p.Command[0]) {
+		argv = append(argv, "--append-system-prompt", Notice(p, h, backend))
+	}
+	return append(argv, p.Args...), nil
+}
+
+// Notice is the truthful description of the sandbox given to the agent.
+func Notice(p *profile.Policy, h *Host, backend profile.Backend) string {
+	var b strings.Builder
+	kernel := "shares the host's kernel"
+	if backend == profile.VM {
+		kernel = "runs its own kernel in a virtual machine"
+	}
+	fmt.Fprintf(&b, "You are running inside a %s sandbox (claude-sandbox) that %s. ", backend, kernel)
+	fmt.Fprintf(&b, "The project directory %s is shared read-write with the host and is the only place where your work persists. ", p.ProjectDir)
+	var kept []string
+	if p.Forward.Claude {
+		kept = append(kept, "~/.claude")
+	}
+	for _, rel := range p.Persist {
+		kept = append(kept, "~/"+rel)
+	}
+	if len(kept) > 0 {
+		fmt.Fprintf(&b, "Also kept between runs: %s (for tools you install, not for project work). ", strings.Join(kept, ", "))
+	}
+	b.WriteString("The rest of the home directory, /tmp and everything else you change outside those paths is discarded when the sandbox exits; host files, processes and environment variables outside the sandbox are not visible, so do not infer the host's state from what you see. ")
+	var ro []string
+	if p.Forward.GitConfig {
+		ro = append(ro, "git configuration")
+	}
+	if p.Forward.SSHKeys {
+		ro = append(ro, "~/.ssh")
+	}
+	if len(p.Protect) > 0 {
+		ro = append(ro, "the project paths "+strings.Join(p.Protect, ", "))
+	}
+	if len(ro) > 0 {
+		fmt.Fprintf(&b, "Read-only: %s. ", strings.Join(ro, ", "))
+	}
+	switch p.Network.Mode {
+	case profile.NetworkOff:
+		b.WriteString("There is no network access.")
+	case profile.NetworkAllowlist:
+		fmt.Fprintf(&b, "Network access goes through a proxy that allows only: %s.", strings.Join(p.Network.Allow, ", "))
+	case profile.NetworkHost:
+		b.WriteString("The network is the host's own.")
+	default:
+		b.WriteString("Network access is available.")
+	}
+	b.WriteString(" If something you need is missing, ask the user.")
+	return b.String()
+}
