@@ -18,7 +18,7 @@ func seccompData(arch, nr uint32, args ...uint64) []byte {
 	binary.BigEndian.PutUint32(b[4:], arch)
 	for i, a := range args {
 		off := 16 + 8*i
-		binary.BigEndian.PutUint32(b[off:], uint32(a))      // low word first on little-endian
+		binary.BigEndian.PutUint32(b[off:], uint32(a))       // low word first on little-endian
 		binary.BigEndian.PutUint32(b[off+4:], uint32(a>>32)) // high word
 	}
 	return b
