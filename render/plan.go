@@ -18,6 +18,12 @@ type Plan struct {
 	HostDirs []string
 	// Seed lists host files copied once before the launch.
 	Seed []SeedFile
+	// Symlinks are links the backend creates before the launch inside a
+	// root it prepares (the container root): Path → Target text.
+	Symlinks []Symlink
+	// Dirs are directories the backend creates inside the root it
+	// prepares, owned by the invoking user when UserOwned is set.
+	Dirs []RootDir
 	// Notes are human-readable remarks for explain, for example a forward
 	// the policy asks for that the host lacks.
 	Notes []string
@@ -44,4 +50,19 @@ type GeneratedFile struct {
 // not exist and From does. Nothing is ever overwritten.
 type SeedFile struct {
 	From, To string
+}
+
+// Symlink is a symbolic link to create: Path is the link, Target its text.
+type Symlink struct {
+	Path, Target string
+}
+
+// RootDir is a directory to create inside a prepared root.
+type RootDir struct {
+	// Path is the absolute host path of the directory.
+	Path string
+	// Mode is the permission bits.
+	Mode uint32
+	// UserOwned gives it to the invoking user instead of root.
+	UserOwned bool
 }
