@@ -1,0 +1,180 @@
+// Package container holds the code that runs inside a systemd-nspawn
+// container on the launcher's behalf: the entrypoint that drops
+// privileges and executes the sandboxed command.
+package container
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// EnvFile is where the entrypoint finds the command's environment.
+const EnvFile = "/.claude-sandbox/env"
+
+// Options are the entrypoint's arguments.
+type Options struct {
+	UID, GID   int
+	Groups     []int
+	Chdir      string
+	RuntimeDir string
+	Argv       []string
+}
+
+// ParseArgs parses the entrypoint's command line:
+// --uid=N --gid=N --groups=N,N --chdir=DIR --runtime-dir=DIR -- COMMAND...
+func ParseArgs(args []string) (*Options, error) {
+	fs := flag.NewFlagSet("claude-sandbox-entrypoint", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	o := &Options{}
+	var groups string
+	fs.IntVar(&o.UID, "uid", -1, "")
+	fs.IntVar(&o.GID, "gid", -1, "")
+	fs.StringVar(&groups, "groups", "", "")
+	fs.StringVar(&o.Chdir, "chdir", "", "")
+	fs.StringVar(&o.RuntimeDir, "runtime-dir", "", "")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if o.UID < 0 || o.GID < 0 {
+		return nil, fmt.Errorf("--uid and --gid are required")
+	}
+	for _, g := range strings.Split(groups, ",") {
+		if g == "" {
+			continue
+		}
+		n, err := strconv.Atoi(g)
+		if err != nil {
+			return nil, fmt.Errorf("bad group %q", g)
+		}
+		o.Groups = append(o.Groups, n)
+	}
+	o.Argv = fs.Args()
+	if len(o.Argv) == 0 {
+		return nil, fmt.Errorf("no command")
+	}
+	return o, nil
+}
+
+// ParseEnv decodes NUL-terminated NAME=VALUE entries.
+func ParseEnv(data []byte) []string {
+	var env []string
+	for _, e := range bytes.Split(data, []byte{0}) {
+		if bytes.IndexByte(e, '=') > 0 {
+			env = append(env, string(e))
+		}
+	}
+	return env
+}
+
+// Main is the entrypoint: it reads and removes the environment file,
+// creates the user's runtime directory, drops to the user's uid, gid and
+// groups with no new privileges and an empty capability bounding set, and
+// executes the command. It returns only on failure.
+func Main(args []string) int {
+	o, err := ParseArgs(args[1:])
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "claude-sandbox-entrypoint: %v\n", err)
+		return 125
+	}
+	if err := run(o); err != nil {
+		fmt.Fprintf(os.Stderr, "claude-sandbox-entrypoint: %v\n", err)
+		return 125
+	}
+	return 0
+}
+
+func run(o *Options) error {
+	data, err := os.ReadFile(EnvFile)
+	if err != nil {
+		return fmt.Errorf("reading the environment: %w", err)
+	}
+	if err := os.Remove(EnvFile); err != nil {
+		return fmt.Errorf("removing the environment file: %w", err)
+	}
+	env := ParseEnv(data)
+	if o.RuntimeDir != "" {
+		if err := os.MkdirAll(o.RuntimeDir, 0o700); err != nil {
+			return fmt.Errorf("creating %s: %w", o.RuntimeDir, err)
+		}
+		if err := os.Chown(o.RuntimeDir, o.UID, o.GID); err != nil {
+			return fmt.Errorf("chown %s: %w", o.RuntimeDir, err)
+		}
+	}
+	argv0, err := lookPath(o.Argv[0], env)
+	if err != nil {
+		return err
+	}
+	if err := dropPrivileges(o); err != nil {
+		return err
+	}
+	if o.Chdir != "" {
+		if err := os.Chdir(o.Chdir); err != nil {
+			return fmt.Errorf("chdir: %w", err)
+		}
+	}
+	return fmt.Errorf("exec %s: %w", argv0, unix.Exec(argv0, o.Argv, env))
+}
+
+// dropPrivileges empties the capability bounding set, sets no_new_privs
+// and switches to the user's ids. After setresuid to a non-zero uid the
+// kernel clears the permitted, effective and ambient capabilities.
+func dropPrivileges(o *Options) error {
+	for c := 0; c <= unix.CAP_LAST_CAP; c++ {
+		if err := unix.Prctl(unix.PR_CAPBSET_DROP, uintptr(c), 0, 0, 0); err != nil && err != unix.EINVAL {
+			return fmt.Errorf("dropping capability %d: %w", c, err)
+		}
+	}
+	if err := unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0); err != nil && err != unix.EINVAL {
+		return fmt.Errorf("clearing ambient capabilities: %w", err)
+	}
+	if err := syscall.Setgroups(o.Groups); err != nil {
+		return fmt.Errorf("setgroups: %w", err)
+	}
+	if err := syscall.Setresgid(o.GID, o.GID, o.GID); err != nil {
+		return fmt.Errorf("setresgid: %w", err)
+	}
+	if err := syscall.Setresuid(o.UID, o.UID, o.UID); err != nil {
+		return fmt.Errorf("setresuid: %w", err)
+	}
+	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+		return fmt.Errorf("no_new_privs: %w", err)
+	}
+	if o.UID == 0 {
+		// Root inside keeps no capabilities either.
+		hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+		var data [2]unix.CapUserData
+		if err := unix.Capset(&hdr, &data[0]); err != nil {
+			return fmt.Errorf("capset: %w", err)
+		}
+	}
+	return nil
+}
+
+// lookPath finds name on the PATH of env.
+func lookPath(name string, env []string) (string, error) {
+	if strings.Contains(name, "/") {
+		return name, nil
+	}
+	path := ""
+	for _, e := range env {
+		if v, ok := strings.CutPrefix(e, "PATH="); ok {
+			path = v
+		}
+	}
+	for _, dir := range filepath.SplitList(path) {
+		p := filepath.Join(dir, name)
+		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0 {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("%s not found on PATH %s", name, path)
+}
