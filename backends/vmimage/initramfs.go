@@ -1,0 +1,166 @@
+package vmimage
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/cavaliergopher/cpio"
+	"github.com/ulikunitz/xz"
+)
+
+// WriteInitramfs writes a newc cpio archive holding init as /init, empty
+// /dev, /proc, /sys, /newroot and /tmp directories, and the modules as
+// /modules/NN-NAME.ko in load order. Compressed modules (.ko.xz) are
+// stored uncompressed. The guest init mounts devtmpfs itself and reopens
+// its standard streams on /dev/console, so the archive needs no device
+// nodes.
+func WriteInitramfs(w io.Writer, init []byte, modules []Module) error {
+	cw := cpio.NewWriter(w)
+	ino := int64(1)
+	add := func(h *cpio.Header, data []byte) error {
+		h.Inode = ino
+		ino++
+		h.ModTime = time.Unix(0, 0)
+		if err := cw.WriteHeader(h); err != nil {
+			return fmt.Errorf("initramfs %s: %w", h.Name, err)
+		}
+		if len(data) > 0 {
+			if _, err := cw.Write(data); err != nil {
+				return fmt.Errorf("initramfs %s: %w", h.Name, err)
+			}
+		}
+		return nil
+	}
+	for _, d := range []string{"dev", "proc", "sys", "newroot", "tmp", "modules"} {
+		if err := add(&cpio.Header{Name: d, Mode: cpio.TypeDir | 0o755, Links: 2}, nil); err != nil {
+			return err
+		}
+	}
+	if err := add(&cpio.Header{Name: "init", Mode: cpio.TypeReg | 0o755, Links: 1, Size: int64(len(init))}, init); err != nil {
+		return err
+	}
+	for i, m := range modules {
+		data, err := readModule(m.Path)
+		if err != nil {
+			return err
+		}
+		name := fmt.Sprintf("modules/%02d-%s.ko", i, m.Name)
+		if err := add(&cpio.Header{Name: name, Mode: cpio.TypeReg | 0o644, Links: 1, Size: int64(len(data))}, data); err != nil {
+			return err
+		}
+	}
+	return cw.Close()
+}
+
+func readModule(path string) ([]byte, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading module: %w", err)
+	}
+	switch {
+	case strings.HasSuffix(path, ".ko"):
+		return data, nil
+	case strings.HasSuffix(path, ".ko.xz"):
+		r, err := xz.NewReader(bytes.NewReader(data))
+		if err != nil {
+			return nil, fmt.Errorf("module %s: %w", path, err)
+		}
+		return io.ReadAll(r)
+	}
+	return nil, fmt.Errorf("module %s: unsupported compression (only .ko and .ko.xz)", path)
+}
+
+// Images are the cached boot files for one kernel and launcher.
+type Images struct {
+	// Kernel is the file QEMU boots: the extracted vmlinux when it has a
+	// PVH entry, the compressed image otherwise.
+	Kernel string
+	// Initramfs is the generated initramfs.
+	Initramfs string
+	// Cached is true when both files came from the cache.
+	Cached bool
+}
+
+// Prepare returns the boot files for kernel k with the launcher at self
+// as /init, building them into cacheDir when they are not there yet. The
+// cache key covers the kernel image's and the launcher's path, size and
+// modification time, so an upgrade of either rebuilds.
+func Prepare(cacheDir string, k Kernel, self string) (Images, error) {
+	key, err := identity(k.Image, self, filepath.Join(k.Modules, "modules.dep"))
+	if err != nil {
+		return Images{}, err
+	}
+	dir := filepath.Join(cacheDir, k.Version+"-"+key)
+	img := Images{Kernel: filepath.Join(dir, "vmlinux"), Initramfs: filepath.Join(dir, "initramfs.cpio")}
+	if _, err := os.Stat(img.Initramfs); err == nil {
+		if _, err := os.Stat(img.Kernel); err != nil {
+			img.Kernel = k.Image
+		}
+		img.Cached = true
+		return img, nil
+	}
+	if err := os.MkdirAll(cacheDir, 0o700); err != nil {
+		return Images{}, fmt.Errorf("creating the cache: %w", err)
+	}
+	tmp, err := os.MkdirTemp(cacheDir, ".build-")
+	if err != nil {
+		return Images{}, fmt.Errorf("creating the cache: %w", err)
+	}
+	defer os.RemoveAll(tmp)
+	bz, err := os.ReadFile(k.Image)
+	if err != nil {
+		return Images{}, fmt.Errorf("reading the kernel: %w", err)
+	}
+	pvh := false
+	if vmlinux, err := ExtractVmlinux(bz); err == nil && HasPVHEntry(vmlinux) {
+		if err := os.WriteFile(filepath.Join(tmp, "vmlinux"), vmlinux, 0o644); err != nil {
+			return Images{}, fmt.Errorf("caching vmlinux: %w", err)
+		}
+		pvh = true
+	}
+	init, err := os.ReadFile(self)
+	if err != nil {
+		return Images{}, fmt.Errorf("reading the launcher: %w", err)
+	}
+	mods, err := ResolveModules(k.Modules, GuestModules)
+	if err != nil {
+		return Images{}, err
+	}
+	var buf bytes.Buffer
+	if err := WriteInitramfs(&buf, init, mods); err != nil {
+		return Images{}, err
+	}
+	if err := os.WriteFile(filepath.Join(tmp, "initramfs.cpio"), buf.Bytes(), 0o644); err != nil {
+		return Images{}, fmt.Errorf("caching the initramfs: %w", err)
+	}
+	if err := os.Rename(tmp, dir); err != nil && !os.IsExist(err) {
+		// Another run may have built the same entry meanwhile.
+		if _, statErr := os.Stat(img.Initramfs); statErr != nil {
+			return Images{}, fmt.Errorf("caching boot files: %w", err)
+		}
+	}
+	if !pvh {
+		img.Kernel = k.Image
+	}
+	return img, nil
+}
+
+// identity hashes the path, size and modification time of files.
+func identity(paths ...string) (string, error) {
+	h := sha256.New()
+	for _, p := range paths {
+		st, err := os.Stat(p)
+		if err != nil {
+			return "", fmt.Errorf("boot file: %w", err)
+		}
+		fmt.Fprintf(h, "%s\x00%d\x00%d\x00", p, st.Size(), st.ModTime().UnixNano())
+	}
+	return hex.EncodeToString(h.Sum(nil))[:16], nil
+}

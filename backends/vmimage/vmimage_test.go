@@ -1,0 +1,134 @@
+package vmimage
+
+import (
+	"bytes"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/cavaliergopher/cpio"
+)
+
+// installedKernel returns the host's newest installed kernel. Under CI a
+// missing kernel fails the test; elsewhere it skips with the install
+// command.
+func installedKernel(t *testing.T) Kernel {
+	t.Helper()
+	k, err := FindKernel("/boot", "/lib/modules", "")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%v", err)
+		}
+		t.Skipf("%v (install one with: apt install linux-image-amd64)", err)
+	}
+	return k
+}
+
+func TestResolveModulesOrder(t *testing.T) {
+	k := installedKernel(t)
+	mods, err := ResolveModules(k.Modules, GuestModules)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pos := map[string]int{}
+	for i, m := range mods {
+		pos[m.Name] = i
+	}
+	before := func(a, b string) {
+		pa, okA := pos[a]
+		pb, okB := pos[b]
+		if okA && okB && pa > pb {
+			t.Errorf("%s loads after %s", a, b)
+		}
+	}
+	before("virtio", "virtio_pci")
+	before("virtio_ring", "virtio_pci")
+	before("9pnet", "9pnet_virtio")
+	before("9pnet", "9p")
+	before("netfs", "9p")
+	if _, ok := pos["9p"]; !ok {
+		t.Errorf("9p missing from %v", mods)
+	}
+}
+
+func TestResolveModulesSynthetic(t *testing.T) {
+	dir := t.TempDir()
+	dep := "kernel/a.ko: kernel/b.ko kernel/c.ko\nkernel/b.ko: kernel/c.ko\nkernel/c.ko:\n"
+	os.WriteFile(filepath.Join(dir, "modules.dep"), []byte(dep), 0o644)
+	os.WriteFile(filepath.Join(dir, "modules.builtin"), []byte("kernel/d.ko\n"), 0o644)
+	mods, err := ResolveModules(dir, []string{"a", "d"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, m := range mods {
+		names = append(names, m.Name)
+	}
+	if strings.Join(names, ",") != "c,b,a" {
+		t.Fatalf("order %v, want c,b,a", names)
+	}
+	if _, err := ResolveModules(dir, []string{"missing"}); err == nil {
+		t.Fatal("a missing module was accepted")
+	}
+}
+
+func TestExtractVmlinuxPVH(t *testing.T) {
+	k := installedKernel(t)
+	bz, err := os.ReadFile(k.Image)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vm, err := ExtractVmlinux(bz)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(vm) < 4*len(bz) {
+		t.Errorf("vmlinux is %d bytes, bzImage %d: not decompressed?", len(vm), len(bz))
+	}
+	if !HasPVHEntry(vm) {
+		t.Errorf("no PVH entry note in %s", k.Image)
+	}
+	if _, err := ExtractVmlinux([]byte("not a kernel")); err == nil {
+		t.Error("garbage accepted")
+	}
+}
+
+func TestInitramfsReadsBack(t *testing.T) {
+	dir := t.TempDir()
+	mod := filepath.Join(dir, "m.ko")
+	os.WriteFile(mod, []byte("module bytes"), 0o644)
+	var buf bytes.Buffer
+	if err := WriteInitramfs(&buf, []byte("init binary"), []Module{{Name: "m", Path: mod}}); err != nil {
+		t.Fatal(err)
+	}
+	r := cpio.NewReader(&buf)
+	got := map[string]string{}
+	for {
+		h, err := r.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, _ := io.ReadAll(r)
+		got[h.Name] = string(data)
+		if h.Name == "init" && h.Mode.Perm() != 0o755 {
+			t.Errorf("init mode %v", h.Mode)
+		}
+	}
+	if got["init"] != "init binary" || got["modules/00-m.ko"] != "module bytes" {
+		t.Fatalf("archive holds %v", got)
+	}
+	if _, ok := got["newroot"]; !ok {
+		t.Fatal("no /newroot")
+	}
+}
+
+func TestVersionLess(t *testing.T) {
+	if !versionLess("6.1.0-9-amd64", "6.1.0-56-amd64") || versionLess("6.10.0", "6.9.0") {
+		t.Fatal("kernel versions compared as text")
+	}
+}
