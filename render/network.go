@@ -21,6 +21,9 @@ type NetworkPlan struct {
 	Proxy bool
 	// Notes are remarks for explain.
 	Notes []string
+	// QEMUNetdev is appended to the vm backend's user-mode -netdev
+	// options (for example a guestfwd to the proxy).
+	QEMUNetdev string
 }
 
 // Network plans the network for policy p on host h.

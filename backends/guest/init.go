@@ -1,0 +1,395 @@
+// Package guest is the launcher's init inside the vm backend's virtual
+// machine. The initramfs holds the launcher itself as /init; when the
+// kernel starts it as PID 1, it loads the modules, mounts the host's root
+// and the policy's shares at their host paths, writes /etc, configures the
+// network, runs the command as the invoking user on the serial console,
+// writes its exit status to the host and powers off.
+package guest
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/claude-sandbox/claude-sandbox/render"
+	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
+)
+
+const newRoot = "/newroot"
+
+// IsGuestInit reports whether this process is the VM's init: PID 1
+// started as /init. A user running the launcher never matches.
+func IsGuestInit(args []string) bool {
+	return os.Getpid() == 1 && len(args) > 0 && args[0] == "/init"
+}
+
+// Main runs the guest init. It never returns normally: it powers the VM
+// off after the command exits or when something fails.
+func Main() int {
+	status := 125
+	if err := setupConsole(); err == nil {
+		status = boot()
+	}
+	finish(status)
+	return status
+}
+
+func logf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "claude-sandbox guest: "+format+"\n", args...)
+}
+
+// setupConsole mounts devtmpfs and puts the standard streams on the
+// console (the initramfs has no device nodes of its own).
+func setupConsole() error {
+	os.MkdirAll("/dev", 0o755)
+	if err := unix.Mount("devtmpfs", "/dev", "devtmpfs", 0, ""); err != nil && !errors.Is(err, unix.EBUSY) {
+		return err
+	}
+	fd, err := unix.Open("/dev/console", unix.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	for i := 0; i < 3; i++ {
+		unix.Dup3(fd, i, 0)
+	}
+	if fd > 2 {
+		unix.Close(fd)
+	}
+	return nil
+}
+
+// boot does everything up to the command's exit and returns its status.
+func boot() int {
+	for _, m := range []struct{ fs, dir string }{{"proc", "/proc"}, {"sysfs", "/sys"}} {
+		os.MkdirAll(m.dir, 0o755)
+		if err := unix.Mount(m.fs, m.dir, m.fs, 0, ""); err != nil {
+			logf("mounting %s: %v", m.dir, err)
+			return 125
+		}
+	}
+	loadModules("/modules")
+	if err := mount9p(render.GuestConfigTag, "/cfg", false, "cache=none"); err != nil {
+		logf("configuration share: %v", err)
+		return 125
+	}
+	data, err := os.ReadFile(filepath.Join("/cfg", render.GuestConfigName))
+	if err != nil {
+		logf("reading the configuration: %v", err)
+		return 125
+	}
+	var cfg render.GuestConfig
+	if err := json.Unmarshal(data, &cfg); err != nil {
+		logf("configuration: %v", err)
+		return 125
+	}
+	if err := prepareRoot(&cfg); err != nil {
+		logf("%v", err)
+		return 125
+	}
+	if err := configureNetwork(cfg.Network); err != nil {
+		logf("network: %v", err)
+		return 125
+	}
+	unix.Sethostname([]byte(cfg.Hostname))
+	status, err := runCommand(&cfg)
+	if err != nil {
+		logf("%v", err)
+		return 125
+	}
+	return status
+}
+
+// finish reports status to the host through the configuration share and
+// powers off.
+func finish(status int) {
+	for _, dir := range []string{filepath.Join(newRoot, render.GuestMount), "/cfg"} {
+		f := filepath.Join(dir, render.GuestStatusName)
+		if err := os.WriteFile(f, []byte(strconv.Itoa(status)+"\n"), 0o644); err == nil {
+			break
+		}
+	}
+	unix.Sync()
+	unix.Kill(-1, unix.SIGKILL)
+	unix.Sync()
+	unix.Reboot(unix.LINUX_REBOOT_CMD_POWER_OFF)
+	unix.Reboot(unix.LINUX_REBOOT_CMD_RESTART)
+}
+
+// loadModules loads every module in dir, in file name order (the
+// initramfs numbers them in dependency order).
+func loadModules(dir string) {
+	entries, _ := os.ReadDir(dir)
+	names := make([]string, 0, len(entries))
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		f, err := os.Open(filepath.Join(dir, n))
+		if err != nil {
+			logf("module %s: %v", n, err)
+			continue
+		}
+		if err := unix.FinitModule(int(f.Fd()), "", 0); err != nil && !errors.Is(err, unix.EEXIST) {
+			logf("module %s: %v", n, err)
+		}
+		f.Close()
+	}
+}
+
+// mount9p mounts a 9p export, retrying while the virtio device is still
+// being probed.
+func mount9p(tag, dir string, ro bool, opts string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	flags := uintptr(0)
+	if ro {
+		flags |= unix.MS_RDONLY
+	}
+	data := "trans=virtio,version=9p2000.L,msize=262144," + opts
+	var err error
+	for i := 0; i < 400; i++ {
+		err = unix.Mount(tag, dir, "9p", flags, data)
+		if err == nil || !(errors.Is(err, unix.ENOENT) || errors.Is(err, unix.EINVAL)) {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if err != nil {
+		return fmt.Errorf("mounting 9p share %s on %s: %w", tag, dir, err)
+	}
+	return nil
+}
+
+// prepareRoot builds the command's root under /newroot.
+func prepareRoot(cfg *render.GuestConfig) error {
+	if cfg.Root == "" {
+		return errors.New("this guest init needs the host root share")
+	}
+	if err := mount9p(cfg.Root, newRoot, true, "cache=loose"); err != nil {
+		return err
+	}
+	type fsMount struct {
+		fs, dir, data string
+		flags         uintptr
+	}
+	for _, m := range []fsMount{
+		{"tmpfs", "/tmp", "mode=1777", unix.MS_NOSUID | unix.MS_NODEV},
+		{"tmpfs", "/var/tmp", "mode=1777", unix.MS_NOSUID | unix.MS_NODEV},
+		{"tmpfs", "/run", "mode=755", unix.MS_NOSUID | unix.MS_NODEV},
+		{"tmpfs", "/home", "mode=755", unix.MS_NOSUID | unix.MS_NODEV},
+		{"proc", "/proc", "", unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC},
+		{"sysfs", "/sys", "", unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC | unix.MS_RDONLY},
+		{"devtmpfs", "/dev", "", unix.MS_NOSUID},
+		{"devpts", "/dev/pts", "newinstance,ptmxmode=0666,mode=620", unix.MS_NOSUID | unix.MS_NOEXEC},
+		{"tmpfs", "/dev/shm", "mode=1777", unix.MS_NOSUID | unix.MS_NODEV},
+	} {
+		dir := filepath.Join(newRoot, m.dir)
+		os.MkdirAll(dir, 0o755)
+		if err := unix.Mount(m.fs, dir, m.fs, m.flags, m.data); err != nil {
+			return fmt.Errorf("mounting %s on %s: %w", m.fs, m.dir, err)
+		}
+	}
+	if err := writeEtc(cfg.Etc); err != nil {
+		return err
+	}
+	// The configuration share moves to its place inside the root, where
+	// the exit status is written at the end.
+	inside := filepath.Join(newRoot, render.GuestMount)
+	os.MkdirAll(inside, 0o755)
+	if err := unix.Mount("/cfg", inside, "", unix.MS_MOVE, ""); err != nil {
+		return fmt.Errorf("moving the configuration share: %w", err)
+	}
+	for _, s := range cfg.Shares {
+		if err := mountShare(s, inside); err != nil {
+			return err
+		}
+	}
+	home := filepath.Join(newRoot, cfg.Home)
+	os.MkdirAll(home, 0o700)
+	os.Chown(home, cfg.UID, cfg.GID)
+	rt := filepath.Join(newRoot, "run/user", strconv.Itoa(cfg.UID))
+	os.MkdirAll(rt, 0o700)
+	os.Chown(rt, cfg.UID, cfg.GID)
+	return nil
+}
+
+// writeEtc puts a writable overlay over the host's /etc and writes the
+// generated files into it.
+func writeEtc(files map[string]string) error {
+	os.MkdirAll("/overlay", 0o755)
+	if err := unix.Mount("tmpfs", "/overlay", "tmpfs", 0, "mode=755"); err != nil {
+		return fmt.Errorf("etc overlay: %w", err)
+	}
+	os.MkdirAll("/overlay/upper", 0o755)
+	os.MkdirAll("/overlay/work", 0o755)
+	etc := filepath.Join(newRoot, "etc")
+	opts := "lowerdir=" + etc + ",upperdir=/overlay/upper,workdir=/overlay/work"
+	if err := unix.Mount("overlay", etc, "overlay", 0, opts); err != nil {
+		return fmt.Errorf("etc overlay: %w", err)
+	}
+	names := make([]string, 0, len(files))
+	for n := range files {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		p := filepath.Join(etc, n)
+		os.Remove(p)
+		if err := os.WriteFile(p, []byte(files[n]), 0o644); err != nil {
+			return fmt.Errorf("writing /etc/%s: %w", n, err)
+		}
+	}
+	return nil
+}
+
+func mountShare(s render.GuestShare, cfgDir string) error {
+	target := filepath.Join(newRoot, s.Target)
+	switch s.Kind {
+	case "9p":
+		return mount9p(s.Tag, target, s.ReadOnly, "cache=mmap,access=client")
+	case "tmpfs":
+		os.MkdirAll(target, 0o755)
+		return unix.Mount("tmpfs", target, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=755")
+	case "symlink":
+		os.MkdirAll(filepath.Dir(target), 0o755)
+		os.Remove(target)
+		return os.Symlink(s.Tag, target)
+	case "file", "hide":
+		src := "/dev/null"
+		if s.Kind == "file" {
+			src = filepath.Join(cfgDir, "files", s.Tag)
+		}
+		os.MkdirAll(filepath.Dir(target), 0o755)
+		if _, err := os.Lstat(target); err != nil {
+			if err := os.WriteFile(target, nil, 0o644); err != nil {
+				return fmt.Errorf("mount point %s: %w", s.Target, err)
+			}
+		}
+		if err := unix.Mount(src, target, "", unix.MS_BIND, ""); err != nil {
+			return fmt.Errorf("binding %s: %w", s.Target, err)
+		}
+		return unix.Mount("", target, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY, "")
+	}
+	return fmt.Errorf("unknown share kind %q", s.Kind)
+}
+
+// configureNetwork brings up lo and, when the VM has a network card, gives
+// it QEMU user networking's fixed addresses.
+func configureNetwork(enabled bool) error {
+	lo, err := netlink.LinkByName("lo")
+	if err != nil {
+		return err
+	}
+	if err := netlink.LinkSetUp(lo); err != nil {
+		return err
+	}
+	if !enabled {
+		return nil
+	}
+	var eth netlink.Link
+	for i := 0; i < 200; i++ {
+		if eth, err = netlink.LinkByName("eth0"); err == nil {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if err != nil {
+		return fmt.Errorf("no network card: %w", err)
+	}
+	addr, _ := netlink.ParseAddr("10.0.2.15/24")
+	if err := netlink.AddrAdd(eth, addr); err != nil {
+		return err
+	}
+	if err := netlink.LinkSetUp(eth); err != nil {
+		return err
+	}
+	return netlink.RouteAdd(&netlink.Route{LinkIndex: eth.Attrs().Index, Gw: net.IPv4(10, 0, 2, 2)})
+}
+
+// runCommand starts the command as the user on the serial console with a
+// controlling terminal, reaps every process until it exits, and returns
+// its status.
+func runCommand(cfg *render.GuestConfig) (int, error) {
+	tty, err := os.OpenFile("/dev/ttyS0", os.O_RDWR, 0)
+	if err != nil {
+		return 0, fmt.Errorf("opening the console: %w", err)
+	}
+	defer tty.Close()
+	if cfg.Rows > 0 && cfg.Cols > 0 {
+		unix.IoctlSetWinsize(int(tty.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Row: uint16(cfg.Rows), Col: uint16(cfg.Cols)})
+	}
+	argv0, err := lookPath(cfg.Argv[0], cfg.Env)
+	if err != nil {
+		return 127, err
+	}
+	groups := make([]uint32, len(cfg.Groups))
+	for i, g := range cfg.Groups {
+		groups[i] = uint32(g)
+	}
+	attr := &os.ProcAttr{
+		Dir:   cfg.Cwd,
+		Env:   cfg.Env,
+		Files: []*os.File{tty, tty, tty},
+		Sys: &syscall.SysProcAttr{
+			Chroot:     newRoot,
+			Setsid:     true,
+			Setctty:    true,
+			Ctty:       0,
+			Credential: &syscall.Credential{Uid: uint32(cfg.UID), Gid: uint32(cfg.GID), Groups: groups},
+		},
+	}
+	proc, err := os.StartProcess(argv0, cfg.Argv, attr)
+	if err != nil {
+		return 127, fmt.Errorf("starting %s: %w", cfg.Argv[0], err)
+	}
+	for {
+		var ws unix.WaitStatus
+		pid, err := unix.Wait4(-1, &ws, 0, nil)
+		if err != nil {
+			if errors.Is(err, unix.EINTR) {
+				continue
+			}
+			return 125, fmt.Errorf("waiting: %w", err)
+		}
+		if pid != proc.Pid {
+			continue
+		}
+		switch {
+		case ws.Exited():
+			return ws.ExitStatus(), nil
+		case ws.Signaled():
+			return 128 + int(ws.Signal()), nil
+		}
+	}
+}
+
+// lookPath finds name on the PATH of env, inside the new root.
+func lookPath(name string, env []string) (string, error) {
+	if strings.Contains(name, "/") {
+		return name, nil
+	}
+	path := render.SystemPath
+	for _, e := range env {
+		if v, ok := strings.CutPrefix(e, "PATH="); ok {
+			path = v
+		}
+	}
+	for _, dir := range filepath.SplitList(path) {
+		p := filepath.Join(dir, name)
+		if st, err := os.Stat(filepath.Join(newRoot, p)); err == nil && st.Mode().IsRegular() {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("%s not found on PATH %s", name, path)
+}

@@ -1,0 +1,216 @@
+package render
+
+import (
+	"encoding/json"
+	"fmt"
+	"path"
+	"strings"
+
+	"github.com/claude-sandbox/claude-sandbox/profile"
+)
+
+// GuestConfig is what the launcher's guest init reads from the
+// configuration share when it boots as PID 1 in the VM. It carries the
+// command and its environment, so it is written 0600 into the run's
+// private directory and never placed on the kernel command line.
+type GuestConfig struct {
+	UID      int      `json:"uid"`
+	GID      int      `json:"gid"`
+	Groups   []int    `json:"groups,omitempty"`
+	User     string   `json:"user"`
+	Home     string   `json:"home"`
+	Hostname string   `json:"hostname"`
+	Cwd      string   `json:"cwd"`
+	Argv     []string `json:"argv"`
+	Env      []string `json:"env"`
+	// Root is the 9p tag of the host's root file system ("" for a guest
+	// with its own root, such as the NixOS flavour).
+	Root string `json:"root,omitempty"`
+	// Shares are mounted in order.
+	Shares []GuestShare `json:"shares"`
+	// Etc holds generated /etc files by name.
+	Etc map[string]string `json:"etc"`
+	// Network configures the user-mode NIC; false leaves only lo.
+	Network bool `json:"network"`
+	// Rows and Cols are the terminal size.
+	Rows int `json:"rows,omitempty"`
+	Cols int `json:"cols,omitempty"`
+}
+
+// GuestShare is one mount the guest init performs.
+type GuestShare struct {
+	// Kind is 9p, tmpfs, symlink, file or hide.
+	Kind string `json:"kind"`
+	// Tag is the 9p mount tag (9p), the link text (symlink) or the file's
+	// name in the configuration share (file).
+	Tag string `json:"tag,omitempty"`
+	// Target is the path inside the guest.
+	Target string `json:"target"`
+	// ReadOnly mounts the share read-only.
+	ReadOnly bool `json:"ro,omitempty"`
+}
+
+// Guest paths and tags shared by the renderer and the guest init.
+const (
+	// GuestConfigTag is the 9p tag of the run's guest directory.
+	GuestConfigTag = "csbx"
+	// GuestRootTag is the 9p tag of the host's root file system.
+	GuestRootTag = "hostroot"
+	// GuestConfigName is the configuration file in the guest directory.
+	GuestConfigName = "config.json"
+	// GuestStatusName is the file the guest writes the exit status to.
+	GuestStatusName = "status"
+	// GuestMount is where the guest directory appears inside the VM.
+	GuestMount = "/run/claude-sandbox"
+)
+
+// GuestDir is the run's directory shared with the guest.
+func GuestDir(h *Host) string { return path.Join(h.RunDir, "guest") }
+
+// QEMU renders policy p for the vm backend on host h.
+//
+// The guest boots the host's kernel (through PVH when an uncompressed
+// vmlinux is available) with the launcher as /init. On the host flavour
+// the host's root file system is its read-only root; every other share is
+// a 9p export of its own, read-only ones exported read-only by QEMU. The
+// serial console is the user's terminal. With the network off the guest
+// has no network card at all.
+func QEMU(p *profile.Policy, h *Host) (*Plan, error) {
+	qemu := h.Tools["qemu-system-x86_64"]
+	if qemu == "" {
+		return nil, fmt.Errorf("qemu-system-x86_64 not found on PATH: install QEMU (Debian and Ubuntu: apt install qemu-system-x86)")
+	}
+	if h.RunDir == "" {
+		return nil, fmt.Errorf("no run directory")
+	}
+	nix := p.VM.Flavour == "nix"
+	kernel, initrd := h.Kernel.Image, h.Kernel.Initramfs
+	if nix {
+		kernel, initrd = p.VM.Kernel, p.VM.Initrd
+		if kernel == "" || initrd == "" || p.VM.System == "" {
+			return nil, fmt.Errorf("vm.flavour = \"nix\" needs vm.kernel, vm.initrd and vm.system (the Nix package sets them)")
+		}
+	}
+	if kernel == "" {
+		return nil, fmt.Errorf("no guest kernel found: install one (Debian: apt install linux-image-amd64) or set vm.kernel")
+	}
+	user, notes, err := UserShares(p, h)
+	if err != nil {
+		return nil, err
+	}
+	cmd, err := Command(p, h, profile.VM)
+	if err != nil {
+		return nil, err
+	}
+	net := Network(p, h)
+	notes = append(notes, net.Notes...)
+	if p.Forward.Display || p.Forward.Audio || p.Forward.DBus || p.Forward.SSHAgent || p.Forward.GPU {
+		notes = append(notes, "vm: display, audio, D-Bus, the SSH agent and the GPU stay isolated in the VM (use vm.display for a window)")
+	}
+	guestDir := GuestDir(h)
+	plan := &Plan{HostDirs: HostDirs(p, h), Seed: Seeds(p, h)}
+	plan.Dirs = append(plan.Dirs, RootDir{Path: guestDir, Mode: 0o700, UserOwned: true},
+		RootDir{Path: path.Join(guestDir, "files"), Mode: 0o700, UserOwned: true})
+
+	accel := "tcg"
+	cpu := "max"
+	switch {
+	case p.VM.Accel == "kvm" || (p.VM.Accel != "tcg" && h.KVM):
+		accel, cpu = "kvm", "host"
+	case p.VM.Accel == "auto" || p.VM.Accel == "":
+		notes = append(notes, "vm: KVM is not usable on this host; using software emulation (slow)")
+	}
+	machine := orDefault(p.VM.Machine, "q35")
+	mem := p.VM.MemoryMiB
+	if mem == 0 {
+		mem = 4096
+	}
+	cpus := p.VM.CPUs
+	if cpus == 0 {
+		cpus = 4
+	}
+	appendLine := []string{"console=ttyS0", "quiet", "panic=-1", "rdinit=/init"}
+	if nix {
+		appendLine = []string{"console=ttyS0", "quiet", "panic=-1", "init=" + path.Join(p.VM.System, "init")}
+	}
+	args := []string{qemu, "-nodefaults", "-no-user-config", "-no-reboot",
+		"-machine", machine + ",accel=" + accel, "-cpu", cpu,
+		"-m", itoa(mem), "-smp", itoa(cpus),
+		"-kernel", kernel, "-initrd", initrd, "-append", strings.Join(appendLine, " "),
+		"-chardev", "stdio,id=console,signal=off", "-serial", "chardev:console",
+		"-device", "virtio-rng-pci"}
+	if p.VM.Display {
+		args = append(args, "-device", "virtio-vga", "-display", "gtk")
+	} else {
+		args = append(args, "-display", "none")
+	}
+	virtfs := func(tag, src string, ro bool, extra string) {
+		opt := "local,path=" + qemuEscape(src) + ",mount_tag=" + tag + ",security_model=none,id=" + tag
+		if ro {
+			opt += ",readonly=on"
+		}
+		args = append(args, "-virtfs", opt+extra)
+	}
+	cfg := GuestConfig{
+		UID: h.UID, GID: h.GID, Groups: h.Groups, User: h.User, Home: h.Home,
+		Hostname: Hostname(p), Cwd: h.Real(p.ProjectDir), Argv: append(append([]string{}, net.Wrap...), cmd...),
+		Etc: map[string]string{}, Network: p.Network.Mode != profile.NetworkOff, Rows: h.TermRows, Cols: h.TermCols,
+	}
+	virtfs(GuestConfigTag, guestDir, false, "")
+	if !nix {
+		cfg.Root = GuestRootTag
+		virtfs(GuestRootTag, "/", true, ",multidevs=remap")
+	}
+	n := 0
+	for _, s := range user {
+		switch s.Mode {
+		case ShareRW, ShareRO:
+			if s.Kind == Dir {
+				tag := fmt.Sprintf("s%d", n)
+				n++
+				virtfs(tag, s.Source, s.Mode == ShareRO, "")
+				cfg.Shares = append(cfg.Shares, GuestShare{Kind: "9p", Tag: tag, Target: s.Target, ReadOnly: s.Mode == ShareRO})
+				continue
+			}
+			if s.Mode == ShareRW {
+				return nil, fmt.Errorf("%s: the vm backend shares directories only; %s is a file", s.Why, s.Source)
+			}
+			name := fmt.Sprintf("f%d", n)
+			n++
+			plan.Seed = append(plan.Seed, SeedFile{From: s.Source, To: path.Join(guestDir, "files", name)})
+			cfg.Shares = append(cfg.Shares, GuestShare{Kind: "file", Tag: name, Target: s.Target, ReadOnly: true})
+		case ShareTmpfs:
+			cfg.Shares = append(cfg.Shares, GuestShare{Kind: "tmpfs", Target: s.Target})
+		case ShareHideFile:
+			cfg.Shares = append(cfg.Shares, GuestShare{Kind: "hide", Target: s.Target})
+		case ShareSymlink:
+			cfg.Shares = append(cfg.Shares, GuestShare{Kind: "symlink", Tag: s.Source, Target: s.Target})
+		}
+	}
+	if cfg.Network {
+		netdev := "user,id=net0"
+		if net.Proxy {
+			netdev += ",restrict=on"
+		}
+		args = append(args, "-netdev", netdev+net.QEMUNetdev, "-device", "virtio-net-pci,netdev=net0")
+		cfg.Etc["resolv.conf"] = "nameserver 10.0.2.3\n"
+	}
+	for _, f := range GeneratedEtc(p, h, profile.VM) {
+		cfg.Etc[f.Name] = string(f.Content)
+	}
+	env, secret := Environment(p, h, profile.VM, nil)
+	cfg.Env = EnvList(env)
+	plan.Secret = secret
+	data, err := json.MarshalIndent(cfg, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("guest configuration: %w", err)
+	}
+	plan.Files = append(plan.Files, GeneratedFile{Path: path.Join(guestDir, GuestConfigName), Content: append(data, '\n'), Mode: 0o600})
+	plan.Argv = args
+	plan.Env = []string{"PATH=" + SystemPath}
+	plan.Notes = notes
+	return plan, nil
+}
+
+// qemuEscape doubles commas, QEMU's escape inside option values.
+func qemuEscape(s string) string { return strings.ReplaceAll(s, ",", ",,") }

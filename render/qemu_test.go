@@ -1,0 +1,123 @@
+package render
+
+import (
+	"encoding/json"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/claude-sandbox/claude-sandbox/profile"
+)
+
+func qemuHost(base func() *Host) func() *Host {
+	return func() *Host {
+		h := base()
+		h.Tools["qemu-system-x86_64"] = "/usr/bin/qemu-system-x86_64"
+		h.Kernel = Kernel{Version: "6.1.0-56-amd64", Image: "/home/alice/.cache/claude-sandbox/vm/k/vmlinux",
+			Modules: "/lib/modules/6.1.0-56-amd64", Initramfs: "/home/alice/.cache/claude-sandbox/vm/k/initramfs.cpio"}
+		h.TermRows, h.TermCols = 40, 120
+		return h
+	}
+}
+
+func TestQEMUGolden(t *testing.T) {
+	cases := []struct {
+		name   string
+		host   func() *Host
+		policy func(p *profile.Policy)
+	}{
+		{"debian-tcg", qemuHost(debianHost), func(p *profile.Policy) {}},
+		{"network-off-shell", qemuHost(debianHost), func(p *profile.Policy) {
+			p.Network.Mode = profile.NetworkOff
+			p.UseShell = true
+		}},
+		{"kvm-window-small", qemuHost(func() *Host { h := debianHost(); h.KVM = true; return h }), func(p *profile.Policy) {
+			p.VM.Display, p.VM.MemoryMiB, p.VM.CPUs = true, 2048, 2
+		}},
+		{"nix-flavour", qemuHost(nixosHost), func(p *profile.Policy) {
+			p.VM.Flavour, p.VM.Kernel, p.VM.Initrd, p.VM.System = "nix", "/nix/store/k-linux/bzImage", "/nix/store/i-initrd/initrd", "/nix/store/s-nixos-system"
+		}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			p := defaultPolicy(t, "/home/alice/proj")
+			p.Network.Mode = profile.NetworkFull
+			c.policy(p)
+			pl, err := QEMU(p, c.host())
+			if err != nil {
+				t.Fatal(err)
+			}
+			golden(t, "qemu/"+c.name, formatPlan(pl))
+		})
+	}
+}
+
+func guestConfig(t *testing.T, pl *Plan) GuestConfig {
+	t.Helper()
+	for _, f := range pl.Files {
+		if strings.HasSuffix(f.Path, "/guest/"+GuestConfigName) {
+			if f.Mode != 0o600 || f.Show {
+				t.Fatalf("guest configuration is not private: mode %o", f.Mode)
+			}
+			var cfg GuestConfig
+			if err := json.Unmarshal(f.Content, &cfg); err != nil {
+				t.Fatal(err)
+			}
+			return cfg
+		}
+	}
+	t.Fatal("no guest configuration in the plan")
+	return GuestConfig{}
+}
+
+func TestQEMUNetworkOffHasNoNIC(t *testing.T) {
+	p := defaultPolicy(t, "/home/alice/proj")
+	p.Network.Mode = profile.NetworkOff
+	pl, err := QEMU(p, qemuHost(debianHost)())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if slices.Contains(pl.Argv, "-netdev") || guestConfig(t, pl).Network {
+		t.Fatalf("network off still has a network card: %q", pl.Argv)
+	}
+}
+
+func TestQEMUSharesAndSecrets(t *testing.T) {
+	p := defaultPolicy(t, "/home/alice/proj")
+	pl, err := QEMU(p, qemuHost(debianHost)())
+	if err != nil {
+		t.Fatal(err)
+	}
+	args := strings.Join(pl.Argv, " ")
+	if strings.Contains(args, "sk-test") {
+		t.Fatal("a secret value is on QEMU's command line")
+	}
+	if !strings.Contains(args, "path=/home/alice/.ssh,mount_tag=") || !strings.Contains(args, "/home/alice/.ssh,mount_tag=s") {
+		t.Fatalf("~/.ssh not exported: %s", args)
+	}
+	for _, a := range pl.Argv {
+		if strings.Contains(a, "path=/home/alice/.ssh,") && !strings.Contains(a, "readonly=on") {
+			t.Errorf("~/.ssh exported writable: %s", a)
+		}
+		if strings.Contains(a, "path=/,") && !strings.Contains(a, "readonly=on") {
+			t.Errorf("host root exported writable: %s", a)
+		}
+	}
+	cfg := guestConfig(t, pl)
+	if cfg.UID != 1000 || cfg.Cwd != "/home/alice/proj" || !slices.Contains(cfg.Env, "ANTHROPIC_API_KEY=sk-test") {
+		t.Fatalf("guest configuration: %+v", cfg)
+	}
+	var gitconfig bool
+	for _, s := range pl.Seed {
+		gitconfig = gitconfig || s.From == "/home/alice/.gitconfig"
+	}
+	if !gitconfig {
+		t.Errorf("~/.gitconfig (a file) not copied for the guest: %+v", pl.Seed)
+	}
+}
+
+func TestQEMUEscapesCommas(t *testing.T) {
+	if qemuEscape("/a,b") != "/a,,b" {
+		t.Fatal("commas not doubled")
+	}
+}
