@@ -5,9 +5,12 @@ package backends
 
 import (
 	"context"
-	"errors"
+	"fmt"
 	"io"
+	"path/filepath"
 
+	"github.com/claude-sandbox/claude-sandbox/backends/container"
+	"github.com/claude-sandbox/claude-sandbox/backends/guest"
 	"github.com/claude-sandbox/claude-sandbox/profile"
 	"github.com/claude-sandbox/claude-sandbox/render"
 )
@@ -18,25 +21,47 @@ type IO struct {
 	Stdout, Stderr io.Writer
 }
 
-// Probe inspects the real host for policy p. It changes nothing on the host.
-func Probe(p *profile.Policy) (*render.Host, error) {
-	return nil, errors.New("backend not yet available")
-}
-
 // Render renders p for its backend on host h.
 func Render(p *profile.Policy, h *render.Host) (*render.Plan, error) {
-	return nil, errors.New("backend not yet available")
+	switch p.Backend {
+	case profile.Bubblewrap:
+		return render.Bwrap(p, h)
+	case profile.Container:
+		return render.Nspawn(p, h)
+	case profile.VM:
+		return render.QEMU(p, h)
+	}
+	return nil, fmt.Errorf("unknown backend %q", p.Backend)
 }
 
-// Run carries out policy p and returns the sandboxed command's exit status.
+// Run carries out policy p and returns the sandboxed command's exit
+// status. It never runs the command outside a sandbox: every failure to
+// set one up is an error.
 func Run(ctx context.Context, p *profile.Policy, stdio IO) (int, error) {
-	return 0, errors.New("backend not yet available")
+	h, err := Probe(p)
+	if err != nil {
+		return 0, err
+	}
+	switch p.Backend {
+	case profile.Bubblewrap:
+		return runBwrap(p, h, stdio)
+	case profile.Container:
+		return runContainer(p, h, stdio)
+	case profile.VM:
+		return runVM(p, h, stdio)
+	}
+	return 0, fmt.Errorf("unknown backend %q", p.Backend)
 }
 
-// Doctor reports, for each backend, whether this host can run it and what
-// to install or change when it cannot. It returns false when no backend can run.
-func Doctor(w io.Writer) bool { return false }
-
-// HelperMain runs the launcher's internal helper mode named by args[0]
-// (guest init, container entrypoint, network bridge), if it is one.
-func HelperMain(args []string) (status int, handled bool) { return 0, false }
+// HelperMain runs the launcher's internal helper mode named by args[0],
+// if it is one: the VM's init (PID 1 started as /init) or the container
+// entrypoint. These names are never what a user types.
+func HelperMain(args []string) (status int, handled bool) {
+	if guest.IsGuestInit(args) {
+		return guest.Main(), true
+	}
+	if len(args) > 0 && filepath.Base(args[0]) == render.EntrypointName {
+		return container.Main(args), true
+	}
+	return 0, false
+}

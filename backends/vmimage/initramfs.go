@@ -93,19 +93,14 @@ type Images struct {
 // cache key covers the kernel image's and the launcher's path, size and
 // modification time, so an upgrade of either rebuilds.
 func Prepare(cacheDir string, k Kernel, self string) (Images, error) {
-	key, err := identity(k.Image, self, filepath.Join(k.Modules, "modules.dep"))
+	img, err := Paths(cacheDir, k, self)
 	if err != nil {
 		return Images{}, err
 	}
-	dir := filepath.Join(cacheDir, k.Version+"-"+key)
-	img := Images{Kernel: filepath.Join(dir, "vmlinux"), Initramfs: filepath.Join(dir, "initramfs.cpio")}
-	if _, err := os.Stat(img.Initramfs); err == nil {
-		if _, err := os.Stat(img.Kernel); err != nil {
-			img.Kernel = k.Image
-		}
-		img.Cached = true
+	if img.Cached {
 		return img, nil
 	}
+	dir := filepath.Dir(img.Initramfs)
 	if err := os.MkdirAll(cacheDir, 0o700); err != nil {
 		return Images{}, fmt.Errorf("creating the cache: %w", err)
 	}
@@ -148,6 +143,26 @@ func Prepare(cacheDir string, k Kernel, self string) (Images, error) {
 	}
 	if !pvh {
 		img.Kernel = k.Image
+	}
+	return img, nil
+}
+
+// Paths returns where Prepare keeps the boot files for kernel k and the
+// launcher at self, without building anything. Cached is set when they
+// exist; Kernel is then the extracted vmlinux, or the compressed image
+// when that kernel had no PVH entry.
+func Paths(cacheDir string, k Kernel, self string) (Images, error) {
+	key, err := identity(k.Image, self, filepath.Join(k.Modules, "modules.dep"))
+	if err != nil {
+		return Images{}, err
+	}
+	dir := filepath.Join(cacheDir, k.Version+"-"+key)
+	img := Images{Kernel: filepath.Join(dir, "vmlinux"), Initramfs: filepath.Join(dir, "initramfs.cpio")}
+	if _, err := os.Stat(img.Initramfs); err == nil {
+		if _, err := os.Stat(img.Kernel); err != nil {
+			img.Kernel = k.Image
+		}
+		img.Cached = true
 	}
 	return img, nil
 }

@@ -1,0 +1,120 @@
+package backends
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+
+	"github.com/claude-sandbox/claude-sandbox/profile"
+	"github.com/claude-sandbox/claude-sandbox/render"
+	"golang.org/x/sys/unix"
+)
+
+// runBwrap launches the bubblewrap sandbox. Unless the network mode needs
+// the launcher to stay (the egress proxy), it replaces itself with bwrap,
+// so no launcher process stays resident; the generated files reach bwrap
+// on inherited memory file descriptors and never touch the disk.
+func runBwrap(p *profile.Policy, h *render.Host, stdio IO) (int, error) {
+	if !h.Is(p.ProjectDir, render.Dir) {
+		return 0, fmt.Errorf("project dir %s does not exist", p.ProjectDir)
+	}
+	if !h.Root {
+		if err := userNamespacesUsable(); err != nil {
+			return 0, err
+		}
+	}
+	plan, err := render.Bwrap(p, h)
+	if err != nil {
+		return 0, err
+	}
+	if err := materialize(plan, h); err != nil {
+		return 0, err
+	}
+	if render.Network(p, h).Proxy {
+		return superviseBwrap(p, h, plan)
+	}
+	if err := placeFiles(plan.Files); err != nil {
+		return 0, err
+	}
+	err = unix.Exec(plan.Argv[0], plan.Argv, plan.Env)
+	return 0, fmt.Errorf("exec %s: %w", plan.Argv[0], err)
+}
+
+// placeFiles puts each generated file with a descriptor number on exactly
+// that descriptor, inheritable across exec. The contents live in memory
+// files; they are first moved above the target range so that placing one
+// never closes another.
+func placeFiles(files []render.GeneratedFile) error {
+	high := make([]int, len(files))
+	for i, f := range files {
+		fd, err := unix.MemfdCreate("claude-sandbox", unix.MFD_CLOEXEC)
+		if err != nil {
+			return fmt.Errorf("memfd: %w", err)
+		}
+		if _, err := unix.Pwrite(fd, f.Content, 0); err != nil {
+			return fmt.Errorf("memfd: %w", err)
+		}
+		moved, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 200)
+		if err != nil {
+			return fmt.Errorf("memfd: %w", err)
+		}
+		unix.Close(fd)
+		high[i] = moved
+	}
+	for i, f := range files {
+		if f.FD == 0 {
+			continue
+		}
+		if err := unix.Dup3(high[i], f.FD, 0); err != nil {
+			return fmt.Errorf("placing fd %d: %w", f.FD, err)
+		}
+	}
+	return nil
+}
+
+// superviseBwrap runs bwrap as a child while the launcher serves the
+// network proxy, then cleans up.
+func superviseBwrap(p *profile.Policy, h *render.Host, plan *render.Plan) (int, error) {
+	dir, err := createRunDir(h, h.UID, h.GID)
+	if err != nil {
+		return 0, err
+	}
+	defer dir.remove()
+	stop, err := startEgress(p, h)
+	if err != nil {
+		return 0, err
+	}
+	defer stop()
+	cmd := exec.Command(plan.Argv[0], plan.Argv[1:]...)
+	cmd.Env = plan.Env
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	for _, f := range plan.Files {
+		r, err := memFile(f.Content)
+		if err != nil {
+			return 0, err
+		}
+		for len(cmd.ExtraFiles) < f.FD-3 {
+			cmd.ExtraFiles = append(cmd.ExtraFiles, nil)
+		}
+		cmd.ExtraFiles = append(cmd.ExtraFiles, r)
+	}
+	return supervise(cmd, nil)
+}
+
+// memFile returns a file holding content, positioned at its start.
+func memFile(content []byte) (*os.File, error) {
+	fd, err := unix.MemfdCreate("claude-sandbox", unix.MFD_CLOEXEC)
+	if err != nil {
+		return nil, fmt.Errorf("memfd: %w", err)
+	}
+	f := os.NewFile(uintptr(fd), "memfd")
+	if _, err := f.Write(content); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("memfd: %w", err)
+	}
+	if _, err := f.Seek(0, 0); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}

@@ -1,0 +1,239 @@
+package backends
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/claude-sandbox/claude-sandbox/backends/vmimage"
+	"github.com/claude-sandbox/claude-sandbox/profile"
+	"github.com/claude-sandbox/claude-sandbox/render"
+	"golang.org/x/sys/unix"
+	"golang.org/x/term"
+)
+
+// Probe inspects the real host for policy p: the invoking user, the
+// environment, every path the renderers may consult, the tools of p's
+// backend and the terminal. It changes nothing on the host and starts no
+// process, so it is cheap enough for every launch.
+func Probe(p *profile.Policy) (*render.Host, error) {
+	h := &render.Host{
+		Env:   environ(),
+		Files: map[string]render.File{},
+		Tools: map[string]string{},
+		Root:  os.Getuid() == 0,
+	}
+	if err := invokingUser(h, p.Backend != profile.Bubblewrap); err != nil {
+		return nil, err
+	}
+	if p.Home != "" {
+		h.Home = p.Home
+	}
+	if real, err := filepath.EvalSymlinks(h.Home); err == nil {
+		h.Home = real
+	}
+	h.Hostname, _ = os.Hostname()
+	for _, path := range render.HostPaths(p, h.Env, h.Home, h.UID) {
+		statInto(h, path)
+	}
+	h.NixOS = h.Exists("/etc/NIXOS")
+	h.Systemd = isDir("/run/systemd/system")
+	h.StdinTTY = term.IsTerminal(0)
+	for _, fd := range []int{0, 1, 2} {
+		if ws, err := unix.IoctlGetWinsize(fd, unix.TIOCGWINSZ); err == nil && ws.Row > 0 {
+			h.TermRows, h.TermCols = int(ws.Row), int(ws.Col)
+			break
+		}
+	}
+	if self, err := os.Executable(); err == nil {
+		if real, err := filepath.EvalSymlinks(self); err == nil {
+			self = real
+		}
+		h.Self = self
+	}
+	for _, tool := range toolsFor(p) {
+		if path, err := exec.LookPath(tool); err == nil {
+			h.Tools[tool] = path
+		}
+	}
+	if !p.UseShell && len(p.Command) > 0 {
+		if path, err := exec.LookPath(p.Command[0]); err == nil {
+			if abs, err := filepath.Abs(path); err == nil {
+				path = abs
+			}
+			h.CommandPath = path
+			statInto(h, path)
+		}
+	}
+	h.RunID = randomID()
+	h.RunDir = runDirFor(h)
+	h.StateDir = stateDirFor(h, p.ProjectDir)
+	if p.Backend == profile.VM {
+		h.KVM = kvmUsable()
+		if p.VM.Flavour != "nix" {
+			if k, err := vmimage.FindKernel("/boot", "/lib/modules", p.VM.Kernel); err == nil {
+				h.Kernel = render.Kernel{Version: k.Version, Image: k.Image, Modules: k.Modules}
+				if img, err := vmimage.Paths(vmCacheDir(h), k, h.Self); err == nil {
+					h.Kernel.Image, h.Kernel.Initramfs = img.Kernel, img.Initramfs
+				}
+			}
+		}
+	}
+	return h, nil
+}
+
+// environ returns the process environment as a map.
+func environ() map[string]string {
+	env := map[string]string{}
+	for _, kv := range os.Environ() {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			env[k] = v
+		}
+	}
+	return env
+}
+
+// invokingUser fills in the user the sandbox is for: the real user, or
+// through sudo or pkexec the user who ran it.
+func invokingUser(h *render.Host, groups bool) error {
+	uid := os.Getuid()
+	if uid == 0 {
+		if s := h.Env["SUDO_UID"]; s != "" {
+			uid, _ = strconv.Atoi(s)
+		} else if s := h.Env["PKEXEC_UID"]; s != "" {
+			uid, _ = strconv.Atoi(s)
+		}
+	}
+	h.UID, h.GID = uid, os.Getgid()
+	u, err := user.LookupId(strconv.Itoa(uid))
+	if err != nil {
+		if uid != os.Getuid() {
+			return fmt.Errorf("looking up the invoking user %d: %w", uid, err)
+		}
+		h.User = h.Env["USER"]
+		h.Home = h.Env["HOME"]
+		return nil
+	}
+	h.User, h.Home = u.Username, u.HomeDir
+	if gid, err := strconv.Atoi(u.Gid); err == nil {
+		h.GID = gid
+	}
+	if groups {
+		ids, _ := u.GroupIds()
+		for _, s := range ids {
+			if g, err := strconv.Atoi(s); err == nil && g != h.GID {
+				h.Groups = append(h.Groups, g)
+			}
+		}
+	}
+	return nil
+}
+
+// statInto records what is at path, following symlinks.
+func statInto(h *render.Host, path string) {
+	var st unix.Stat_t
+	if err := unix.Stat(path, &st); err != nil {
+		return
+	}
+	real := path
+	if r, err := filepath.EvalSymlinks(path); err == nil {
+		real = r
+	}
+	kind := render.Other
+	switch st.Mode & unix.S_IFMT {
+	case unix.S_IFDIR:
+		kind = render.Dir
+	case unix.S_IFREG:
+		kind = render.Regular
+	case unix.S_IFSOCK:
+		kind = render.Socket
+	case unix.S_IFCHR:
+		kind = render.CharDevice
+	}
+	h.Files[path] = render.File{Kind: kind, Real: real, UID: int(st.Uid)}
+}
+
+func isDir(path string) bool {
+	st, err := os.Stat(path)
+	return err == nil && st.IsDir()
+}
+
+// toolsFor lists the programs backend p needs.
+func toolsFor(p *profile.Policy) []string {
+	tools := map[profile.Backend][]string{
+		profile.Bubblewrap: {"bwrap"},
+		profile.Container:  {"systemd-nspawn"},
+		profile.VM:         {"qemu-system-x86_64"},
+	}[p.Backend]
+	if p.Network.Mode == profile.NetworkFull {
+		tools = append(tools, "pasta")
+	}
+	return tools
+}
+
+func randomID() string {
+	b := make([]byte, 8)
+	if _, err := rand.Read(b); err != nil {
+		panic(fmt.Sprintf("reading random bytes: %v", err))
+	}
+	return hex.EncodeToString(b)
+}
+
+// runDirFor is where this run keeps what it generates: under the user's
+// runtime directory when it is usable, in /tmp otherwise.
+func runDirFor(h *render.Host) string {
+	base := os.TempDir()
+	if rt := h.Env["XDG_RUNTIME_DIR"]; rt != "" && !h.Root && isDir(rt) {
+		base = rt
+	}
+	return filepath.Join(base, "claude-sandbox-"+strconv.Itoa(os.Getuid())+"-"+h.RunID)
+}
+
+// stateDirFor is the per-project persistent state directory:
+// $XDG_STATE_HOME/claude-sandbox/projects/NAME-HASH, where NAME is the
+// project's base name and HASH the first 12 hex digits of the SHA-256 of
+// its path.
+func stateDirFor(h *render.Host, project string) string {
+	state := h.Env["XDG_STATE_HOME"]
+	if state == "" || !filepath.IsAbs(state) || (h.Root && h.UID != 0) {
+		state = filepath.Join(h.Home, ".local", "state")
+	}
+	sum := sha256.Sum256([]byte(project + "\n"))
+	name := unsafeChars.ReplaceAllString(filepath.Base(project), "-")
+	return filepath.Join(state, "claude-sandbox", "projects", name+"-"+hex.EncodeToString(sum[:])[:12])
+}
+
+var unsafeChars = regexp.MustCompile(`[^A-Za-z0-9._-]`)
+
+// vmCacheDir is where the vm backend caches its boot files.
+func vmCacheDir(h *render.Host) string {
+	cache := h.Env["XDG_CACHE_HOME"]
+	if cache == "" || !filepath.IsAbs(cache) || (h.Root && h.UID != 0) {
+		cache = filepath.Join(h.Home, ".cache")
+	}
+	return filepath.Join(cache, "claude-sandbox", "vm")
+}
+
+// kvmUsable reports whether hardware virtualisation really works: the CPU
+// has VT-x or AMD-V and /dev/kvm can be opened. A /dev/kvm without them
+// (a nested paravirtual one) cannot boot a stock kernel.
+func kvmUsable() bool {
+	cpuinfo, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil || !regexp.MustCompile(`(?m)^flags\s*:.*\b(vmx|svm)\b`).Match(cpuinfo) {
+		return false
+	}
+	f, err := os.OpenFile("/dev/kvm", os.O_RDWR, 0)
+	if err != nil {
+		return false
+	}
+	f.Close()
+	return true
+}

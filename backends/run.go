@@ -1,0 +1,262 @@
+package backends
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/claude-sandbox/claude-sandbox/render"
+	"golang.org/x/sys/unix"
+)
+
+// runDir is a run's private directory. It is created 0700 and must not
+// exist before; remove never crosses into a file system mounted below it,
+// so a bind mount left behind can never take host files with it.
+type runDir struct {
+	path string
+}
+
+// createRunDir creates h.RunDir, owned by owner (the invoking user when
+// the sandbox process runs as that user).
+func createRunDir(h *render.Host, uid, gid int) (*runDir, error) {
+	if err := os.Mkdir(h.RunDir, 0o700); err != nil {
+		return nil, fmt.Errorf("creating the run directory: %w", err)
+	}
+	if os.Getuid() == 0 && uid != 0 {
+		if err := os.Chown(h.RunDir, uid, gid); err != nil {
+			os.Remove(h.RunDir)
+			return nil, fmt.Errorf("run directory: %w", err)
+		}
+	}
+	return &runDir{path: h.RunDir}, nil
+}
+
+// remove deletes the run directory without crossing mount points.
+func (d *runDir) remove() error {
+	var root unix.Stat_t
+	if err := unix.Lstat(d.path, &root); err != nil {
+		if errors.Is(err, unix.ENOENT) {
+			return nil
+		}
+		return err
+	}
+	return removeSameDevice(d.path, root.Dev)
+}
+
+// removeSameDevice removes path and everything below it that lives on
+// device dev. A directory on another device (a mount) is detached if it
+// can be, and left alone otherwise.
+func removeSameDevice(path string, dev uint64) error {
+	var st unix.Stat_t
+	if err := unix.Lstat(path, &st); err != nil {
+		if errors.Is(err, unix.ENOENT) {
+			return nil
+		}
+		return err
+	}
+	if st.Dev != dev {
+		if err := unix.Unmount(path, unix.MNT_DETACH); err != nil {
+			return fmt.Errorf("%s is still mounted: %w", path, err)
+		}
+		if err := unix.Lstat(path, &st); err != nil || st.Dev != dev {
+			return fmt.Errorf("%s is still mounted", path)
+		}
+	}
+	if st.Mode&unix.S_IFMT == unix.S_IFDIR {
+		entries, err := os.ReadDir(path)
+		if err != nil {
+			return err
+		}
+		var first error
+		for _, e := range entries {
+			if err := removeSameDevice(filepath.Join(path, e.Name()), dev); err != nil && first == nil {
+				first = err
+			}
+		}
+		if first != nil {
+			return first
+		}
+	}
+	return os.Remove(path)
+}
+
+// materialize creates what plan asks for on the host before a launch:
+// host directories (owned by the user), seed copies, directories,
+// generated files and symlinks inside a prepared root.
+func materialize(plan *render.Plan, h *render.Host) error {
+	chown := func(p string) error {
+		if os.Getuid() == 0 && h.UID != 0 {
+			return os.Lchown(p, h.UID, h.GID)
+		}
+		return nil
+	}
+	for _, d := range plan.HostDirs {
+		if err := mkdirAllOwned(d, h, chown); err != nil {
+			return err
+		}
+	}
+	for _, s := range plan.Seed {
+		if err := seed(s, chown); err != nil {
+			return err
+		}
+	}
+	for _, d := range plan.Dirs {
+		if err := os.MkdirAll(d.Path, 0o755); err != nil {
+			return fmt.Errorf("creating %s: %w", d.Path, err)
+		}
+		if err := os.Chmod(d.Path, os.FileMode(d.Mode)&os.ModePerm|modeBits(d.Mode)); err != nil {
+			return err
+		}
+		if d.UserOwned {
+			if err := chown(d.Path); err != nil {
+				return err
+			}
+		}
+	}
+	for _, f := range plan.Files {
+		if f.FD != 0 {
+			continue
+		}
+		if err := os.MkdirAll(filepath.Dir(f.Path), 0o755); err != nil {
+			return fmt.Errorf("creating %s: %w", filepath.Dir(f.Path), err)
+		}
+		if err := os.WriteFile(f.Path, f.Content, os.FileMode(f.Mode)); err != nil {
+			return fmt.Errorf("writing %s: %w", f.Path, err)
+		}
+		if err := os.Chmod(f.Path, os.FileMode(f.Mode)); err != nil {
+			return err
+		}
+	}
+	for _, l := range plan.Symlinks {
+		if err := os.MkdirAll(filepath.Dir(l.Path), 0o755); err != nil {
+			return fmt.Errorf("creating %s: %w", filepath.Dir(l.Path), err)
+		}
+		if err := os.Symlink(l.Target, l.Path); err != nil {
+			return fmt.Errorf("creating link %s: %w", l.Path, err)
+		}
+	}
+	return nil
+}
+
+// modeBits keeps the sticky bit of a directory mode.
+func modeBits(mode uint32) os.FileMode {
+	if mode&0o1000 != 0 {
+		return os.ModeSticky
+	}
+	return 0
+}
+
+// mkdirAllOwned creates dir and its missing parents below the user's home
+// as the user's, mode 0700.
+func mkdirAllOwned(dir string, h *render.Host, chown func(string) error) error {
+	var missing []string
+	for p := dir; p != "/" && p != "."; p = filepath.Dir(p) {
+		if _, err := os.Lstat(p); err == nil {
+			break
+		}
+		missing = append(missing, p)
+	}
+	for i := len(missing) - 1; i >= 0; i-- {
+		if err := os.Mkdir(missing[i], 0o700); err != nil && !os.IsExist(err) {
+			return fmt.Errorf("creating %s: %w", missing[i], err)
+		}
+		if err := chown(missing[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// seed copies s.From to s.To unless To exists.
+func seed(s render.SeedFile, chown func(string) error) error {
+	in, err := os.Open(s.From)
+	if err != nil {
+		if os.IsNotExist(err) {
+			return nil
+		}
+		return fmt.Errorf("seeding %s: %w", s.To, err)
+	}
+	defer in.Close()
+	out, err := os.OpenFile(s.To, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		if os.IsExist(err) {
+			return nil
+		}
+		return fmt.Errorf("seeding %s: %w", s.To, err)
+	}
+	_, err = io.Copy(out, in)
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(s.To)
+		return fmt.Errorf("seeding %s: %w", s.To, err)
+	}
+	return chown(s.To)
+}
+
+// supervise runs cmd as a child, forwards SIGINT, SIGTERM and SIGHUP to it
+// (as stop, when given, turns them into something else), and returns its
+// exit status: its own, or 128+N when signal N killed it.
+func supervise(cmd *exec.Cmd, forward func(os.Signal)) (int, error) {
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	defer signal.Stop(sigs)
+	if err := cmd.Start(); err != nil {
+		return 0, err
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	for {
+		select {
+		case sig := <-sigs:
+			if forward != nil {
+				forward(sig)
+			} else {
+				cmd.Process.Signal(sig)
+			}
+		case err := <-done:
+			return exitStatus(cmd, err)
+		}
+	}
+}
+
+// exitStatus maps a finished command to a shell-style status.
+func exitStatus(cmd *exec.Cmd, err error) (int, error) {
+	if cmd.ProcessState == nil {
+		return 0, err
+	}
+	ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus)
+	if !ok {
+		return cmd.ProcessState.ExitCode(), nil
+	}
+	if ws.Signaled() {
+		return 128 + int(ws.Signal()), nil
+	}
+	return ws.ExitStatus(), nil
+}
+
+// userNamespacesUsable explains why this host cannot create unprivileged
+// user namespaces, or returns nil.
+func userNamespacesUsable() error {
+	read := func(p string) string {
+		b, _ := os.ReadFile(p)
+		return strings.TrimSpace(string(b))
+	}
+	if read("/proc/sys/user/max_user_namespaces") == "0" {
+		return errors.New("user namespaces are disabled (user.max_user_namespaces = 0): enable them with sysctl -w user.max_user_namespaces=15000")
+	}
+	if read("/proc/sys/kernel/unprivileged_userns_clone") == "0" {
+		return errors.New("unprivileged user namespaces are disabled (kernel.unprivileged_userns_clone = 0): enable them with sysctl -w kernel.unprivileged_userns_clone=1")
+	}
+	if read("/proc/sys/kernel/apparmor_restrict_unprivileged_userns") == "1" {
+		return errors.New("AppArmor restricts unprivileged user namespaces (kernel.apparmor_restrict_unprivileged_userns = 1): install an AppArmor profile for bwrap that allows userns, or set the sysctl to 0")
+	}
+	return nil
+}

@@ -1,0 +1,156 @@
+package backends
+
+import (
+	"bytes"
+	"debug/elf"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/claude-sandbox/claude-sandbox/backends/vmimage"
+	"github.com/claude-sandbox/claude-sandbox/profile"
+	"github.com/claude-sandbox/claude-sandbox/render"
+	"golang.org/x/term"
+)
+
+// runVM boots the policy's virtual machine. QEMU runs as the invoking
+// user, on the user's terminal; the guest reports the command's exit
+// status through the run directory, which is removed on every way out.
+func runVM(p *profile.Policy, h *render.Host, stdio IO) (int, error) {
+	if !h.Is(p.ProjectDir, render.Dir) {
+		return 0, fmt.Errorf("project dir %s does not exist", p.ProjectDir)
+	}
+	if p.VM.Flavour != "nix" {
+		if err := staticBinary(h.Self); err != nil {
+			return 0, err
+		}
+		k, err := vmimage.FindKernel("/boot", "/lib/modules", p.VM.Kernel)
+		if err != nil {
+			return 0, err
+		}
+		img, err := vmimage.Prepare(vmCacheDir(h), k, h.Self)
+		if err != nil {
+			return 0, fmt.Errorf("preparing the guest: %w", err)
+		}
+		if h.Root && h.UID != 0 {
+			chownTree(filepath.Dir(vmCacheDir(h)), h.UID, h.GID)
+		}
+		h.Kernel = render.Kernel{Version: k.Version, Image: img.Kernel, Modules: k.Modules, Initramfs: img.Initramfs}
+	}
+	if p.VM.Accel == "kvm" && !h.KVM {
+		return 0, fmt.Errorf("vm.accel = \"kvm\" but KVM is not usable here (no VT-x/AMD-V in /proc/cpuinfo, or /dev/kvm cannot be opened)")
+	}
+	plan, err := render.QEMU(p, h)
+	if err != nil {
+		return 0, err
+	}
+	for _, n := range plan.Notes {
+		if strings.HasPrefix(n, "vm: KVM") {
+			fmt.Fprintln(stdio.Stderr, "claude-sandbox: "+strings.TrimPrefix(n, "vm: "))
+		}
+	}
+	dir, err := createRunDir(h, h.UID, h.GID)
+	if err != nil {
+		return 0, err
+	}
+	defer dir.remove()
+	if err := materialize(plan, h); err != nil {
+		return 0, err
+	}
+	if h.Root && h.UID != 0 {
+		chownTree(h.RunDir, h.UID, h.GID)
+	}
+	var restore func()
+	if term.IsTerminal(0) {
+		if state, err := term.GetState(0); err == nil {
+			restore = func() {
+				term.Restore(0, state)
+				// The firmware turns line wrapping off.
+				os.Stdout.WriteString("\x1b[?7h")
+			}
+		}
+	}
+	cmd := exec.Command(plan.Argv[0], plan.Argv[1:]...)
+	cmd.Env = plan.Env
+	cmd.Stdin, cmd.Stdout = os.Stdin, os.Stdout
+	cmd.Stderr = &kvmWatch{w: stdio.Stderr, kill: func() { cmd.Process.Kill() }}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if h.Root && h.UID != 0 {
+		groups := make([]uint32, len(h.Groups))
+		for i, g := range h.Groups {
+			groups[i] = uint32(g)
+		}
+		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: uint32(h.UID), Gid: uint32(h.GID), Groups: groups}
+	}
+	status, err := supervise(cmd, func(os.Signal) {
+		// QEMU shuts the guest down cleanly on SIGTERM.
+		cmd.Process.Signal(syscall.SIGTERM)
+	})
+	if restore != nil {
+		restore()
+	}
+	if err != nil {
+		return 0, fmt.Errorf("running QEMU: %w", err)
+	}
+	data, rerr := os.ReadFile(filepath.Join(render.GuestDir(h), render.GuestStatusName))
+	if rerr != nil {
+		if status != 0 {
+			return 0, fmt.Errorf("QEMU exited with status %d before the guest reported", status)
+		}
+		return 0, fmt.Errorf("the guest stopped without reporting an exit status")
+	}
+	guestStatus, err := strconv.Atoi(strings.TrimSpace(string(data)))
+	if err != nil {
+		return 0, fmt.Errorf("the guest reported %q", data)
+	}
+	return guestStatus, nil
+}
+
+// kvmWatch copies QEMU's standard error and kills QEMU when it reports a
+// KVM internal error, after which it would wait forever.
+type kvmWatch struct {
+	w    io.Writer
+	kill func()
+	line []byte
+}
+
+func (k *kvmWatch) Write(b []byte) (int, error) {
+	k.line = append(k.line, b...)
+	if bytes.Contains(k.line, []byte("KVM internal error")) {
+		k.kill()
+	}
+	if i := bytes.LastIndexByte(k.line, '\n'); i >= 0 {
+		k.line = append(k.line[:0], k.line[i+1:]...)
+	}
+	return k.w.Write(b)
+}
+
+// staticBinary refuses a launcher that the guest cannot run as /init.
+func staticBinary(self string) error {
+	f, err := elf.Open(self)
+	if err != nil {
+		return fmt.Errorf("the launcher %s: %w", self, err)
+	}
+	defer f.Close()
+	for _, p := range f.Progs {
+		if p.Type == elf.PT_INTERP {
+			return fmt.Errorf("the vm backend runs the launcher as the guest's /init, which needs a static binary: rebuild it with CGO_ENABLED=0")
+		}
+	}
+	return nil
+}
+
+// chownTree gives dir and everything in it to uid:gid.
+func chownTree(dir string, uid, gid int) {
+	filepath.Walk(dir, func(p string, _ os.FileInfo, err error) error {
+		if err == nil {
+			os.Lchown(p, uid, gid)
+		}
+		return nil
+	})
+}
