@@ -33,12 +33,16 @@ func runVM(p *profile.Policy, h *render.Host, stdio IO) (int, error) {
 		if err != nil {
 			return 0, err
 		}
-		img, err := vmimage.Prepare(vmCacheDir(h), k, h.Self)
+		cache := vmCacheDir(h)
+		if err := mkdirAllOwned(cache, h, func(p string) error { return chownToUser(p, h) }); err != nil {
+			return 0, err
+		}
+		img, err := vmimage.Prepare(cache, k, h.Self)
 		if err != nil {
 			return 0, fmt.Errorf("preparing the guest: %w", err)
 		}
 		if h.Root && h.UID != 0 {
-			chownTree(filepath.Dir(vmCacheDir(h)), h.UID, h.GID)
+			chownTree(cache, h.UID, h.GID)
 		}
 		h.Kernel = render.Kernel{Version: k.Version, Image: img.Kernel, Modules: k.Modules, Initramfs: img.Initramfs}
 	}
@@ -141,6 +145,15 @@ func staticBinary(self string) error {
 		if p.Type == elf.PT_INTERP {
 			return fmt.Errorf("the vm backend runs the launcher as the guest's /init, which needs a static binary: rebuild it with CGO_ENABLED=0")
 		}
+	}
+	return nil
+}
+
+// chownToUser gives p to the invoking user when the launcher runs as root
+// on their behalf.
+func chownToUser(p string, h *render.Host) error {
+	if os.Getuid() == 0 && h.UID != 0 {
+		return os.Lchown(p, h.UID, h.GID)
 	}
 	return nil
 }

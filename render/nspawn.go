@@ -65,7 +65,8 @@ func Nspawn(p *profile.Policy, h *Host) (*Plan, error) {
 	plan := &Plan{HostDirs: HostDirs(p, h), Seed: Seeds(p, h)}
 
 	args := []string{nspawn, "--quiet", "--directory=" + root, "--machine=" + MachineName(p, h),
-		"--hostname=" + Hostname(p), "--as-pid2", "--private-users=no"}
+		"--hostname=" + Hostname(p), "--as-pid2", "--private-users=no",
+		"--resolv-conf=off", "--timezone=off", "--link-journal=no"}
 	if !h.Systemd {
 		// Without systemd as PID 1 there is no machined to register
 		// with and no unit to move into; nspawn needs both switched off.
@@ -79,7 +80,7 @@ func Nspawn(p *profile.Policy, h *Host) (*Plan, error) {
 	}
 
 	// The root: top-level directories and links, generated /etc.
-	for _, d := range []string{"etc", "proc", "sys", "dev", "run", "tmp", "var", "var/tmp", "root", "home", ContainerDir[1:]} {
+	for _, d := range []string{"usr", "etc", "proc", "sys", "dev", "run", "tmp", "var", "var/tmp", "root", "home", ContainerDir[1:]} {
 		mode := uint32(0o755)
 		if d == "tmp" || d == "var/tmp" {
 			mode = 0o1777

@@ -129,7 +129,7 @@ func QEMU(p *profile.Policy, h *Host) (*Plan, error) {
 	if cpus == 0 {
 		cpus = 4
 	}
-	appendLine := []string{"console=ttyS0", "quiet", "panic=-1", "rdinit=/init"}
+	appendLine := []string{"console=ttyS0", "quiet", "loglevel=0", "panic=-1", "rdinit=/init"}
 	if nix {
 		appendLine = []string{"console=ttyS0", "quiet", "panic=-1", "init=" + path.Join(p.VM.System, "init")}
 	}
