@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"syscall"
 
 	"github.com/claude-sandbox/claude-sandbox/profile"
 	"github.com/claude-sandbox/claude-sandbox/render"
@@ -33,6 +34,13 @@ func runBwrap(p *profile.Policy, h *render.Host, stdio IO) (int, error) {
 	if render.Network(p, h).Proxy {
 		return superviseBwrap(p, h, plan)
 	}
+	if h.Root && h.UID != 0 {
+		// Through sudo the sandbox is the invoking user's: bwrap runs as
+		// that user, never as root.
+		if err := dropTo(h); err != nil {
+			return 0, err
+		}
+	}
 	if err := placeFiles(plan.Files); err != nil {
 		return 0, err
 	}
@@ -41,9 +49,10 @@ func runBwrap(p *profile.Policy, h *render.Host, stdio IO) (int, error) {
 }
 
 // placeFiles puts each generated file with a descriptor number on exactly
-// that descriptor, inheritable across exec. The contents live in memory
-// files; they are first moved above the target range so that placing one
-// never closes another.
+// that descriptor (render.FirstFD and up, above the runtime's own),
+// inheritable across exec. The contents live in memory files; they are
+// first moved above the target range so that placing one never closes
+// another.
 func placeFiles(files []render.GeneratedFile) error {
 	high := make([]int, len(files))
 	for i, f := range files {
@@ -117,4 +126,18 @@ func memFile(content []byte) (*os.File, error) {
 		return nil, err
 	}
 	return f, nil
+}
+
+// dropTo switches the launcher to the invoking user's ids and groups.
+func dropTo(h *render.Host) error {
+	if err := syscall.Setgroups(h.Groups); err != nil {
+		return fmt.Errorf("setgroups: %w", err)
+	}
+	if err := syscall.Setresgid(h.GID, h.GID, h.GID); err != nil {
+		return fmt.Errorf("setresgid: %w", err)
+	}
+	if err := syscall.Setresuid(h.UID, h.UID, h.UID); err != nil {
+		return fmt.Errorf("setresuid: %w", err)
+	}
+	return nil
 }

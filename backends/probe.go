@@ -31,7 +31,7 @@ func Probe(p *profile.Policy) (*render.Host, error) {
 		Tools: map[string]string{},
 		Root:  os.Getuid() == 0,
 	}
-	if err := invokingUser(h, p.Backend != profile.Bubblewrap); err != nil {
+	if err := invokingUser(h, p.Backend != profile.Bubblewrap || h.Root); err != nil {
 		return nil, err
 	}
 	if p.Home != "" {

@@ -17,10 +17,15 @@ type bwrapArgs struct {
 
 func (b *bwrapArgs) add(args ...string) { b.args = append(b.args, args...) }
 
-// file passes content on the next free descriptor (3, 4, ...) and returns
-// its number as text.
+// FirstFD is the first descriptor number generated files are passed on.
+// It lies above the few descriptors a Go program holds open itself, so
+// the runner can place files there without disturbing its own.
+const FirstFD = 40
+
+// file passes content on the next free descriptor (FirstFD, FirstFD+1,
+// ...) and returns its number as text.
 func (b *bwrapArgs) file(content []byte, show bool) string {
-	fd := 3 + len(b.files)
+	fd := FirstFD + len(b.files)
 	b.files = append(b.files, GeneratedFile{FD: fd, Content: content, Mode: 0o644, Show: show})
 	return itoa(fd)
 }
