@@ -39,6 +39,7 @@ type Report struct {
 	TIOCSTI        string
 	UserNamespace  bool
 	Written        map[string]string
+	FoundProcess   bool
 }
 
 // PathReport says what the probe could do with a path.
@@ -62,6 +63,7 @@ func main() {
 	flag.Var(&abstract, "abstract", "try to connect to an abstract unix socket (repeatable)")
 	flag.Var(&writes, "write", "create a file with this path and report its owner (repeatable)")
 	exit := flag.Int("exit", 0, "exit with this status after reporting")
+	findProc := flag.String("findproc", "", "report whether a visible process's command line contains this text, given reversed (so that the command lines carrying the probe's own arguments never match)")
 	flag.Parse()
 
 	r := Report{
@@ -115,6 +117,9 @@ func main() {
 	}
 	for _, w := range writes {
 		r.Written[w] = writeFile(w)
+	}
+	if *findProc != "" {
+		r.FoundProcess = findProcess(reverse(*findProc))
 	}
 	r.TIOCSTI = tiocsti()
 	r.UserNamespace = canUnshareUser()
@@ -196,4 +201,30 @@ func canUnshareUser() bool {
 		done <- unix.Unshare(unix.CLONE_NEWUSER) == nil
 	}()
 	return <-done
+}
+
+// findProcess reports whether any visible process other than the probe
+// and its parent has a command line containing text.
+func findProcess(text string) bool {
+	entries, _ := os.ReadDir("/proc")
+	self, parent := fmt.Sprint(os.Getpid()), fmt.Sprint(os.Getppid())
+	for _, e := range entries {
+		if e.Name() == self || e.Name() == parent {
+			continue
+		}
+		if b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline")); err == nil {
+			if strings.Contains(strings.ReplaceAll(string(b), "\x00", " "), text) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func reverse(s string) string {
+	r := []rune(s)
+	for i, j := 0, len(r)-1; i < j; i, j = i+1, j-1 {
+		r[i], r[j] = r[j], r[i]
+	}
+	return string(r)
 }

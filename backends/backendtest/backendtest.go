@@ -1,0 +1,331 @@
+// Package backendtest holds what the integration tests of every backend
+// share: tool requirements that fail under CI instead of skipping, an
+// unprivileged test user, the launcher and probe binaries, a fixture home
+// and project, and the probe's report.
+package backendtest
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+)
+
+// InCI reports whether the tests run under continuous integration, where
+// a missing tool is a failure, never a skip.
+func InCI() bool { return os.Getenv("CI") == "true" }
+
+// Missing fails the test under CI and skips it elsewhere, saying what to
+// install.
+func Missing(t testing.TB, what, install string) {
+	t.Helper()
+	if InCI() {
+		t.Fatalf("%s is required under CI: %s", what, install)
+	}
+	t.Skipf("%s is missing; install it to run this test: %s", what, install)
+}
+
+// RequireTool returns the path of a program, or fails/skips.
+func RequireTool(t testing.TB, name, install string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		Missing(t, name, install)
+	}
+	return p
+}
+
+// RequireRoot fails under CI (which runs as root) and skips elsewhere
+// when the test does not run as root.
+func RequireRoot(t testing.TB) {
+	t.Helper()
+	if os.Getuid() != 0 {
+		Missing(t, "root", "run the tests as root (sudo go test ...)")
+	}
+}
+
+// User is the unprivileged user a sandbox is launched for.
+type User struct {
+	Name     string
+	UID, GID int
+	Home     string
+}
+
+// TestUserName is the account the tests create when they run as root.
+const TestUserName = "csbx-tester"
+
+var userOnce sync.Once
+
+// TestUser returns an unprivileged user: as root the dedicated account
+// csbx-tester, created with useradd when missing; otherwise the invoking
+// user.
+func TestUser(t testing.TB) User {
+	t.Helper()
+	if os.Getuid() != 0 {
+		u, err := user.Current()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return userFrom(t, u)
+	}
+	var err error
+	userOnce.Do(func() {
+		if _, lerr := user.Lookup(TestUserName); lerr == nil {
+			return
+		}
+		out, cerr := exec.Command("useradd", "--create-home", "--shell", "/bin/bash", TestUserName).CombinedOutput()
+		if cerr != nil {
+			err = fmt.Errorf("useradd: %v: %s", cerr, out)
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, lerr := user.Lookup(TestUserName)
+	if lerr != nil {
+		t.Fatal(lerr)
+	}
+	return userFrom(t, u)
+}
+
+func userFrom(t testing.TB, u *user.User) User {
+	uid, _ := strconv.Atoi(u.Uid)
+	gid, _ := strconv.Atoi(u.Gid)
+	return User{Name: u.Username, UID: uid, GID: gid, Home: u.HomeDir}
+}
+
+var (
+	buildMu  sync.Mutex
+	built    = map[string]string{}
+	buildDir string
+)
+
+// Binary builds a package of this module (static, CGO_ENABLED=0) once per
+// test process into a directory every user can read, and returns its
+// path.
+func Binary(t testing.TB, pkg string) string {
+	t.Helper()
+	buildMu.Lock()
+	defer buildMu.Unlock()
+	if p, ok := built[pkg]; ok {
+		return p
+	}
+	if buildDir == "" {
+		d, err := os.MkdirTemp("", "csbx-bin-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.Chmod(d, 0o755)
+		buildDir = d
+	}
+	out := filepath.Join(buildDir, filepath.Base(pkg))
+	cmd := exec.Command("go", "build", "-o", out, "github.com/claude-sandbox/claude-sandbox/"+pkg)
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("building %s: %v\n%s", pkg, err, b)
+	}
+	os.Chmod(out, 0o755)
+	built[pkg] = out
+	return out
+}
+
+// Cleanup removes the built binaries; call it from TestMain.
+func Cleanup() {
+	if buildDir != "" {
+		os.RemoveAll(buildDir)
+	}
+}
+
+// Launcher is the claude-sandbox binary.
+func Launcher(t testing.TB) string { return Binary(t, "cmd/claude-sandbox") }
+
+// Probe is the sandbox-probe binary.
+func Probe(t testing.TB) string { return Binary(t, "cmd/sandbox-probe") }
+
+// Fixture is a home directory and project for one test, owned by the user
+// the sandbox runs for, holding a secret, SSH keys, git configuration,
+// Claude Code's directory and a protected project file.
+type Fixture struct {
+	User    User
+	Home    string
+	Project string
+	Secret  string
+	// Probe is the probe binary's path inside the project.
+	Probe string
+}
+
+// NewFixture creates a fixture for u. The home is a fresh directory, never
+// the user's real home; the launcher is pointed at it through HOME (or,
+// for runs through sudo, through the passwd entry's home, which the tests
+// cannot change, so a sudo run uses the user's real home directory with a
+// fresh project inside it).
+func NewFixture(t testing.TB, u User) *Fixture {
+	t.Helper()
+	base, err := os.MkdirTemp("", "csbx-fixture-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(base, 0o755)
+	t.Cleanup(func() { os.RemoveAll(base) })
+	home := filepath.Join(base, "home")
+	f := &Fixture{User: u, Home: home, Project: filepath.Join(home, "proj"), Secret: filepath.Join(home, "secret.txt")}
+	files := map[string]string{
+		"secret.txt":                 "top secret\n",
+		".ssh/id_test":               "not a real key\n",
+		".gitconfig":                 "[user]\n\tname = Tester\n",
+		".claude/settings.json":      "{}\n",
+		".claude.json":               "{\"numStartups\": 1}\n",
+		"proj/README":                "project\n",
+		"proj/.git/hooks/pre-commit": "#!/bin/sh\n",
+		"proj/.git/config":           "[core]\n",
+	}
+	for name, content := range files {
+		p := filepath.Join(home, name)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	probe := Probe(t)
+	f.Probe = filepath.Join(f.Project, "probe")
+	data, err := os.ReadFile(probe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(f.Probe, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	chownTree(t, base, u.UID, u.GID)
+	os.Chmod(filepath.Join(home, ".ssh"), 0o700)
+	return f
+}
+
+func chownTree(t testing.TB, dir string, uid, gid int) {
+	if os.Getuid() != 0 {
+		return
+	}
+	filepath.Walk(dir, func(p string, _ os.FileInfo, err error) error {
+		if err == nil {
+			os.Lchown(p, uid, gid)
+		}
+		return nil
+	})
+}
+
+// WriteUserConfig writes the fixture user's config.toml (the user layer,
+// which is trusted).
+func (f *Fixture) WriteUserConfig(t testing.TB, toml string) {
+	t.Helper()
+	p := filepath.Join(f.Home, ".config", "claude-sandbox", "config.toml")
+	os.MkdirAll(filepath.Dir(p), 0o755)
+	if err := os.WriteFile(p, []byte(toml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	chownTree(t, filepath.Join(f.Home, ".config"), f.User.UID, f.User.GID)
+}
+
+// Env is the environment a launch gets: the fixture's HOME and XDG
+// directories, a PATH, and extra variables.
+func (f *Fixture) Env(extra ...string) []string {
+	env := []string{
+		"HOME=" + f.Home, "USER=" + f.User.Name, "LOGNAME=" + f.User.Name,
+		"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+		"XDG_CONFIG_HOME=" + filepath.Join(f.Home, ".config"),
+		"XDG_DATA_HOME=" + filepath.Join(f.Home, ".local/share"),
+		"XDG_STATE_HOME=" + filepath.Join(f.Home, ".local/state"),
+		"XDG_CACHE_HOME=" + filepath.Join(f.Home, ".cache"),
+		"TERM=xterm-256color", "LANG=C.UTF-8",
+	}
+	return append(env, extra...)
+}
+
+// Result is a finished launch.
+type Result struct {
+	Status         int
+	Stdout, Stderr string
+}
+
+// Run launches the launcher with args as the fixture's user (dropping to
+// that user when the test runs as root), in the project directory.
+func (f *Fixture) Run(t testing.TB, env []string, args ...string) Result {
+	t.Helper()
+	cmd := exec.Command(Launcher(t), args...)
+	cmd.Dir = f.Project
+	cmd.Env = env
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if os.Getuid() == 0 && f.User.UID != 0 {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(f.User.UID), Gid: uint32(f.User.GID)}}
+	}
+	err := cmd.Run()
+	status := 0
+	if err != nil {
+		ee, ok := err.(*exec.ExitError)
+		if !ok {
+			t.Fatalf("running the launcher: %v", err)
+		}
+		status = ee.ExitCode()
+	}
+	return Result{Status: status, Stdout: out.String(), Stderr: errb.String()}
+}
+
+// Report is the sandbox probe's output (see cmd/sandbox-probe).
+type Report struct {
+	UID, GID, EUID int
+	Groups         []int
+	Hostname       string
+	Cwd            string
+	PID1           string
+	Processes      int
+	Env            []string
+	Paths          map[string]PathReport
+	Interfaces     []string
+	Connect        map[string]bool
+	DNS            map[string]bool
+	Abstract       map[string]bool
+	TIOCSTI        string
+	UserNamespace  bool
+	Written        map[string]string
+	FoundProcess   bool
+}
+
+// PathReport is what the probe could do with a path.
+type PathReport struct {
+	Exists, Readable, Writable bool
+	Owner                      int
+}
+
+// ParseReport finds the probe's JSON line in output.
+func ParseReport(t testing.TB, output string) Report {
+	t.Helper()
+	for _, line := range strings.Split(output, "\n") {
+		line = strings.TrimSpace(line)
+		if strings.HasPrefix(line, "{\"UID\"") {
+			var r Report
+			if err := json.Unmarshal([]byte(line), &r); err != nil {
+				t.Fatalf("probe report: %v\n%s", err, line)
+			}
+			return r
+		}
+	}
+	t.Fatalf("no probe report in the output:\n%s", output)
+	return Report{}
+}
+
+// Has reports whether list contains s.
+func Has(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,116 @@
+package backends_test
+
+import (
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+
+	bt "github.com/claude-sandbox/claude-sandbox/backends/backendtest"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	bt.Cleanup()
+	os.Exit(code)
+}
+
+// hostEnv are variables of the launching environment: one the policy
+// passes by default, and secrets it must not.
+var hostEnv = []string{"ANTHROPIC_API_KEY=sk-test-value", "AWS_SECRET_ACCESS_KEY=hunter2", "SSH_AUTH_SOCK=/tmp/agent.sock", "DBUS_SESSION_BUS_ADDRESS=unix:path=/tmp/bus"}
+
+// users are the users a backend is tested as: root (when the tests run as
+// root) and an unprivileged user.
+func users(t *testing.T) map[string]bt.User {
+	out := map[string]bt.User{"user": bt.TestUser(t)}
+	if os.Getuid() == 0 {
+		out["root"] = bt.User{Name: "root", UID: 0, GID: 0, Home: "/root"}
+	}
+	return out
+}
+
+func TestBubblewrapPromises(t *testing.T) {
+	bt.RequireTool(t, "bwrap", "apt install bubblewrap")
+	for name, u := range users(t) {
+		t.Run(name, func(t *testing.T) {
+			f := bt.NewFixture(t, u)
+			h := bt.StartHost(t)
+			res := f.Run(t, f.Env(hostEnv...), "--backend=bubblewrap", "--no-network", "--shell", f.Project, "--",
+				"-c", f.ShellCommand(f.ProbeArgs(h), 42))
+			if res.Status != 42 {
+				t.Fatalf("status %d, want 42\nstdout: %s\nstderr: %s", res.Status, res.Stdout, res.Stderr)
+			}
+			r := bt.ParseReport(t, res.Stdout)
+			bt.CheckPromises(t, f, h, r)
+			if r.Processes > 4 {
+				t.Errorf("%d processes visible, want only the sandbox's own", r.Processes)
+			}
+			if r.UserNamespace {
+				t.Errorf("the sandbox can create user namespaces")
+			}
+		})
+	}
+}
+
+func TestBubblewrapHostNetwork(t *testing.T) {
+	bt.RequireTool(t, "bwrap", "apt install bubblewrap")
+	f := bt.NewFixture(t, bt.TestUser(t))
+	h := bt.StartHost(t)
+	res := f.Run(t, f.Env(), "--backend=bubblewrap", "--network=host", "--shell", f.Project, "--",
+		"-c", f.ShellCommand([]string{"-connect", h.Listener}, 0))
+	if res.Status != 0 {
+		t.Fatalf("status %d\n%s", res.Status, res.Stderr)
+	}
+	if r := bt.ParseReport(t, res.Stdout); !r.Connect[h.Listener] {
+		t.Errorf("network host: the host listener is unreachable")
+	}
+}
+
+func TestBubblewrapExitStatuses(t *testing.T) {
+	bt.RequireTool(t, "bwrap", "apt install bubblewrap")
+	f := bt.NewFixture(t, bt.TestUser(t))
+	for _, want := range []int{0, 1, 42} {
+		res := f.Run(t, f.Env(), "--backend=bubblewrap", "--no-network", "--shell", f.Project, "--", "-c", "exit "+itoa(want))
+		if res.Status != want {
+			t.Errorf("command exited %d, launcher %d (%s)", want, res.Status, res.Stderr)
+		}
+	}
+}
+
+func TestBubblewrapDryRunRedactsValues(t *testing.T) {
+	bt.RequireTool(t, "bwrap", "apt install bubblewrap")
+	f := bt.NewFixture(t, bt.TestUser(t))
+	res := f.Run(t, f.Env(hostEnv...), "--backend=bubblewrap", "--dry-run", f.Project)
+	if res.Status != 0 && !strings.Contains(res.Stderr, "not found on PATH") {
+		t.Fatalf("dry run: %d %s", res.Status, res.Stderr)
+	}
+	if strings.Contains(res.Stdout+res.Stderr, "sk-test-value") {
+		t.Fatalf("--dry-run printed a secret value:\n%s", res.Stdout)
+	}
+}
+
+func TestClaudeConfigPersistsThroughRename(t *testing.T) {
+	bt.RequireTool(t, "bwrap", "apt install bubblewrap")
+	f := bt.NewFixture(t, bt.TestUser(t))
+	// Write the way Claude Code does: a temporary file beside the target,
+	// renamed over it, through ~/.claude.json.
+	script := `set -e
+target=$(readlink -f ~/.claude.json)
+printf '{"numStartups": 2, "theme": "dark"}\n' > "$target.tmp"
+mv "$target.tmp" "$target"
+cat ~/.claude.json`
+	res := f.Run(t, f.Env(), "--backend=bubblewrap", "--no-network", "--shell", f.Project, "--", "-c", script)
+	if res.Status != 0 {
+		t.Fatalf("status %d: %s", res.Status, res.Stderr)
+	}
+	data, err := os.ReadFile(f.Home + "/.claude/.claude.json")
+	if err != nil || !strings.Contains(string(data), `"theme": "dark"`) {
+		t.Fatalf("the change made inside did not persist on the host: %q %v", data, err)
+	}
+	orig, _ := os.ReadFile(f.Home + "/.claude.json")
+	if string(orig) != "{\"numStartups\": 1}\n" {
+		t.Errorf("the host's ~/.claude.json was modified: %q", orig)
+	}
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }
