@@ -37,7 +37,7 @@ func StartHost(t testing.TB) Host {
 		}
 	}()
 	marker := fmt.Sprintf("csbx-marker-%d", os.Getpid())
-	cmd := exec.Command("sh", "-c", "exec -a "+marker+" sleep 600")
+	cmd := exec.Command("bash", "-c", "exec -a "+marker+" sleep 600")
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
