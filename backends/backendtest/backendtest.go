@@ -175,17 +175,55 @@ func NewFixture(t testing.TB, u User) *Fixture {
 	}
 	os.Chmod(base, 0o755)
 	t.Cleanup(func() { os.RemoveAll(base) })
-	home := filepath.Join(base, "home")
-	f := &Fixture{User: u, Home: home, Project: filepath.Join(home, "proj"), Secret: filepath.Join(home, "secret.txt")}
+	return newFixture(t, u, base, filepath.Join(base, "home"), filepath.Join(base, "home", "proj"))
+}
+
+// NewSudoFixture creates a fixture in the user's real home directory, for
+// launches through sudo, which take the home from the passwd database. It
+// is meant for the dedicated test user only.
+func NewSudoFixture(t testing.TB, u User) *Fixture {
+	t.Helper()
+	if u.Name != TestUserName {
+		t.Fatalf("a sudo fixture writes into the home of %s; only %s may be used", u.Name, TestUserName)
+	}
+	os.MkdirAll(u.Home, 0o755)
+	proj, err := os.MkdirTemp(u.Home, "proj-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(proj) })
+	return newFixture(t, u, u.Home, u.Home, proj)
+}
+
+// SudoEnv is the environment of a launch through sudo by the fixture's user.
+func (f *Fixture) SudoEnv(extra ...string) []string {
+	env := []string{
+		"HOME=/root", "USER=root", "LOGNAME=root",
+		"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+		"SUDO_USER=" + f.User.Name, "SUDO_UID=" + strconv.Itoa(f.User.UID), "SUDO_GID=" + strconv.Itoa(f.User.GID),
+		"TERM=xterm-256color", "LANG=C.UTF-8",
+	}
+	return append(env, extra...)
+}
+
+// RunAsRoot launches the launcher as root (through "sudo", as env says).
+func (f *Fixture) RunAsRoot(t testing.TB, env []string, args ...string) Result {
+	t.Helper()
+	return f.run(t, false, env, args...)
+}
+
+func newFixture(t testing.TB, u User, base, home, project string) *Fixture {
+	f := &Fixture{User: u, Home: home, Project: project, Secret: filepath.Join(home, "secret.txt")}
+	rel, _ := filepath.Rel(home, project)
 	files := map[string]string{
-		"secret.txt":                 "top secret\n",
-		".ssh/id_test":               "not a real key\n",
-		".gitconfig":                 "[user]\n\tname = Tester\n",
-		".claude/settings.json":      "{}\n",
-		".claude.json":               "{\"numStartups\": 1}\n",
-		"proj/README":                "project\n",
-		"proj/.git/hooks/pre-commit": "#!/bin/sh\n",
-		"proj/.git/config":           "[core]\n",
+		"secret.txt":                   "top secret\n",
+		".ssh/id_test":                 "not a real key\n",
+		".gitconfig":                   "[user]\n\tname = Tester\n",
+		".claude/settings.json":        "{}\n",
+		".claude.json":                 "{\"numStartups\": 1}\n",
+		rel + "/README":                "project\n",
+		rel + "/.git/hooks/pre-commit": "#!/bin/sh\n",
+		rel + "/.git/config":           "[core]\n",
 	}
 	for name, content := range files {
 		p := filepath.Join(home, name)
@@ -257,12 +295,17 @@ type Result struct {
 // that user when the test runs as root), in the project directory.
 func (f *Fixture) Run(t testing.TB, env []string, args ...string) Result {
 	t.Helper()
+	return f.run(t, true, env, args...)
+}
+
+func (f *Fixture) run(t testing.TB, asUser bool, env []string, args ...string) Result {
+	t.Helper()
 	cmd := exec.Command(Launcher(t), args...)
 	cmd.Dir = f.Project
 	cmd.Env = env
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
-	if os.Getuid() == 0 && f.User.UID != 0 {
+	if asUser && os.Getuid() == 0 && f.User.UID != 0 {
 		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(f.User.UID), Gid: uint32(f.User.GID)}}
 	}
 	err := cmd.Run()
