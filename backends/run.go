@@ -101,11 +101,6 @@ func materialize(plan *render.Plan, h *render.Host) error {
 			return err
 		}
 	}
-	for _, s := range plan.Seed {
-		if err := seed(s, chown); err != nil {
-			return err
-		}
-	}
 	for _, d := range plan.Dirs {
 		if err := os.MkdirAll(d.Path, 0o755); err != nil {
 			return fmt.Errorf("creating %s: %w", d.Path, err)
@@ -117,6 +112,11 @@ func materialize(plan *render.Plan, h *render.Host) error {
 			if err := chown(d.Path); err != nil {
 				return err
 			}
+		}
+	}
+	for _, s := range plan.Seed {
+		if err := seed(s, chown); err != nil {
+			return err
 		}
 	}
 	for _, f := range plan.Files {
