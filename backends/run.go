@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -25,8 +26,13 @@ type runDir struct {
 // createRunDir creates h.RunDir, owned by owner (the invoking user when
 // the sandbox process runs as that user).
 func createRunDir(h *render.Host, uid, gid int) (*runDir, error) {
+	sweepRunDirs(filepath.Dir(h.RunDir))
 	if err := os.Mkdir(h.RunDir, 0o700); err != nil {
 		return nil, fmt.Errorf("creating the run directory: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(h.RunDir, "pid"), []byte(strconv.Itoa(os.Getpid())), 0o600); err != nil {
+		os.Remove(h.RunDir)
+		return nil, fmt.Errorf("run directory: %w", err)
 	}
 	if os.Getuid() == 0 && uid != 0 {
 		if err := os.Chown(h.RunDir, uid, gid); err != nil {
@@ -35,6 +41,26 @@ func createRunDir(h *render.Host, uid, gid int) (*runDir, error) {
 		}
 	}
 	return &runDir{path: h.RunDir}, nil
+}
+
+// sweepRunDirs removes run directories in base that this user's earlier
+// launchers left behind when they were killed (SIGKILL cannot be
+// caught): those whose launcher process no longer exists.
+func sweepRunDirs(base string) {
+	dirs, _ := filepath.Glob(filepath.Join(base, "claude-sandbox-"+strconv.Itoa(os.Getuid())+"-*"))
+	for _, d := range dirs {
+		data, err := os.ReadFile(filepath.Join(d, "pid"))
+		if err != nil {
+			continue
+		}
+		pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
+		if err != nil || pid <= 0 {
+			continue
+		}
+		if err := unix.Kill(pid, 0); errors.Is(err, unix.ESRCH) {
+			(&runDir{path: d}).remove()
+		}
+	}
 }
 
 // remove deletes the run directory without crossing mount points.
