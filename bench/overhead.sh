@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Launcher overhead: times `claude-sandbox ... -- -c true` against the raw
+# command its --dry-run prints, in one run, and prints the ratio and the
+# added milliseconds. Needs hyperfine and jq; builds the launcher itself.
+#
+#   bench/overhead.sh [bubblewrap|container|vm ...]   (default: bubblewrap)
+#
+# The container row needs root; run the script as root for it. The vm row
+# uses a small guest (1 GiB, 1 cpu) and fewer runs.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+for tool in hyperfine jq; do
+	command -v "$tool" >/dev/null || { echo "needs $tool (apt install $tool)" >&2; exit 1; }
+done
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+CGO_ENABLED=0 go build -buildvcs=false -o "$work/claude-sandbox" ./cmd/claude-sandbox
+go run -buildvcs=false ./bench/seccompdump >"$work/seccomp.bpf"
+launcher=$work/claude-sandbox
+proj=$work/proj
+mkdir -p "$proj" "$work/config/claude-sandbox"
+printf '[vm]\nmemory = "1G"\ncpus = 1\n' >"$work/config/claude-sandbox/config.toml"
+export XDG_CONFIG_HOME=$work/config
+
+backends=("$@")
+[ ${#backends[@]} -gt 0 ] || backends=(bubblewrap)
+
+for backend in "${backends[@]}"; do
+	args=(--backend="$backend" --no-network --shell "$proj" -- -c true)
+	raw=$("$launcher" --dry-run "${args[@]}" </dev/null | tail -n 1)
+	runs=60 warmup=5
+	if [ "$backend" = vm ]; then
+		runs=5 warmup=1
+		"$launcher" "${args[@]}" </dev/null >/dev/null 2>&1 # builds the boot cache
+	fi
+	if [ "$backend" = container ]; then
+		# The raw nspawn command needs the root the launcher would prepare:
+		# keep one prepared copy for the whole benchmark.
+		root=$(printf '%s\n' "$raw" | grep -o -- '--directory=[^ ]*' | cut -d= -f2)
+		raw="mkdir -p $root/usr $root/etc $root/.claude-sandbox && touch $root/.claude-sandbox/claude-sandbox-entrypoint && $raw; rm -rf $(dirname "$root")"
+	fi
+	if [ "$backend" = bubblewrap ]; then
+		# Feed the descriptors the plan names: generated /etc files (empty
+		# here) and the seccomp program.
+		redirs=""
+		for fd in $(printf '%s\n' "$raw" | grep -oE -- '--(file|seccomp) [0-9]+' | awk '{print $2}'); do
+			if printf '%s\n' "$raw" | grep -q -- "--seccomp $fd"; then
+				redirs+=" $fd<$work/seccomp.bpf"
+			else
+				redirs+=" $fd</dev/null"
+			fi
+		done
+		raw="$raw$redirs"
+	fi
+	hyperfine --shell=bash --warmup "$warmup" --runs "$runs" --export-json "$work/$backend.json" \
+		-n launcher "$launcher ${args[*]@Q}" -n raw "$raw" >"$work/$backend.log" 2>&1 || { echo "$backend: hyperfine failed:"; tail -n 5 "$work/$backend.log"; continue; }
+	jq -r --arg b "$backend" '
+		(.results[] | select(.command == "launcher") | .median) as $l |
+		(.results[] | select(.command == "raw") | .median) as $r |
+		"\($b): launcher \($l * 1000 | . * 100 | round / 100) ms, raw \($r * 1000 | . * 100 | round / 100) ms, ratio \($l / $r | . * 100 | round / 100)x, added \(($l - $r) * 1000 | . * 100 | round / 100) ms"' \
+		"$work/$backend.json"
+done
+# Peak memory of the launcher itself, in a dry run (everything but the exec).
+/usr/bin/time -f "launcher peak RSS (dry run): %M KiB" "$launcher" --dry-run --backend=bubblewrap --shell "$proj" >/dev/null
