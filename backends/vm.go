@@ -25,7 +25,10 @@ func runVM(p *profile.Policy, h *render.Host, stdio IO) (int, error) {
 	if !h.Is(p.ProjectDir, render.Dir) {
 		return 0, fmt.Errorf("project dir %s does not exist", p.ProjectDir)
 	}
-	if p.VM.Flavour != "nix" {
+	if p.VM.Flavour == "nix" {
+		return 0, fmt.Errorf("vm.flavour = \"nix\" (a complete NixOS guest) cannot be launched yet; use flavour \"host\" with vm.kernel set to a Nix kernel package's bzImage, as the Nix package's defaults do")
+	}
+	{
 		if err := staticBinary(h.Self); err != nil {
 			return 0, err
 		}

@@ -38,18 +38,7 @@ type Kernel struct {
 // kernel need not be installed at all.
 func FindKernel(boot, modules, image string) (Kernel, error) {
 	if image != "" {
-		ver := strings.TrimPrefix(filepath.Base(image), "vmlinuz-")
-		if ver == filepath.Base(image) {
-			return Kernel{}, fmt.Errorf("vm.kernel %s: cannot tell its version (want a file named vmlinuz-VERSION)", image)
-		}
-		k := Kernel{Version: ver, Image: image, Modules: filepath.Join(modules, ver)}
-		if _, err := os.Stat(image); err != nil {
-			return Kernel{}, fmt.Errorf("vm.kernel: %w", err)
-		}
-		if _, err := os.Stat(filepath.Join(k.Modules, "modules.dep")); err != nil {
-			return Kernel{}, fmt.Errorf("vm.kernel %s: no modules for %s: %w", image, ver, err)
-		}
-		return k, nil
+		return kernelAt(modules, image)
 	}
 	matches, _ := filepath.Glob(filepath.Join(boot, "vmlinuz-*"))
 	var found []Kernel
@@ -65,6 +54,29 @@ func FindKernel(boot, modules, image string) (Kernel, error) {
 	}
 	sort.Slice(found, func(i, j int) bool { return versionLess(found[i].Version, found[j].Version) })
 	return found[len(found)-1], nil
+}
+
+// kernelAt describes the kernel image at image: a Debian-style
+// /boot/vmlinuz-VERSION with its modules in modules/VERSION, or a Nix
+// kernel package's bzImage with its modules in lib/modules/VERSION beside
+// it.
+func kernelAt(modules, image string) (Kernel, error) {
+	if _, err := os.Stat(image); err != nil {
+		return Kernel{}, fmt.Errorf("vm.kernel: %w", err)
+	}
+	if ver, ok := strings.CutPrefix(filepath.Base(image), "vmlinuz-"); ok {
+		k := Kernel{Version: ver, Image: image, Modules: filepath.Join(modules, ver)}
+		if _, err := os.Stat(filepath.Join(k.Modules, "modules.dep")); err != nil {
+			return Kernel{}, fmt.Errorf("vm.kernel %s: no modules for %s: %w", image, ver, err)
+		}
+		return k, nil
+	}
+	deps, _ := filepath.Glob(filepath.Join(filepath.Dir(image), "lib", "modules", "*", "modules.dep"))
+	if len(deps) != 1 {
+		return Kernel{}, fmt.Errorf("vm.kernel %s: want a file named vmlinuz-VERSION with modules in %s/VERSION, or a kernel package with exactly one lib/modules/VERSION beside the image", image, modules)
+	}
+	dir := filepath.Dir(deps[0])
+	return Kernel{Version: filepath.Base(dir), Image: image, Modules: dir}, nil
 }
 
 // versionLess compares kernel releases numerically field by field.

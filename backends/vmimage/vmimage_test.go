@@ -132,3 +132,18 @@ func TestVersionLess(t *testing.T) {
 		t.Fatal("kernel versions compared as text")
 	}
 }
+
+func TestKernelAtNixLayout(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "bzImage"), []byte("k"), 0o644)
+	mods := filepath.Join(dir, "lib", "modules", "6.6.1")
+	os.MkdirAll(mods, 0o755)
+	os.WriteFile(filepath.Join(mods, "modules.dep"), nil, 0o644)
+	k, err := FindKernel("/boot", "/lib/modules", filepath.Join(dir, "bzImage"))
+	if err != nil || k.Version != "6.6.1" || k.Modules != mods {
+		t.Fatalf("FindKernel = %+v, %v", k, err)
+	}
+	if _, err := FindKernel("/boot", "/lib/modules", filepath.Join(dir, "missing")); err == nil {
+		t.Fatal("a missing image was accepted")
+	}
+}
