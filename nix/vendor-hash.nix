@@ -1,0 +1,1 @@
+"sha256-VmhkqNdlbY0d/A/cGqejYrZv9ksxXRk64YN3nkoEnaA="
