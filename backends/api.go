@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 
 	"github.com/claude-sandbox/claude-sandbox/backends/container"
+	"github.com/claude-sandbox/claude-sandbox/backends/egress"
 	"github.com/claude-sandbox/claude-sandbox/backends/guest"
 	"github.com/claude-sandbox/claude-sandbox/profile"
 	"github.com/claude-sandbox/claude-sandbox/render"
@@ -60,8 +61,16 @@ func HelperMain(args []string) (status int, handled bool) {
 	if guest.IsGuestInit(args) {
 		return guest.Main(), true
 	}
-	if len(args) > 0 && filepath.Base(args[0]) == render.EntrypointName {
+	if len(args) == 0 {
+		return 0, false
+	}
+	switch filepath.Base(args[0]) {
+	case render.EntrypointName:
 		return container.Main(args), true
+	case egress.BridgeName:
+		return egress.BridgeMain(args), true
+	case egress.ConnectName:
+		return egress.ConnectMain(args), true
 	}
 	return 0, false
 }

@@ -31,8 +31,8 @@ func runBwrap(p *profile.Policy, h *render.Host, stdio IO) (int, error) {
 	if err := materialize(plan, h); err != nil {
 		return 0, err
 	}
-	if render.Network(p, h).Proxy {
-		return superviseBwrap(p, h, plan)
+	if render.NetworkFor(p, h, profile.Bubblewrap).Proxy {
+		return superviseBwrap(p, h, plan, stdio)
 	}
 	if h.Root && h.UID != 0 {
 		// Through sudo the sandbox is the invoking user's: bwrap runs as
@@ -83,13 +83,13 @@ func placeFiles(files []render.GeneratedFile) error {
 
 // superviseBwrap runs bwrap as a child while the launcher serves the
 // network proxy, then cleans up.
-func superviseBwrap(p *profile.Policy, h *render.Host, plan *render.Plan) (int, error) {
+func superviseBwrap(p *profile.Policy, h *render.Host, plan *render.Plan, stdio IO) (int, error) {
 	dir, err := createRunDir(h, h.UID, h.GID)
 	if err != nil {
 		return 0, err
 	}
 	defer dir.remove()
-	stop, err := startEgress(p, h)
+	stop, err := startEgress(p, h, stdio.Stderr)
 	if err != nil {
 		return 0, err
 	}
@@ -97,6 +97,9 @@ func superviseBwrap(p *profile.Policy, h *render.Host, plan *render.Plan) (int, 
 	cmd := exec.Command(plan.Argv[0], plan.Argv[1:]...)
 	cmd.Env = plan.Env
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	if h.Root && h.UID != 0 {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(h.UID), Gid: uint32(h.GID), Groups: uint32s(h.Groups)}}
+	}
 	for _, f := range plan.Files {
 		r, err := memFile(f.Content)
 		if err != nil {
@@ -140,4 +143,12 @@ func dropTo(h *render.Host) error {
 		return fmt.Errorf("setresuid: %w", err)
 	}
 	return nil
+}
+
+func uint32s(v []int) []uint32 {
+	out := make([]uint32, len(v))
+	for i, n := range v {
+		out[i] = uint32(n)
+	}
+	return out
 }

@@ -33,6 +33,13 @@ func runContainer(p *profile.Policy, h *render.Host, stdio IO) (int, error) {
 	if err := materialize(plan, h); err != nil {
 		return 0, err
 	}
+	if render.NetworkFor(p, h, profile.Container).Proxy {
+		stop, err := startEgress(p, h, stdio.Stderr)
+		if err != nil {
+			return 0, err
+		}
+		defer stop()
+	}
 	// The root must be traversable by the user the command runs as.
 	if err := os.Chmod(render.ContainerRoot(h), 0o755); err != nil {
 		return 0, err

@@ -1,14 +1,44 @@
 package backends
 
 import (
-	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
 
+	"github.com/claude-sandbox/claude-sandbox/backends/egress"
 	"github.com/claude-sandbox/claude-sandbox/profile"
 	"github.com/claude-sandbox/claude-sandbox/render"
 )
 
-// startEgress starts the host-side proxy of the allowlist network mode and
-// returns the function that stops it.
-func startEgress(p *profile.Policy, h *render.Host) (func(), error) {
-	return nil, errors.New("the allowlist network mode is not available in this build")
+// startEgress serves the allowlist mode's proxy on the run's socket and
+// returns the function that stops it and prints the summary of refused
+// connections, with the path of the full log, to w.
+func startEgress(p *profile.Policy, h *render.Host, w io.Writer) (func(), error) {
+	logDir := filepath.Join(filepath.Dir(filepath.Dir(h.StateDir)), "logs")
+	if err := mkdirAllOwned(logDir, h, func(p string) error { return chownToUser(p, h) }); err != nil {
+		return nil, err
+	}
+	logPath := filepath.Join(logDir, "egress-"+h.RunID+".log")
+	log, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("egress log: %w", err)
+	}
+	chownToUser(logPath, h)
+	proxy := egress.NewProxy(egress.Rules{Allow: p.Network.Allow, Deny: p.Network.Deny, LocalhostPorts: p.Network.LocalhostPorts}, log, nil)
+	stop, err := proxy.Listen(render.ProxySocket(h))
+	if err != nil {
+		log.Close()
+		return nil, err
+	}
+	chownToUser(render.ProxySocket(h), h)
+	return func() {
+		stop()
+		log.Close()
+		if s := proxy.Summary(); s != "" {
+			fmt.Fprintf(w, "claude-sandbox: %s (log: %s)\n", s, logPath)
+		} else {
+			os.Remove(logPath)
+		}
+	}, nil
 }

@@ -72,6 +72,13 @@ func runVM(p *profile.Policy, h *render.Host, stdio IO) (int, error) {
 	if h.Root && h.UID != 0 {
 		chownTree(h.RunDir, h.UID, h.GID)
 	}
+	if render.NetworkFor(p, h, profile.VM).Proxy {
+		stop, err := startEgress(p, h, stdio.Stderr)
+		if err != nil {
+			return 0, err
+		}
+		defer stop()
+	}
 	var restore func()
 	if term.IsTerminal(0) {
 		if state, err := term.GetState(0); err == nil {

@@ -55,7 +55,10 @@ func Bwrap(p *profile.Policy, h *Host) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	net := Network(p, h)
+	net := NetworkFor(p, h, profile.Bubblewrap)
+	if net.Err != nil {
+		return nil, net.Err
+	}
 	notes = append(notes, net.Notes...)
 
 	b := &bwrapArgs{}
@@ -67,6 +70,7 @@ func Bwrap(p *profile.Policy, h *Host) (*Plan, error) {
 	if h.BwrapVersion == [3]int{} || versionAtLeast(h.BwrapVersion, 0, 8, 0) {
 		b.add("--unshare-user", "--disable-userns")
 	}
+	b.add("--uid", itoa(h.UID), "--gid", itoa(h.GID))
 	b.add("--die-with-parent", "--cap-drop", "ALL", "--hostname", Hostname(p))
 	if !h.StdinTTY {
 		b.add("--new-session")
@@ -98,6 +102,9 @@ func Bwrap(p *profile.Policy, h *Host) (*Plan, error) {
 	}
 	for _, bind := range net.Binds {
 		b.add("--bind", bind[0], bind[1])
+	}
+	for _, bind := range net.ROBinds {
+		b.add("--ro-bind", bind[0], bind[1])
 	}
 
 	prog, err := SeccompProgram()

@@ -20,6 +20,15 @@ func TestBwrapGolden(t *testing.T) {
 			f.Display, f.Audio, f.GPU, f.DBus, f.SSHAgent, f.GHToken, f.GHConfig = true, true, true, true, true, true, true
 		}},
 		{"network-off", debianHost, func(p *profile.Policy) { p.Network.Mode = profile.NetworkOff }},
+		{"network-full-pasta", debianHost, func(p *profile.Policy) {
+			p.Network.Mode = profile.NetworkFull
+			p.Network.LocalhostPorts = []int{5432}
+		}},
+		{"network-allowlist", debianHost, func(p *profile.Policy) {
+			p.Network.Mode = profile.NetworkAllowlist
+			p.Network.Allow = []string{"api.anthropic.com", "*.github.com"}
+			p.Network.LocalhostPorts = []int{5432, 8080}
+		}},
 		{"shell-with-args", debianHost, func(p *profile.Policy) {
 			p.UseShell = true
 			p.Args = []string{"-c", "echo hi"}
@@ -165,5 +174,15 @@ func TestBwrapNewSessionOnlyWithoutTerminal(t *testing.T) {
 	pl, _ = Bwrap(p, h)
 	if !slices.Contains(pl.Argv, "--new-session") {
 		t.Errorf("--new-session missing without a terminal")
+	}
+}
+
+func TestBwrapFullNetworkNeedsPasta(t *testing.T) {
+	h := debianHost()
+	delete(h.Tools, "pasta")
+	p := defaultPolicy(t, "/home/alice/proj")
+	p.Network.Mode = profile.NetworkFull
+	if _, err := Bwrap(p, h); err == nil || !strings.Contains(err.Error(), "passt") {
+		t.Fatalf("full network without pasta: %v", err)
 	}
 }

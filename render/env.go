@@ -51,7 +51,7 @@ func Environment(p *profile.Policy, h *Host, backend profile.Backend, sockets ma
 	for k, v := range sockets {
 		env[k] = v
 	}
-	for k, v := range Network(p, h).Env {
+	for k, v := range NetworkFor(p, h, backend).Env {
 		env[k] = v
 	}
 	for _, name := range p.Env.Pass {

@@ -1,6 +1,12 @@
 package render
 
-import "github.com/claude-sandbox/claude-sandbox/profile"
+import (
+	"path"
+	"strconv"
+	"strings"
+
+	"github.com/claude-sandbox/claude-sandbox/profile"
+)
 
 // NetworkPlan is how a backend realises the policy's network mode.
 type NetworkPlan struct {
@@ -11,6 +17,8 @@ type NetworkPlan struct {
 	Unshare bool
 	// Binds are host paths (sockets) bound into the sandbox: host → target.
 	Binds [][2]string
+	// ROBinds are host files bound read-only into the sandbox: host → target.
+	ROBinds [][2]string
 	// Env holds variables the sandbox needs for this mode (proxy settings).
 	Env map[string]string
 	// Wrap is argv run inside the sandbox in front of the command (the
@@ -24,14 +32,105 @@ type NetworkPlan struct {
 	// QEMUNetdev is appended to the vm backend's user-mode -netdev
 	// options (for example a guestfwd to the proxy).
 	QEMUNetdev string
+	// Err is set when this host cannot provide the mode; renderers fail
+	// with it rather than run with a different network.
+	Err error
+	// Symlinks are links the runner creates in the run directory.
+	Symlinks []Symlink
 }
 
-// Network plans the network for policy p on host h.
-func Network(p *profile.Policy, h *Host) NetworkPlan {
+// Paths of the allowlist mode inside a sandbox.
+const (
+	// ProxySocketInside is where the proxy's socket appears.
+	ProxySocketInside = "/run/claude-sandbox/proxy.sock"
+	// BridgeInside is where the launcher appears as the bridge.
+	BridgeInside = "/run/claude-sandbox/bin/claude-sandbox-bridge"
+	// proxyPort is the bridge's loopback port for the proxy.
+	proxyPort = 3128
+	// guestProxyAddr is the address the vm backend forwards to the proxy.
+	guestProxyAddr = "10.0.2.100"
+)
+
+// ProxySocket is the host side of the allowlist proxy's socket.
+func ProxySocket(h *Host) string { return path.Join(h.RunDir, "proxy.sock") }
+
+// Network plans the network of policy p's own backend on host h.
+func Network(p *profile.Policy, h *Host) NetworkPlan { return NetworkFor(p, h, p.Backend) }
+
+// NetworkFor plans the network for backend b:
+//
+//   - off: a new network namespace holding only lo (the vm: no network
+//     card at all);
+//   - host: the host's network namespace, as it is (its loopback services
+//     and abstract Unix sockets included);
+//   - full: a new namespace connected to the outside through pasta, with
+//     the host's loopback unreachable except localhost_ports (the vm: QEMU
+//     user networking);
+//   - allowlist: a new, empty namespace; the sandbox reaches the outside
+//     only through the launcher's proxy, which admits the allowed domains
+//     and localhost_ports.
+func NetworkFor(p *profile.Policy, h *Host, b profile.Backend) NetworkPlan {
+	ports := p.Network.LocalhostPorts
 	switch p.Network.Mode {
 	case profile.NetworkHost:
-		return NetworkPlan{}
-	default:
-		return NetworkPlan{Unshare: true}
+		return NetworkPlan{Notes: []string{"network: the host's own network namespace (loopback services and abstract sockets reachable)"}}
+	case profile.NetworkFull:
+		if b == profile.VM {
+			return NetworkPlan{Notes: []string{"network: QEMU user networking (NAT)"}}
+		}
+		pasta := h.Tools["pasta"]
+		if pasta == "" {
+			return NetworkPlan{Err: errorf("network \"full\" needs pasta for a private network namespace: install passt (apt install passt), or choose network = \"host\" to share the host's")}
+		}
+		fwd := "none"
+		if len(ports) > 0 {
+			fwd = joinPorts(ports, ",")
+		}
+		return NetworkPlan{Prefix: []string{pasta, "--config-net", "--quiet", "--no-map-gw",
+			"-t", "none", "-u", "none", "-T", fwd, "-U", "none", "--"}}
+	case profile.NetworkAllowlist:
+		env := map[string]string{}
+		proxy := "http://127.0.0.1:" + strconv.Itoa(proxyPort)
+		if b == profile.VM {
+			proxy = "http://" + guestProxyAddr + ":" + strconv.Itoa(proxyPort)
+		}
+		for _, k := range []string{"HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"} {
+			env[k] = proxy
+		}
+		env["NO_PROXY"] = "localhost,127.0.0.1,::1"
+		env["no_proxy"] = env["NO_PROXY"]
+		np := NetworkPlan{Unshare: true, Proxy: true, Env: env,
+			Notes: []string{"network: allowlist through the launcher's proxy: " + joinNonEmpty(", ", strings.Join(p.Network.Allow, ", "))}}
+		if b == profile.VM {
+			connect := path.Join(h.RunDir, "bin", "claude-sandbox-connect")
+			np.Symlinks = []Symlink{{Path: connect, Target: h.Self}}
+			fwd := ",restrict=on,guestfwd=tcp:" + guestProxyAddr + ":" + strconv.Itoa(proxyPort) + "-cmd:" + qemuEscape(connect+" --socket "+ProxySocket(h))
+			for _, port := range ports {
+				fwd += ",guestfwd=tcp:" + guestProxyAddr + ":" + strconv.Itoa(port) + "-cmd:" +
+					qemuEscape(connect+" --socket "+ProxySocket(h)+" --target 127.0.0.1:"+strconv.Itoa(port))
+			}
+			np.QEMUNetdev = fwd
+			return np
+		}
+		np.Binds = [][2]string{{ProxySocket(h), ProxySocketInside}}
+		np.ROBinds = [][2]string{{h.Self, BridgeInside}}
+		np.Wrap = []string{BridgeInside, "--socket", ProxySocketInside}
+		for _, port := range ports {
+			np.Wrap = append(np.Wrap, "--port", strconv.Itoa(port))
+		}
+		np.Wrap = append(np.Wrap, "--")
+		return np
 	}
+	if b == profile.VM {
+		return NetworkPlan{Unshare: true, Notes: []string{"network: none (the guest has no network card)"}}
+	}
+	return NetworkPlan{Unshare: true, Notes: []string{"network: none (only lo)"}}
+}
+
+func joinPorts(ports []int, sep string) string {
+	s := make([]string, len(ports))
+	for i, p := range ports {
+		s[i] = strconv.Itoa(p)
+	}
+	return strings.Join(s, sep)
 }

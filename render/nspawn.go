@@ -59,7 +59,10 @@ func Nspawn(p *profile.Policy, h *Host) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	net := Network(p, h)
+	net := NetworkFor(p, h, profile.Container)
+	if net.Err != nil {
+		return nil, net.Err
+	}
 	notes = append(notes, net.Notes...)
 	root := ContainerRoot(h)
 	plan := &Plan{HostDirs: HostDirs(p, h), Seed: Seeds(p, h)}
@@ -147,6 +150,9 @@ func Nspawn(p *profile.Policy, h *Host) (*Plan, error) {
 	}
 	for _, b := range net.Binds {
 		args = append(args, "--bind="+nspawnPath(b[0])+":"+nspawnPath(b[1]))
+	}
+	for _, b := range net.ROBinds {
+		args = append(args, "--bind-ro="+nspawnPath(b[0])+":"+nspawnPath(b[1]))
 	}
 
 	// The entrypoint: the launcher itself, bound read-only.

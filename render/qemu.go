@@ -102,13 +102,16 @@ func QEMU(p *profile.Policy, h *Host) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	net := Network(p, h)
+	net := NetworkFor(p, h, profile.VM)
+	if net.Err != nil {
+		return nil, net.Err
+	}
 	notes = append(notes, net.Notes...)
 	if p.Forward.Display || p.Forward.Audio || p.Forward.DBus || p.Forward.SSHAgent || p.Forward.GPU {
 		notes = append(notes, "vm: display, audio, D-Bus, the SSH agent and the GPU stay isolated in the VM (use vm.display for a window)")
 	}
 	guestDir := GuestDir(h)
-	plan := &Plan{HostDirs: HostDirs(p, h), Seed: Seeds(p, h)}
+	plan := &Plan{HostDirs: HostDirs(p, h), Seed: Seeds(p, h), Symlinks: net.Symlinks}
 	plan.Dirs = append(plan.Dirs, RootDir{Path: guestDir, Mode: 0o700, UserOwned: true},
 		RootDir{Path: path.Join(guestDir, "files"), Mode: 0o700, UserOwned: true})
 
@@ -188,11 +191,7 @@ func QEMU(p *profile.Policy, h *Host) (*Plan, error) {
 		}
 	}
 	if cfg.Network {
-		netdev := "user,id=net0"
-		if net.Proxy {
-			netdev += ",restrict=on"
-		}
-		args = append(args, "-netdev", netdev+net.QEMUNetdev, "-device", "virtio-net-pci,netdev=net0")
+		args = append(args, "-netdev", "user,id=net0"+net.QEMUNetdev, "-device", "virtio-net-pci,netdev=net0")
 		cfg.Etc["resolv.conf"] = "nameserver 10.0.2.3\n"
 	}
 	for _, f := range GeneratedEtc(p, h, profile.VM) {

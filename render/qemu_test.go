@@ -27,6 +27,11 @@ func TestQEMUGolden(t *testing.T) {
 		policy func(p *profile.Policy)
 	}{
 		{"debian-tcg", qemuHost(debianHost), func(p *profile.Policy) {}},
+		{"network-allowlist", qemuHost(debianHost), func(p *profile.Policy) {
+			p.Network.Mode = profile.NetworkAllowlist
+			p.Network.Allow = []string{"api.anthropic.com"}
+			p.Network.LocalhostPorts = []int{5432}
+		}},
 		{"network-off-shell", qemuHost(debianHost), func(p *profile.Policy) {
 			p.Network.Mode = profile.NetworkOff
 			p.UseShell = true

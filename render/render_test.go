@@ -27,7 +27,7 @@ func debianHost() *Host {
 		Files:        map[string]File{},
 		StdinTTY:     true,
 		Self:         "/usr/local/bin/claude-sandbox",
-		Tools:        map[string]string{"bwrap": "/usr/bin/bwrap"},
+		Tools:        map[string]string{"bwrap": "/usr/bin/bwrap", "pasta": "/usr/bin/pasta"},
 		BwrapVersion: [3]int{0, 8, 0},
 		CommandPath:  "/usr/local/bin/claude",
 		RunDir:       "/run/user/1000/claude-sandbox-RUN",

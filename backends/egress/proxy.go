@@ -1,0 +1,236 @@
+package egress
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Resolver looks up a host name's addresses.
+type Resolver func(ctx context.Context, host string) ([]netip.Addr, error)
+
+// Proxy is the host side of the allowlist mode: an HTTP proxy (CONNECT
+// and plain HTTP) that admits a destination only when its name matches
+// the rules, resolves it once, checks the addresses and dials the checked
+// address, so the name cannot be re-resolved to somewhere else.
+type Proxy struct {
+	rules    Rules
+	resolve  Resolver
+	log      io.Writer
+	mu       sync.Mutex
+	refusals map[string]string
+	order    []string
+	count    int
+}
+
+// NewProxy returns a proxy for rules that writes one line per refused
+// connection to log. A nil resolve uses the system resolver.
+func NewProxy(rules Rules, log io.Writer, resolve Resolver) *Proxy {
+	if resolve == nil {
+		resolve = func(ctx context.Context, host string) ([]netip.Addr, error) {
+			return net.DefaultResolver.LookupNetIP(ctx, "ip", host)
+		}
+	}
+	return &Proxy{rules: rules, resolve: resolve, log: log, refusals: map[string]string{}}
+}
+
+// Serve accepts connections on l until it is closed.
+func (p *Proxy) Serve(l net.Listener) error {
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			return err
+		}
+		go p.handle(c)
+	}
+}
+
+// refuse records a refused destination.
+func (p *Proxy) refuse(host string, port int, reason string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.count++
+	if _, ok := p.refusals[host]; !ok {
+		p.order = append(p.order, host)
+		p.refusals[host] = reason
+	}
+	fmt.Fprintf(p.log, "%s refused %s:%d: %s\n", time.Now().UTC().Format(time.RFC3339), host, port, reason)
+}
+
+// Summary is one line about the refused connections, "" when none were.
+func (p *Proxy) Summary() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.count == 0 {
+		return ""
+	}
+	hosts := append([]string(nil), p.order...)
+	sort.Strings(hosts)
+	parts := make([]string, len(hosts))
+	for i, h := range hosts {
+		parts[i] = fmt.Sprintf("%s (%s)", h, p.refusals[h])
+	}
+	noun := "connections"
+	if p.count == 1 {
+		noun = "connection"
+	}
+	return fmt.Sprintf("%d %s refused: %s", p.count, noun, strings.Join(parts, ", "))
+}
+
+// dial checks host:port against the rules and connects to a checked
+// address.
+func (p *Proxy) dial(ctx context.Context, host string, port int) (net.Conn, error) {
+	if host == "127.0.0.1" || host == "localhost" || host == "::1" {
+		if p.rules.LocalhostAllowed(port) {
+			return (&net.Dialer{}).DialContext(ctx, "tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+		}
+		if d := p.rules.CheckHost(host); !d.Allowed {
+			reason := "loopback port " + strconv.Itoa(port) + " not in localhost_ports"
+			p.refuse(host, port, reason)
+			return nil, fmt.Errorf("%s", reason)
+		}
+	}
+	d := p.rules.CheckHost(host)
+	if !d.Allowed {
+		p.refuse(host, port, d.Reason)
+		return nil, fmt.Errorf("%s: %s", host, d.Reason)
+	}
+	var addrs []netip.Addr
+	if a, err := netip.ParseAddr(host); err == nil {
+		addrs = []netip.Addr{a}
+	} else {
+		var err error
+		addrs, err = p.resolve(ctx, host)
+		if err != nil || len(addrs) == 0 {
+			p.refuse(host, port, "does not resolve")
+			return nil, fmt.Errorf("%s does not resolve: %v", host, err)
+		}
+	}
+	var lastErr error
+	for _, a := range addrs {
+		if err := CheckAddr(a, d.Exact); err != nil {
+			p.refuse(host, port, err.Error())
+			return nil, fmt.Errorf("%s %w", host, err)
+		}
+	}
+	for _, a := range addrs {
+		c, err := (&net.Dialer{Timeout: 15 * time.Second}).DialContext(ctx, "tcp", netip.AddrPortFrom(a, uint16(port)).String())
+		if err == nil {
+			return c, nil
+		}
+		lastErr = err
+	}
+	return nil, lastErr
+}
+
+func (p *Proxy) handle(c net.Conn) {
+	defer c.Close()
+	br := bufio.NewReader(c)
+	req, err := http.ReadRequest(br)
+	if err != nil {
+		return
+	}
+	ctx := context.Background()
+	if req.Method == http.MethodConnect {
+		host, port, err := splitHostPort(req.Host, 443)
+		if err != nil {
+			fmt.Fprint(c, "HTTP/1.1 400 Bad Request\r\n\r\n")
+			return
+		}
+		up, err := p.dial(ctx, host, port)
+		if err != nil {
+			fmt.Fprintf(c, "HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain\r\n\r\nclaude-sandbox: %v\n", err)
+			return
+		}
+		defer up.Close()
+		fmt.Fprint(c, "HTTP/1.1 200 Connection established\r\n\r\n")
+		splice(c, br, up)
+		return
+	}
+	p.forward(ctx, c, br, req)
+}
+
+// forward serves plain HTTP requests in absolute form, one after another
+// on the same client connection.
+func (p *Proxy) forward(ctx context.Context, c net.Conn, br *bufio.Reader, req *http.Request) {
+	for {
+		if req.URL.Scheme != "http" || req.URL.Host == "" {
+			fmt.Fprint(c, "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+			return
+		}
+		host, port, err := splitHostPort(req.URL.Host, 80)
+		if err != nil {
+			fmt.Fprint(c, "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+			return
+		}
+		up, err := p.dial(ctx, host, port)
+		if err != nil {
+			msg := "claude-sandbox: " + err.Error() + "\n"
+			fmt.Fprintf(c, "HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n\r\n%s", len(msg), msg)
+			return
+		}
+		req.RequestURI = ""
+		req.Header.Del("Proxy-Connection")
+		req.Header.Del("Proxy-Authorization")
+		err = req.Write(up)
+		if err == nil {
+			var resp *http.Response
+			resp, err = http.ReadResponse(bufio.NewReader(up), req)
+			if err == nil {
+				err = resp.Write(c)
+				resp.Body.Close()
+			}
+		}
+		up.Close()
+		if err != nil || req.Close {
+			return
+		}
+		if req, err = http.ReadRequest(br); err != nil {
+			return
+		}
+	}
+}
+
+// splice copies both ways until either side closes.
+func splice(client net.Conn, buffered *bufio.Reader, up net.Conn) {
+	done := make(chan struct{}, 2)
+	go func() {
+		io.Copy(up, buffered)
+		if cw, ok := up.(interface{ CloseWrite() error }); ok {
+			cw.CloseWrite()
+		}
+		done <- struct{}{}
+	}()
+	go func() {
+		io.Copy(client, up)
+		if uc, ok := client.(interface{ CloseWrite() error }); ok {
+			uc.CloseWrite()
+		}
+		done <- struct{}{}
+	}()
+	<-done
+	<-done
+}
+
+// Listen serves the proxy on a Unix socket at path (created 0600) and
+// returns a function that stops it.
+func (p *Proxy) Listen(path string) (func(), error) {
+	os.Remove(path)
+	l, err := net.Listen("unix", path)
+	if err != nil {
+		return nil, fmt.Errorf("egress proxy: %w", err)
+	}
+	os.Chmod(path, 0o600)
+	go p.Serve(l)
+	return func() { l.Close(); os.Remove(path) }, nil
+}
