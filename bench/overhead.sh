@@ -31,8 +31,15 @@ for backend in "${backends[@]}"; do
 	raw=$("$launcher" --dry-run "${args[@]}" </dev/null | tail -n 1)
 	runs=60 warmup=5
 	if [ "$backend" = vm ]; then
-		runs=5 warmup=1
-		"$launcher" "${args[@]}" </dev/null >/dev/null 2>&1 # builds the boot cache
+		# The raw QEMU command needs the run directory the launcher prepares
+		# and removes, so the vm row reports the launcher's own times: cold
+		# (boot files built into an empty cache) and warm.
+		export XDG_CACHE_HOME=$work/cache
+		/usr/bin/time -o "$work/cold" -f %e "$launcher" "${args[@]}" </dev/null >/dev/null 2>&1
+		cold=$(cat "$work/cold")
+		hyperfine -N --warmup 1 --runs 5 --export-json "$work/vm.json" -n launcher "$launcher ${args[*]}" >/dev/null 2>&1 </dev/null
+		jq -r --arg cold "$cold" '.results[0] | "vm: boot to exit, warm cache: median \(.median * 100 | round / 100) s (min \(.min * 100 | round / 100), max \(.max * 100 | round / 100)); cold cache: \($cold) s"' "$work/vm.json"
+		continue
 	fi
 	if [ "$backend" = container ]; then
 		# The raw nspawn command needs the root the launcher would prepare:

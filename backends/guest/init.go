@@ -210,14 +210,18 @@ func prepareRoot(cfg *render.GuestConfig) error {
 	if err := unix.Mount("/cfg", inside, "", unix.MS_MOVE, ""); err != nil {
 		return fmt.Errorf("moving the configuration share: %w", err)
 	}
+	// The home is a fresh tmpfs wherever it lives (under /home or not).
+	home := filepath.Join(newRoot, cfg.Home)
+	os.MkdirAll(home, 0o700)
+	if err := unix.Mount("tmpfs", home, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=700"); err != nil {
+		return fmt.Errorf("home tmpfs: %w", err)
+	}
+	os.Chown(home, cfg.UID, cfg.GID)
 	for _, s := range cfg.Shares {
 		if err := mountShare(s, inside); err != nil {
 			return err
 		}
 	}
-	home := filepath.Join(newRoot, cfg.Home)
-	os.MkdirAll(home, 0o700)
-	os.Chown(home, cfg.UID, cfg.GID)
 	rt := filepath.Join(newRoot, "run/user", strconv.Itoa(cfg.UID))
 	os.MkdirAll(rt, 0o700)
 	os.Chown(rt, cfg.UID, cfg.GID)
