@@ -65,7 +65,7 @@ func Network(p *profile.Policy, h *Host) NetworkPlan { return NetworkFor(p, h, p
 //     and abstract Unix sockets included);
 //   - full: a new namespace connected to the outside through pasta, with
 //     the host's loopback unreachable except localhost_ports (the vm: QEMU
-//     user networking);
+//     user networking; the container: the host's namespace);
 //   - allowlist: a new, empty namespace; the sandbox reaches the outside
 //     only through the launcher's proxy, which admits the allowed domains
 //     and localhost_ports.
@@ -77,6 +77,12 @@ func NetworkFor(p *profile.Policy, h *Host, b profile.Backend) NetworkPlan {
 	case profile.NetworkFull:
 		if b == profile.VM {
 			return NetworkPlan{Notes: []string{"network: QEMU user networking (NAT)"}}
+		}
+		if b == profile.Container {
+			return NetworkPlan{Notes: []string{"network: the container backend shares the host's network namespace in full mode; choose allowlist or off to isolate it"}}
+		}
+		if h.UID == 0 {
+			return NetworkPlan{Err: errorf("network \"full\" uses pasta, which refuses to run as root: run claude-sandbox as your user (through sudo it drops to you), or choose --network=host or --network=off")}
 		}
 		pasta := h.Tools["pasta"]
 		if pasta == "" {
