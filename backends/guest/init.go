@@ -212,7 +212,7 @@ func prepareRoot(cfg *render.GuestConfig) error {
 	}
 	// The home is a fresh tmpfs wherever it lives (under /home or not).
 	home := filepath.Join(newRoot, cfg.Home)
-	os.MkdirAll(home, 0o700)
+	os.MkdirAll(home, 0o755)
 	if err := unix.Mount("tmpfs", home, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=700"); err != nil {
 		return fmt.Errorf("home tmpfs: %w", err)
 	}
