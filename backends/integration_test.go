@@ -12,6 +12,9 @@ import (
 func TestMain(m *testing.M) {
 	code := m.Run()
 	bt.Cleanup()
+	if claudeDir != "" {
+		os.RemoveAll(claudeDir)
+	}
 	os.Exit(code)
 }
 

@@ -1,0 +1,175 @@
+package backends_test
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	bt "github.com/claude-sandbox/claude-sandbox/backends/backendtest"
+)
+
+var (
+	claudeOnce sync.Once
+	claudeDir  string
+	claudeErr  error
+)
+
+// claudeCode installs Claude Code from the npm registry once per test
+// process, the way users do, and returns the prefix holding node_modules.
+func claudeCode(t *testing.T) string {
+	t.Helper()
+	bt.RequireTool(t, "npm", "apt install npm")
+	claudeOnce.Do(func() {
+		claudeDir, claudeErr = os.MkdirTemp("", "csbx-claude-code-")
+		if claudeErr != nil {
+			return
+		}
+		os.Chmod(claudeDir, 0o755)
+		out, err := exec.Command("npm", "install", "--no-audit", "--no-fund", "--prefix", claudeDir, "@anthropic-ai/claude-code").CombinedOutput()
+		if err != nil {
+			claudeErr = err
+			t.Logf("npm: %s", out)
+		}
+	})
+	if claudeErr != nil {
+		t.Fatalf("installing Claude Code: %v", claudeErr)
+	}
+	return claudeDir
+}
+
+// installUnderHome copies Claude Code into the fixture's home as a user
+// prefix install does: ~/.local/lib/node_modules and a ~/.local/bin/claude
+// link, which the sandbox hides unless the launcher shares it.
+func installUnderHome(t *testing.T, f *bt.Fixture) string {
+	t.Helper()
+	src := filepath.Join(claudeCode(t), "node_modules")
+	lib := filepath.Join(f.Home, ".local", "lib")
+	bin := filepath.Join(f.Home, ".local", "bin")
+	os.MkdirAll(lib, 0o755)
+	os.MkdirAll(bin, 0o755)
+	if out, err := exec.Command("cp", "-a", src, lib).CombinedOutput(); err != nil {
+		t.Fatalf("copying Claude Code: %v %s", err, out)
+	}
+	link := filepath.Join(bin, "claude")
+	if err := os.Symlink("../lib/node_modules/@anthropic-ai/claude-code/bin/claude.exe", link); err != nil {
+		t.Fatal(err)
+	}
+	exec.Command("chown", "-R", f.User.Name+":", filepath.Join(f.Home, ".local")).Run()
+	return bin
+}
+
+func TestClaudeCodeVersionThroughTheSandbox(t *testing.T) {
+	bt.RequireTool(t, "bwrap", "apt install bubblewrap")
+	f := bt.NewFixture(t, bt.TestUser(t))
+	bin := installUnderHome(t, f)
+	env := f.Env()
+	for i, e := range env {
+		if strings.HasPrefix(e, "PATH=") {
+			env[i] = "PATH=" + bin + ":" + strings.TrimPrefix(e, "PATH=")
+		}
+	}
+	res := f.Run(t, env, "--backend=bubblewrap", "--no-network", f.Project, "--", "--version")
+	if res.Status != 0 || !regexp.MustCompile(`\d+\.\d+\.\d+ \(Claude Code\)`).MatchString(res.Stdout) {
+		t.Fatalf("claude --version in the sandbox: status %d\nstdout: %s\nstderr: %s", res.Status, res.Stdout, res.Stderr)
+	}
+}
+
+// tmux drives a terminal the way a person would.
+type tmux struct {
+	t      *testing.T
+	socket string
+	user   bt.User
+}
+
+func (m *tmux) run(args ...string) string {
+	m.t.Helper()
+	cmd := exec.Command("tmux", append([]string{"-L", m.socket}, args...)...)
+	if os.Getuid() == 0 && m.user.UID != 0 {
+		cmd = exec.Command("su", m.user.Name, "-c", "tmux -L "+m.socket+" "+shellJoin(args))
+	}
+	out, _ := cmd.CombinedOutput()
+	return string(out)
+}
+
+func shellJoin(args []string) string {
+	q := make([]string, len(args))
+	for i, a := range args {
+		q[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+	}
+	return strings.Join(q, " ")
+}
+
+// waitFor polls the pane until it shows text.
+func (m *tmux) waitFor(text string, timeout time.Duration) (string, bool) {
+	deadline := time.Now().Add(timeout)
+	screen := ""
+	for time.Now().Before(deadline) {
+		screen = m.run("capture-pane", "-p", "-t", "agent")
+		if strings.Contains(screen, text) {
+			return screen, true
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	return screen, false
+}
+
+func TestClaudeCodeInteractiveFirstRunAndState(t *testing.T) {
+	bt.RequireTool(t, "bwrap", "apt install bubblewrap")
+	bt.RequireTool(t, "tmux", "apt install tmux")
+	f := bt.NewFixture(t, bt.TestUser(t))
+	bin := installUnderHome(t, f)
+	os.Remove(filepath.Join(f.Home, ".claude.json"))
+	m := &tmux{t: t, socket: "csbx-" + filepath.Base(filepath.Dir(f.Home)), user: f.User}
+	t.Cleanup(func() { m.run("kill-server") })
+	env := strings.Join(f.Env(), " ")
+	launch := "cd " + f.Project + " && env " + env + " PATH=" + bin + ":/usr/bin:/bin " + bt.Launcher(t) + " --no-network .; echo LAUNCHER-EXITED=$?; stty -a; sleep 60"
+	var firstUserID string
+	for run := 1; run <= 2; run++ {
+		m.run("kill-session", "-t", "agent")
+		start := time.Now()
+		m.run("new-session", "-d", "-s", "agent", "-x", "100", "-y", "40", launch)
+		screen, ok := m.waitFor("Welcome to Claude Code", 60*time.Second)
+		if !ok {
+			t.Fatalf("run %d: no welcome screen:\n%s", run, screen)
+		}
+		t.Logf("run %d: welcome screen after %v", run, time.Since(start).Round(time.Millisecond))
+		// With the network off Claude Code says so and exits rather than hang.
+		screen, ok = m.waitFor("LAUNCHER-EXITED=", 60*time.Second)
+		if !ok {
+			t.Fatalf("run %d: Claude Code did not exit with the network off:\n%s", run, screen)
+		}
+		if !strings.Contains(screen, "Unable to connect to Anthropic services") {
+			t.Errorf("run %d: no connection error on screen:\n%s", run, screen)
+		}
+		if strings.Contains(screen, "LAUNCHER-EXITED=0") || strings.Contains(screen, "LAUNCHER-EXITED=125") {
+			t.Errorf("run %d: unexpected status:\n%s", run, screen)
+		}
+		// The terminal is sane again: echo and canonical mode on.
+		if !regexp.MustCompile(`(^|\s)echo(\s|$)`).MatchString(screen) || !regexp.MustCompile(`(^|\s)icanon(\s|$)`).MatchString(screen) {
+			t.Errorf("run %d: terminal left without echo or canonical mode:\n%s", run, screen)
+		}
+		// What Claude Code wrote into its configuration is on the host, and
+		// the second run keeps the identity the first one saved.
+		data, err := os.ReadFile(filepath.Join(f.Home, ".claude", ".claude.json"))
+		if err != nil {
+			t.Fatalf("run %d: Claude Code's configuration did not persist: %v", run, err)
+		}
+		var cfg struct {
+			UserID string `json:"userID"`
+		}
+		if err := json.Unmarshal(data, &cfg); err != nil || cfg.UserID == "" {
+			t.Fatalf("run %d: configuration without a userID (%v):\n%s", run, err, data)
+		}
+		if run == 1 {
+			firstUserID = cfg.UserID
+		} else if cfg.UserID != firstUserID {
+			t.Errorf("the second run did not see the first run's state: userID %s, then %s", firstUserID, cfg.UserID)
+		}
+	}
+}
