@@ -116,3 +116,42 @@ func TestBubblewrapFullNetworkIsolatesHost(t *testing.T) {
 		}
 	}
 }
+
+// allowlistScript asks through the proxy for an allowed loopback port and
+// a name that is not allowed, printing both HTTP statuses.
+func allowlistScript(proxy string, port int) string {
+	return fmt.Sprintf("echo local=$(curl -s -o /dev/null -w %%{http_code} --max-time 10 --noproxy '' -x %s http://127.0.0.1:%d/); "+
+		"echo evil=$(curl -s -o /dev/null -w %%{http_code} --max-time 10 --noproxy '' -x %s http://evil.invalid/)", proxy, port, proxy)
+}
+
+func checkAllowlist(t *testing.T, res bt.Result) {
+	t.Helper()
+	if res.Status != 0 || !strings.Contains(res.Stdout, "local=200") || !strings.Contains(res.Stdout, "evil=403") {
+		t.Fatalf("status %d\nstdout: %s\nstderr: %s", res.Status, res.Stdout, res.Stderr)
+	}
+	if !strings.Contains(res.Stderr, "evil.invalid (not in allowlist)") {
+		t.Errorf("no refusal summary:\n%s", res.Stderr)
+	}
+}
+
+func TestContainerAllowlist(t *testing.T) {
+	requireContainer(t)
+	bt.RequireTool(t, "curl", "apt install curl")
+	f := bt.NewSudoFixture(t, bt.TestUser(t))
+	port := serveHTTP(t)
+	f.WriteUserConfig(t, fmt.Sprintf("[egress]\nlocalhost_ports = [%d]\n", port))
+	res := f.RunAsRoot(t, f.SudoEnv(), "--backend=container", "--network=allowlist", "--shell", f.Project, "--",
+		"-c", allowlistScript("http://127.0.0.1:3128", port))
+	checkAllowlist(t, res)
+}
+
+func TestVMAllowlist(t *testing.T) {
+	requireVM(t)
+	bt.RequireTool(t, "curl", "apt install curl")
+	f := bt.NewFixture(t, bt.TestUser(t))
+	port := serveHTTP(t)
+	f.WriteUserConfig(t, vmConfig+fmt.Sprintf("[egress]\nlocalhost_ports = [%d]\n", port))
+	res := f.Run(t, f.Env(), "--backend=vm", "--network=allowlist", "--shell", f.Project, "--",
+		"-c", allowlistScript("http://10.0.2.100:3128", port))
+	checkAllowlist(t, res)
+}

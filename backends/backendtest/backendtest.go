@@ -267,6 +267,7 @@ func (f *Fixture) WriteUserConfig(t testing.TB, toml string) {
 	if err := os.WriteFile(p, []byte(toml), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { os.Remove(p) })
 	chownTree(t, filepath.Join(f.Home, ".config"), f.User.UID, f.User.GID)
 }
 
