@@ -83,9 +83,12 @@ func TestBubblewrapExitStatuses(t *testing.T) {
 func TestBubblewrapDryRunRedactsValues(t *testing.T) {
 	bt.RequireTool(t, "bwrap", "apt install bubblewrap")
 	f := bt.NewFixture(t, bt.TestUser(t))
-	res := f.Run(t, f.Env(hostEnv...), "--backend=bubblewrap", "--dry-run", f.Project)
-	if res.Status != 0 && !strings.Contains(res.Stderr, "not found on PATH") {
+	res := f.Run(t, f.Env(hostEnv...), "--backend=bubblewrap", "--dry-run", "--shell", f.Project)
+	if res.Status != 0 {
 		t.Fatalf("dry run: %d %s", res.Status, res.Stderr)
+	}
+	if !strings.Contains(res.Stdout, "ANTHROPIC_API_KEY") || !strings.Contains(res.Stdout, "bwrap") {
+		t.Fatalf("--dry-run does not show the passed variable's name and the command:\n%s", res.Stdout)
 	}
 	if strings.Contains(res.Stdout+res.Stderr, "sk-test-value") {
 		t.Fatalf("--dry-run printed a secret value:\n%s", res.Stdout)

@@ -95,11 +95,7 @@ func runVM(p *profile.Policy, h *render.Host, stdio IO) (int, error) {
 	cmd.Stderr = &kvmWatch{w: stdio.Stderr, kill: func() { cmd.Process.Kill() }}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if h.Root && h.UID != 0 {
-		groups := make([]uint32, len(h.Groups))
-		for i, g := range h.Groups {
-			groups[i] = uint32(g)
-		}
-		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: uint32(h.UID), Gid: uint32(h.GID), Groups: groups}
+		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: uint32(h.UID), Gid: uint32(h.GID), Groups: uint32s(h.Groups)}
 	}
 	status, err := supervise(cmd, func(os.Signal) {
 		// QEMU shuts the guest down cleanly on SIGTERM.

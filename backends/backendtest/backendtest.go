@@ -17,6 +17,8 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+
+	"github.com/claude-sandbox/claude-sandbox/backends/probereport"
 )
 
 // InCI reports whether the tests run under continuous integration, where
@@ -322,30 +324,10 @@ func (f *Fixture) run(t testing.TB, asUser bool, env []string, args ...string) R
 }
 
 // Report is the sandbox probe's output (see cmd/sandbox-probe).
-type Report struct {
-	UID, GID, EUID int
-	Groups         []int
-	Hostname       string
-	Cwd            string
-	PID1           string
-	Processes      int
-	Env            []string
-	Paths          map[string]PathReport
-	Interfaces     []string
-	Connect        map[string]bool
-	DNS            map[string]bool
-	Abstract       map[string]bool
-	TIOCSTI        string
-	UserNamespace  bool
-	Written        map[string]string
-	FoundProcess   bool
-}
+type Report = probereport.Report
 
 // PathReport is what the probe could do with a path.
-type PathReport struct {
-	Exists, Readable, Writable bool
-	Owner                      int
-}
+type PathReport = probereport.PathReport
 
 // ParseReport finds the probe's JSON line in output.
 func ParseReport(t testing.TB, output string) Report {

@@ -20,35 +20,15 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/claude-sandbox/claude-sandbox/backends/probereport"
 )
 
 // Report is the probe's output.
-type Report struct {
-	UID, GID, EUID int
-	Groups         []int
-	Hostname       string
-	Cwd            string
-	PID1           string
-	Processes      int
-	Env            []string
-	Paths          map[string]PathReport
-	Interfaces     []string
-	Connect        map[string]bool
-	DNS            map[string]bool
-	Abstract       map[string]bool
-	TIOCSTI        string
-	UserNamespace  bool
-	Written        map[string]string
-	FoundProcess   bool
-}
+type Report = probereport.Report
 
 // PathReport says what the probe could do with a path.
-type PathReport struct {
-	Exists   bool
-	Readable bool
-	Writable bool
-	Owner    int
-}
+type PathReport = probereport.PathReport
 
 type list []string
 
