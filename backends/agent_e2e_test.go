@@ -68,14 +68,8 @@ func TestClaudeCodeVersionThroughTheSandbox(t *testing.T) {
 	bt.RequireTool(t, "bwrap", "apt install bubblewrap")
 	f := bt.NewFixture(t, bt.TestUser(t))
 	bin := installUnderHome(t, f)
-	env := f.Env()
-	for i, e := range env {
-		if strings.HasPrefix(e, "PATH=") {
-			env[i] = "PATH=" + bin + ":" + strings.TrimPrefix(e, "PATH=")
-		}
-	}
-	res := f.Run(t, env, "--backend=bubblewrap", "--no-network", f.Project, "--", "--version")
-	if res.Status != 0 || !regexp.MustCompile(`\d+\.\d+\.\d+ \(Claude Code\)`).MatchString(res.Stdout) {
+	res := f.Run(t, withPath(f.Env(), bin), "--backend=bubblewrap", "--no-network", f.Project, "--", "--version")
+	if res.Status != 0 || !claudeVersion.MatchString(res.Stdout) {
 		t.Fatalf("claude --version in the sandbox: status %d\nstdout: %s\nstderr: %s", res.Status, res.Stdout, res.Stderr)
 	}
 }
@@ -172,4 +166,80 @@ func TestClaudeCodeInteractiveFirstRunAndState(t *testing.T) {
 			t.Errorf("the second run did not see the first run's state: userID %s, then %s", firstUserID, cfg.UserID)
 		}
 	}
+}
+
+// withPath puts dir first on the fixture environment's PATH.
+func withPath(env []string, dir string) []string {
+	out := append([]string{}, env...)
+	for i, e := range out {
+		if strings.HasPrefix(e, "PATH=") {
+			out[i] = "PATH=" + dir + ":" + strings.TrimPrefix(e, "PATH=")
+		}
+	}
+	return out
+}
+
+var claudeVersion = regexp.MustCompile(`\d+\.\d+\.\d+ \(Claude Code\)`)
+
+// TestClaudeCodeSystemWideInstall installs Claude Code under /usr/local,
+// as a system-wide npm install does, and runs it in the sandbox. It
+// changes /usr/local, so it runs only under CI or as root with
+// CLAUDE_SANDBOX_TEST_USR_LOCAL=1, and removes what it added.
+func TestClaudeCodeSystemWideInstall(t *testing.T) {
+	bt.RequireTool(t, "bwrap", "apt install bubblewrap")
+	if !bt.InCI() && os.Getenv("CLAUDE_SANDBOX_TEST_USR_LOCAL") != "1" {
+		t.Skip("changes /usr/local: set CLAUDE_SANDBOX_TEST_USR_LOCAL=1 to run it outside CI")
+	}
+	bt.RequireRoot(t)
+	lib := "/usr/local/lib/node_modules/@anthropic-ai"
+	link := "/usr/local/bin/claude"
+	if _, err := os.Lstat(lib); err == nil {
+		t.Skip("/usr/local already holds an npm install of Claude Code; not touching it")
+	}
+	if _, err := os.Lstat(link); err == nil {
+		t.Skip("/usr/local/bin/claude exists; not touching it")
+	}
+	os.MkdirAll(filepath.Dir(lib), 0o755)
+	if out, err := exec.Command("cp", "-a", filepath.Join(claudeCode(t), "node_modules", "@anthropic-ai"), lib).CombinedOutput(); err != nil {
+		t.Fatalf("copying: %v %s", err, out)
+	}
+	t.Cleanup(func() { os.RemoveAll(lib); os.Remove(link) })
+	if err := os.Symlink("../lib/node_modules/@anthropic-ai/claude-code/bin/claude.exe", link); err != nil {
+		t.Fatal(err)
+	}
+	f := bt.NewFixture(t, bt.TestUser(t))
+	res := f.Run(t, f.Env(), "--backend=bubblewrap", "--no-network", f.Project, "--", "--version")
+	if res.Status != 0 || !claudeVersion.MatchString(res.Stdout) {
+		t.Fatalf("status %d\nstdout: %s\nstderr: %s", res.Status, res.Stdout, res.Stderr)
+	}
+}
+
+// TestClaudeCodeInContainerAndVM runs Claude Code from the user's hidden
+// home in the container and vm backends.
+func TestClaudeCodeInContainerAndVM(t *testing.T) {
+	t.Run("container", func(t *testing.T) {
+		requireContainer(t)
+		f := bt.NewSudoFixture(t, bt.TestUser(t))
+		bin := installUnderHome(t, f)
+		t.Cleanup(func() {
+			os.RemoveAll(filepath.Join(f.Home, ".local", "lib", "node_modules"))
+			os.Remove(filepath.Join(bin, "claude"))
+		})
+		res := f.RunAsRoot(t, withPath(f.SudoEnv(), bin), "--backend=container", "--no-network", f.Project, "--", "--version")
+		if res.Status != 0 || !claudeVersion.MatchString(res.Stdout) {
+			t.Fatalf("status %d\nstdout: %s\nstderr: %s", res.Status, res.Stdout, res.Stderr)
+		}
+	})
+	t.Run("vm", func(t *testing.T) {
+		requireVM(t)
+		f := bt.NewFixture(t, bt.TestUser(t))
+		f.WriteUserConfig(t, vmConfig)
+		bin := installUnderHome(t, f)
+		start := time.Now()
+		res := f.Run(t, withPath(f.Env(), bin), "--backend=vm", "--no-network", f.Project, "--", "--version")
+		if res.Status != 0 || !claudeVersion.MatchString(res.Stdout) {
+			t.Fatalf("status %d\nstdout: %s\nstderr: %s", res.Status, res.Stdout, res.Stderr)
+		}
+		t.Logf("claude --version in the vm (binary read over 9p): %v", time.Since(start).Round(time.Millisecond))
+	})
 }
