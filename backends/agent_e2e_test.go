@@ -243,3 +243,70 @@ func TestClaudeCodeInContainerAndVM(t *testing.T) {
 		t.Logf("claude --version in the vm (binary read over 9p): %v", time.Since(start).Round(time.Millisecond))
 	})
 }
+
+// ruleWidth is the length of the longest horizontal rule on screen.
+func ruleWidth(screen string) int {
+	best := 0
+	for _, line := range strings.Split(screen, "\n") {
+		n := 0
+		for _, r := range line {
+			if r == '─' {
+				n++
+				best = max(best, n)
+			} else {
+				n = 0
+			}
+		}
+	}
+	return best
+}
+
+// TestClaudeCodeKeysAndResize drives the interactive interface: keys
+// typed in tmux answer Claude Code's dialogs, and resizing the window
+// makes it redraw at the new width (the window-size signal reaches it
+// although terminal injection is blocked).
+func TestClaudeCodeKeysAndResize(t *testing.T) {
+	bt.RequireTool(t, "bwrap", "apt install bubblewrap")
+	bt.RequireTool(t, "tmux", "apt install tmux")
+	f := bt.NewFixture(t, bt.TestUser(t))
+	bin := installUnderHome(t, f)
+	cfg := filepath.Join(f.Home, ".claude", ".claude.json")
+	if err := os.WriteFile(cfg, []byte(`{"hasCompletedOnboarding": true, "theme": "dark"}`+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	os.Chown(cfg, f.User.UID, f.User.GID)
+	m := &tmux{t: t, socket: "csbx-keys-" + filepath.Base(filepath.Dir(f.Home)), user: f.User}
+	t.Cleanup(func() { m.run("kill-server") })
+	env := strings.Join(withPath(f.Env("ANTHROPIC_API_KEY=sk-ant-test-only"), bin), " ")
+	launch := "cd " + f.Project + " && env " + env + " " + bt.Launcher(t) + " --no-network .; echo LAUNCHER-EXITED=$?; stty -a; sleep 60"
+	m.run("new-session", "-d", "-s", "agent", "-x", "100", "-y", "30", launch)
+	if screen, ok := m.waitFor("trust this folder", 60*time.Second); !ok {
+		t.Fatalf("no workspace trust dialog:\n%s", screen)
+	}
+	m.run("send-keys", "-t", "agent", "Enter")
+	screen, ok := m.waitFor("Detected a custom API key", 30*time.Second)
+	if !ok {
+		t.Fatalf("the Enter key did not reach Claude Code:\n%s", screen)
+	}
+	if w := ruleWidth(screen); w != 100 {
+		t.Errorf("rule %d wide in a 100-column window:\n%s", w, screen)
+	}
+	m.run("resize-window", "-t", "agent", "-x", "60", "-y", "30")
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) && ruleWidth(m.run("capture-pane", "-p", "-t", "agent")) != 60 {
+		time.Sleep(200 * time.Millisecond)
+	}
+	if w := ruleWidth(m.run("capture-pane", "-p", "-t", "agent")); w != 60 {
+		t.Errorf("after resizing to 60 columns the interface did not redraw: rule %d wide", w)
+	}
+	// Closing the window hangs up the sandbox; it must not outlive it.
+	m.run("kill-session", "-t", "agent")
+	deadline = time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if out, _ := exec.Command("pgrep", "-f", "--chdir "+f.Project).Output(); len(out) == 0 {
+			return
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Errorf("the sandbox outlived its closed terminal")
+}
