@@ -303,7 +303,7 @@ func TestClaudeCodeKeysAndResize(t *testing.T) {
 	m.run("kill-session", "-t", "agent")
 	deadline = time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
-		if out, _ := exec.Command("pgrep", "-f", "--chdir "+f.Project).Output(); len(out) == 0 {
+		if out, _ := exec.Command("pgrep", "-f", "--", "--chdir "+f.Project).Output(); len(out) == 0 {
 			return
 		}
 		time.Sleep(200 * time.Millisecond)
