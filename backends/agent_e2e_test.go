@@ -84,7 +84,7 @@ type tmux struct {
 func (m *tmux) run(args ...string) string {
 	m.t.Helper()
 	cmd := exec.Command("tmux", append([]string{"-L", m.socket}, args...)...)
-	if os.Getuid() == 0 && m.user.UID != 0 {
+	if os.Getuid() == 0 && m.user.Name != "root" && m.user.UID != 0 {
 		cmd = exec.Command("su", m.user.Name, "-c", "tmux -L "+m.socket+" "+shellJoin(args))
 	}
 	out, _ := cmd.CombinedOutput()
@@ -114,27 +114,55 @@ func (m *tmux) waitFor(text string, timeout time.Duration) (string, bool) {
 }
 
 func TestClaudeCodeInteractiveFirstRunAndState(t *testing.T) {
-	bt.RequireTool(t, "bwrap", "apt install bubblewrap")
 	bt.RequireTool(t, "tmux", "apt install tmux")
-	f := bt.NewFixture(t, bt.TestUser(t))
-	bin := installUnderHome(t, f)
+	t.Run("bubblewrap", func(t *testing.T) {
+		bt.RequireTool(t, "bwrap", "apt install bubblewrap")
+		f := bt.NewFixture(t, bt.TestUser(t))
+		bin := installUnderHome(t, f)
+		env := strings.Join(withPath(f.Env(), bin), " ")
+		firstRunAndState(t, f, f.User, "env "+env+" "+bt.Launcher(t)+" --backend=bubblewrap --no-network .")
+	})
+	t.Run("container", func(t *testing.T) {
+		requireContainer(t)
+		f := bt.NewSudoFixture(t, bt.TestUser(t))
+		bin := installUnderHome(t, f)
+		t.Cleanup(func() {
+			os.RemoveAll(filepath.Join(f.Home, ".local", "lib", "node_modules"))
+			os.Remove(filepath.Join(bin, "claude"))
+			os.Remove(filepath.Join(f.Home, ".claude", ".claude.json"))
+		})
+		env := strings.Join(withPath(f.SudoEnv(), bin), " ")
+		// The terminal belongs to root here, as under sudo.
+		firstRunAndState(t, f, bt.User{Name: "root"}, "env "+env+" "+bt.Launcher(t)+" --backend=container --no-network .")
+	})
+	t.Run("vm", func(t *testing.T) {
+		requireVM(t)
+		f := bt.NewFixture(t, bt.TestUser(t))
+		f.WriteUserConfig(t, vmConfig)
+		bin := installUnderHome(t, f)
+		env := strings.Join(withPath(f.Env(), bin), " ")
+		firstRunAndState(t, f, f.User, "env "+env+" "+bt.Launcher(t)+" --backend=vm --no-network .")
+	})
+}
+
+// firstRunAndState runs Claude Code twice in a tmux pane owned by owner.
+func firstRunAndState(t *testing.T, f *bt.Fixture, owner bt.User, command string) {
 	os.Remove(filepath.Join(f.Home, ".claude.json"))
-	m := &tmux{t: t, socket: "csbx-" + filepath.Base(filepath.Dir(f.Home)), user: f.User}
+	m := &tmux{t: t, socket: "csbx-" + filepath.Base(f.Project) + "-" + filepath.Base(filepath.Dir(f.Home)), user: owner}
 	t.Cleanup(func() { m.run("kill-server") })
-	env := strings.Join(f.Env(), " ")
-	launch := "cd " + f.Project + " && env " + env + " PATH=" + bin + ":/usr/bin:/bin " + bt.Launcher(t) + " --no-network .; echo LAUNCHER-EXITED=$?; stty -a; sleep 60"
+	launch := "cd " + f.Project + " && " + command + "; echo LAUNCHER-EXITED=$?; stty -a; sleep 60"
 	var firstUserID string
 	for run := 1; run <= 2; run++ {
 		m.run("kill-session", "-t", "agent")
 		start := time.Now()
 		m.run("new-session", "-d", "-s", "agent", "-x", "100", "-y", "40", launch)
-		screen, ok := m.waitFor("Welcome to Claude Code", 60*time.Second)
+		screen, ok := m.waitFor("Welcome to Claude Code", 120*time.Second)
 		if !ok {
 			t.Fatalf("run %d: no welcome screen:\n%s", run, screen)
 		}
 		t.Logf("run %d: welcome screen after %v", run, time.Since(start).Round(time.Millisecond))
 		// With the network off Claude Code says so and exits rather than hang.
-		screen, ok = m.waitFor("LAUNCHER-EXITED=", 60*time.Second)
+		screen, ok = m.waitFor("LAUNCHER-EXITED=", 120*time.Second)
 		if !ok {
 			t.Fatalf("run %d: Claude Code did not exit with the network off:\n%s", run, screen)
 		}
