@@ -64,6 +64,19 @@ func installUnderHome(t *testing.T, f *bt.Fixture) string {
 	return bin
 }
 
+// installUnderRealHome installs Claude Code into a sudo fixture's real
+// home and removes it, with the state it wrote, when the test ends.
+func installUnderRealHome(t *testing.T, f *bt.Fixture) string {
+	t.Helper()
+	bin := installUnderHome(t, f)
+	t.Cleanup(func() {
+		os.RemoveAll(filepath.Join(f.Home, ".local", "lib", "node_modules"))
+		os.Remove(filepath.Join(bin, "claude"))
+		os.Remove(filepath.Join(f.Home, ".claude", ".claude.json"))
+	})
+	return bin
+}
+
 func TestClaudeCodeVersionThroughTheSandbox(t *testing.T) {
 	bt.RequireTool(t, "bwrap", "apt install bubblewrap")
 	f := bt.NewFixture(t, bt.TestUser(t))
@@ -125,12 +138,7 @@ func TestClaudeCodeInteractiveFirstRunAndState(t *testing.T) {
 	t.Run("container", func(t *testing.T) {
 		requireContainer(t)
 		f := bt.NewSudoFixture(t, bt.TestUser(t))
-		bin := installUnderHome(t, f)
-		t.Cleanup(func() {
-			os.RemoveAll(filepath.Join(f.Home, ".local", "lib", "node_modules"))
-			os.Remove(filepath.Join(bin, "claude"))
-			os.Remove(filepath.Join(f.Home, ".claude", ".claude.json"))
-		})
+		bin := installUnderRealHome(t, f)
 		env := strings.Join(withPath(f.SudoEnv(), bin), " ")
 		// The terminal belongs to root here, as under sudo.
 		firstRunAndState(t, f, bt.User{Name: "root"}, "env "+env+" "+bt.Launcher(t)+" --backend=container --no-network .")
@@ -248,11 +256,7 @@ func TestClaudeCodeInContainerAndVM(t *testing.T) {
 	t.Run("container", func(t *testing.T) {
 		requireContainer(t)
 		f := bt.NewSudoFixture(t, bt.TestUser(t))
-		bin := installUnderHome(t, f)
-		t.Cleanup(func() {
-			os.RemoveAll(filepath.Join(f.Home, ".local", "lib", "node_modules"))
-			os.Remove(filepath.Join(bin, "claude"))
-		})
+		bin := installUnderRealHome(t, f)
 		res := f.RunAsRoot(t, withPath(f.SudoEnv(), bin), "--backend=container", "--no-network", f.Project, "--", "--version")
 		if res.Status != 0 || !claudeVersion.MatchString(res.Stdout) {
 			t.Fatalf("status %d\nstdout: %s\nstderr: %s", res.Status, res.Stdout, res.Stderr)

@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"syscall"
 
+	"github.com/claude-sandbox/claude-sandbox/backends/container"
 	"github.com/claude-sandbox/claude-sandbox/profile"
 	"github.com/claude-sandbox/claude-sandbox/render"
 	"golang.org/x/sys/unix"
@@ -37,7 +38,7 @@ func runBwrap(p *profile.Policy, h *render.Host, stdio IO) (int, error) {
 	if h.Root && h.UID != 0 {
 		// Through sudo the sandbox is the invoking user's: bwrap runs as
 		// that user, never as root.
-		if err := dropTo(h); err != nil {
+		if err := container.SwitchUser(h.UID, h.GID, h.Groups); err != nil {
 			return 0, err
 		}
 	}
@@ -129,20 +130,6 @@ func memFile(content []byte) (*os.File, error) {
 		return nil, err
 	}
 	return f, nil
-}
-
-// dropTo switches the launcher to the invoking user's ids and groups.
-func dropTo(h *render.Host) error {
-	if err := syscall.Setgroups(h.Groups); err != nil {
-		return fmt.Errorf("setgroups: %w", err)
-	}
-	if err := syscall.Setresgid(h.GID, h.GID, h.GID); err != nil {
-		return fmt.Errorf("setresgid: %w", err)
-	}
-	if err := syscall.Setresuid(h.UID, h.UID, h.UID); err != nil {
-		return fmt.Errorf("setresuid: %w", err)
-	}
-	return nil
 }
 
 func uint32s(v []int) []uint32 {

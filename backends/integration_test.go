@@ -120,3 +120,18 @@ cat ~/.claude.json`
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+// TestBubblewrapThroughSudo launches as root on behalf of a user (sudo):
+// bwrap must run as that user and keep every promise for them.
+func TestBubblewrapThroughSudo(t *testing.T) {
+	bt.RequireTool(t, "bwrap", "apt install bubblewrap")
+	bt.RequireRoot(t)
+	f := bt.NewSudoFixture(t, bt.TestUser(t))
+	h := bt.StartHost(t)
+	res := f.RunAsRoot(t, f.SudoEnv(hostEnv...), "--backend=bubblewrap", "--no-network", "--shell", f.Project, "--",
+		"-c", f.ShellCommand(f.ProbeArgs(h), 0))
+	if res.Status != 0 {
+		t.Fatalf("status %d\nstdout: %s\nstderr: %s", res.Status, res.Stdout, res.Stderr)
+	}
+	bt.CheckPromises(t, f, h, bt.ParseReport(t, res.Stdout))
+}

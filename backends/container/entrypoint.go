@@ -136,14 +136,8 @@ func dropPrivileges(o *Options) error {
 	if err := unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0); err != nil && err != unix.EINVAL {
 		return fmt.Errorf("clearing ambient capabilities: %w", err)
 	}
-	if err := syscall.Setgroups(o.Groups); err != nil {
-		return fmt.Errorf("setgroups: %w", err)
-	}
-	if err := syscall.Setresgid(o.GID, o.GID, o.GID); err != nil {
-		return fmt.Errorf("setresgid: %w", err)
-	}
-	if err := syscall.Setresuid(o.UID, o.UID, o.UID); err != nil {
-		return fmt.Errorf("setresuid: %w", err)
+	if err := SwitchUser(o.UID, o.GID, o.Groups); err != nil {
+		return err
 	}
 	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
 		return fmt.Errorf("no_new_privs: %w", err)
@@ -155,6 +149,21 @@ func dropPrivileges(o *Options) error {
 		if err := unix.Capset(&hdr, &data[0]); err != nil {
 			return fmt.Errorf("capset: %w", err)
 		}
+	}
+	return nil
+}
+
+// SwitchUser sets the supplementary groups, then the real, effective and
+// saved group and user ids of every thread of the process.
+func SwitchUser(uid, gid int, groups []int) error {
+	if err := syscall.Setgroups(groups); err != nil {
+		return fmt.Errorf("setgroups: %w", err)
+	}
+	if err := syscall.Setresgid(gid, gid, gid); err != nil {
+		return fmt.Errorf("setresgid: %w", err)
+	}
+	if err := syscall.Setresuid(uid, uid, uid); err != nil {
+		return fmt.Errorf("setresuid: %w", err)
 	}
 	return nil
 }
