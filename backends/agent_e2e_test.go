@@ -57,6 +57,7 @@ func installUnderHome(t *testing.T, f *bt.Fixture) string {
 		t.Fatalf("copying Claude Code: %v %s", err, out)
 	}
 	link := filepath.Join(bin, "claude")
+	os.Remove(link)
 	if err := os.Symlink("../lib/node_modules/@anthropic-ai/claude-code/bin/claude.exe", link); err != nil {
 		t.Fatal(err)
 	}
