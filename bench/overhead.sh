@@ -69,4 +69,4 @@ for backend in "${backends[@]}"; do
 		"$work/$backend.json"
 done
 # Peak memory of the launcher itself, in a dry run (everything but the exec).
-/usr/bin/time -f "launcher peak RSS (dry run): %M KiB" "$launcher" --dry-run --backend=bubblewrap --shell "$proj" >/dev/null
+/usr/bin/time -f "launcher peak RSS (dry run): %M KiB" "$launcher" --dry-run --backend=bubblewrap --no-network --shell "$proj" >/dev/null

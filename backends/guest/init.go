@@ -76,7 +76,7 @@ func boot() int {
 			return 125
 		}
 	}
-	loadModules("/modules")
+	loadModules("/modules", func(name string) bool { return !isNetworkModule(name) })
 	if err := mount9p(render.GuestConfigTag, "/cfg", false, "cache=none"); err != nil {
 		logf("configuration share: %v", err)
 		return 125
@@ -90,6 +90,9 @@ func boot() int {
 	if err := json.Unmarshal(data, &cfg); err != nil {
 		logf("configuration: %v", err)
 		return 125
+	}
+	if cfg.Network {
+		loadModules("/modules", isNetworkModule)
 	}
 	if err := prepareRoot(&cfg); err != nil {
 		logf("%v", err)
@@ -124,13 +127,26 @@ func finish(status int) {
 	unix.Reboot(unix.LINUX_REBOOT_CMD_RESTART)
 }
 
-// loadModules loads every module in dir, in file name order (the
-// initramfs numbers them in dependency order).
-func loadModules(dir string) {
+// isNetworkModule reports whether a module is needed only with a network
+// card, so a VM without one does not spend time loading it.
+func isNetworkModule(name string) bool {
+	switch name {
+	case "virtio_net", "net_failover", "failover":
+		return true
+	}
+	return false
+}
+
+// loadModules loads the modules in dir whose names want accepts, in file
+// name order (the initramfs numbers them NN-NAME.ko in dependency order).
+func loadModules(dir string, want func(name string) bool) {
 	entries, _ := os.ReadDir(dir)
 	names := make([]string, 0, len(entries))
 	for _, e := range entries {
-		names = append(names, e.Name())
+		_, name, _ := strings.Cut(strings.TrimSuffix(e.Name(), ".ko"), "-")
+		if want(name) {
+			names = append(names, e.Name())
+		}
 	}
 	sort.Strings(names)
 	for _, n := range names {
