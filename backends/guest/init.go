@@ -168,7 +168,9 @@ func mount9p(tag, dir string, ro bool, opts string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	flags := uintptr(0)
+	// Set-user-id programs and device nodes on the host's files never
+	// take effect in the guest.
+	flags := uintptr(unix.MS_NOSUID | unix.MS_NODEV)
 	if ro {
 		flags |= unix.MS_RDONLY
 	}
