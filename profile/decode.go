@@ -288,6 +288,8 @@ func (d *decoder) settings(tbl map[string]any, prefix []string, s settings, l *L
 			d.protect(path, v, s)
 		case "forward":
 			d.forward(path, v, s)
+		case "dbus":
+			d.dbus(path, v, s)
 		case "env":
 			d.envTable(path, v, s)
 		case "mounts":

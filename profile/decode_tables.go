@@ -100,6 +100,39 @@ func (d *decoder) forward(path []string, v any, s settings) {
 	}
 }
 
+func (d *decoder) dbus(path []string, v any, s settings) {
+	tbl, ok := d.table(path, v)
+	if !ok {
+		return
+	}
+	for _, k := range sortedKeys(tbl) {
+		kp := at(path, k)
+		switch k {
+		case "filter":
+			if b, ok := d.boolean(kp, tbl[k]); ok {
+				d.put(s, "dbus.filter", kp, b)
+			}
+		case "talk", "own", "see":
+			list, ok := d.strList(kp, tbl[k])
+			if !ok {
+				continue
+			}
+			good := true
+			for _, n := range list {
+				if !validBusName(n) {
+					d.problem(kp, "", "invalid D-Bus name %q (a well-known name such as org.freedesktop.Notifications, optionally ending in .*)", n)
+					good = false
+				}
+			}
+			if good {
+				d.put(s, "dbus."+k, kp, list)
+			}
+		default:
+			d.unknown(kp, dbusKeys)
+		}
+	}
+}
+
 func (d *decoder) envTable(path []string, v any, s settings) {
 	tbl, ok := d.table(path, v)
 	if !ok {

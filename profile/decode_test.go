@@ -31,6 +31,8 @@ func TestDecodeProblems(t *testing.T) {
 		{"path", "[egress]\nallow = [\"x.com/a\"]\n", []string{`has a path`}},
 		{"bare star", "[egress]\ndeny = [\"*\"]\n", []string{`matches everything`}},
 		{"mid star", "[egress]\nallow = [\"a.*.com\"]\n", []string{`a wildcard may only stand first`}},
+		{"dbus name", "[dbus]\ntalk = [\"org\", \"org.1x\", \":1.5\"]\n", []string{`p.toml:2: dbus.talk: invalid D-Bus name ":1.5"`, `invalid D-Bus name "org"`, `invalid D-Bus name "org.1x"`}},
+		{"dbus key", "[dbus]\nfiltre = false\n", []string{`p.toml:2: unknown key "dbus.filtre" (did you mean "filter"?)`}},
 		{"env name", "[env]\npass = [\"A-B\"]\n", []string{`invalid variable name "A-B"`}},
 		{"env set type", "[env.set]\nX = 1\n", []string{`p.toml:2: env.set.X: want a string, got integer 1`}},
 		{"mount no mode", "[mounts]\n\"/d\" = { target = \"/e\" }\n", []string{`mount needs a mode`}},

@@ -224,6 +224,7 @@ func build(env Env, acc map[string]resolved, name string, flags Flags) *Policy {
 	for _, f := range forwardSwitches {
 		*f.Field(&p.Forward) = boolean("forward." + f.Key)
 	}
+	p.DBus = DBusPolicy{Filter: boolean("dbus.filter"), Talk: strs("dbus.talk"), Own: strs("dbus.own"), See: strs("dbus.see")}
 	p.Env.Pass = strs("env.pass")
 	p.VM = VMSettings{
 		Flavour:   str("vm.flavour"),

@@ -42,6 +42,9 @@ type Policy struct {
 	// Forward holds the switches for host resources shared with the sandbox.
 	Forward Forward
 
+	// DBus says how the session bus is shared when Forward.DBus is on.
+	DBus DBusPolicy
+
 	// Env is the environment policy.
 	Env EnvPolicy
 
@@ -118,6 +121,21 @@ type Forward struct {
 	SSHAgent   bool // SSH_AUTH_SOCK
 	Locale     bool // LANG, LC_*, /etc/locale.conf
 	HostConfig bool // DNS, hosts, TLS certificates, fonts, timezone
+}
+
+// DBusPolicy is the filter applied to the session bus. Names are
+// well-known bus names, optionally ending in ".*" (a name and everything
+// below it).
+type DBusPolicy struct {
+	// Filter puts xdg-dbus-proxy between the sandbox and the session bus;
+	// false shares the raw session and system buses.
+	Filter bool
+	// Talk lists names the sandbox may call and receive signals from.
+	Talk []string
+	// Own lists names the sandbox may own.
+	Own []string
+	// See lists names the sandbox may see on the bus but not call.
+	See []string
 }
 
 // EnvPolicy says which environment variables enter the sandbox besides the

@@ -18,7 +18,7 @@ import (
 // settingKeys are the keys valid at the top level and inside a profile.
 var settingKeys = []string{
 	"backend", "command", "shell", "network", "notice", "hostname", "persist",
-	"egress", "protect", "forward", "env", "mounts", "vm", "container",
+	"egress", "protect", "forward", "dbus", "env", "mounts", "vm", "container",
 }
 
 // topOnlyKeys are valid only at the top level of a file.
@@ -35,6 +35,9 @@ var mountKeys = []string{"mode", "target", "optional"}
 
 // vmKeys are the keys of the [vm] table.
 var vmKeys = []string{"flavour", "machine", "accel", "memory", "cpus", "kernel", "initrd", "system", "display"}
+
+// dbusKeys are the keys of the [dbus] table.
+var dbusKeys = []string{"filter", "talk", "own", "see"}
 
 // containerKeys are the keys of the [container] table.
 var containerKeys = []string{"root", "machine_prefix"}
@@ -58,7 +61,7 @@ var forwardSwitches = []forwardSwitch{
 	{"display", func(f *Forward) *bool { return &f.Display }, "X11 and Wayland sockets"},
 	{"audio", func(f *Forward) *bool { return &f.Audio }, "PipeWire and PulseAudio sockets"},
 	{"gpu", func(f *Forward) *bool { return &f.GPU }, "/dev/dri and /run/opengl-driver"},
-	{"dbus", func(f *Forward) *bool { return &f.DBus }, "session and system D-Bus sockets"},
+	{"dbus", func(f *Forward) *bool { return &f.DBus }, "the session D-Bus, filtered by [dbus] (the raw session and system buses with dbus.filter = false)"},
 	{"ssh_agent", func(f *Forward) *bool { return &f.SSHAgent }, "the SSH agent socket"},
 	{"locale", func(f *Forward) *bool { return &f.Locale }, "LANG, LC_* and /etc/locale.conf"},
 	{"host_config", func(f *Forward) *bool { return &f.HostConfig }, "DNS, hosts, TLS certificates, fonts and timezone"},
@@ -105,6 +108,10 @@ func SchemaKeys() []string {
 			out = append(out, "mounts.<path>")
 			for _, s := range mountKeys {
 				out = append(out, "mounts.<path>."+s)
+			}
+		case "dbus":
+			for _, s := range dbusKeys {
+				out = append(out, "dbus."+s)
 			}
 		case "vm":
 			for _, s := range vmKeys {

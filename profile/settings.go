@@ -73,6 +73,10 @@ func Settings(p *Policy) []Setting {
 	for _, f := range forwardSwitches {
 		add("forward."+f.Key, *f.Field(&p.Forward))
 	}
+	add("dbus.filter", p.DBus.Filter)
+	add("dbus.talk", list(p.DBus.Talk))
+	add("dbus.own", list(p.DBus.Own))
+	add("dbus.see", list(p.DBus.See))
 	add("env.pass", list(p.Env.Pass))
 	for _, n := range sortedMapKeys(p.Env.Set) {
 		add("env.set."+n, p.Env.Set[n])

@@ -40,6 +40,10 @@ var trustClasses = map[string]TrustClass{
 	"egress.deny":              TrustNarrow,
 	"egress.localhost_ports":   TrustNarrow,
 	"protect.<path>":           TrustNarrow,
+	"dbus.filter":              TrustNarrow, // false shares the raw buses
+	"dbus.talk":                TrustNarrow,
+	"dbus.own":                 TrustNarrow,
+	"dbus.see":                 TrustNarrow,
 	"env.pass":                 TrustNarrow,
 	"env.set.<name>":           TrustFixed,
 	"mounts.<path>":            TrustNarrow, // a new ro or rw mount widens, hide and tmpfs narrow
@@ -128,6 +132,30 @@ func Widenings(base, p *Policy) []Widening {
 	for _, f := range forwardSwitches {
 		if *f.Field(&p.Forward) && !*f.Field(&base.Forward) {
 			add("forward."+f.Key, "forwards %s (forward.%s)", f.Doc, f.Key)
+		}
+	}
+	if p.Forward.DBus {
+		// The filter counts only when the bus is shared. A base that did
+		// not share it compares by its (unused) filter settings.
+		baseFiltered := base.DBus.Filter || !base.Forward.DBus
+		switch {
+		case !p.DBus.Filter && baseFiltered:
+			add("dbus.filter", "shares the raw session and system D-Bus, unfiltered (dbus.filter = false)")
+		case p.DBus.Filter && baseFiltered:
+			for _, l := range []struct {
+				key, verb string
+				new, old  []string
+			}{
+				{"dbus.talk", "lets the sandbox talk to", p.DBus.Talk, base.DBus.Talk},
+				{"dbus.own", "lets the sandbox own", p.DBus.Own, base.DBus.Own},
+				{"dbus.see", "lets the sandbox see", p.DBus.See, base.DBus.See},
+			} {
+				for _, n := range l.new {
+					if !contains(l.old, n) {
+						add(l.key, "%s the D-Bus name %s", l.verb, n)
+					}
+				}
+			}
 		}
 	}
 	for _, n := range p.Env.Pass {

@@ -16,6 +16,9 @@ deny = ["bad.com"]
 localhost_ports = [80]
 [forward]
 audio = true
+dbus = true
+[dbus]
+talk = ["org.freedesktop.Notifications"]
 [env]
 pass = ["A"]
 set = { S = "1" }
@@ -53,6 +56,13 @@ func TestTrustDirections(t *testing.T) {
 		{"port new", "[egress]\nlocalhost_ports = [22]", "egress.localhost_ports"},
 		{"forward off", "[forward]\naudio = false\nssh_keys = false", ""},
 		{"forward on", "[forward]\ngpu = true", "forward.gpu"},
+		{"dbus filter kept", "[dbus]\nfilter = true", ""},
+		{"dbus raw bus", "[dbus]\nfilter = false", "dbus.filter"},
+		{"dbus talk fewer", "[dbus]\ntalk = []", ""},
+		{"dbus talk new", "[dbus]\ntalk = [\"org.freedesktop.secrets\"]", "dbus.talk"},
+		{"dbus own new", "[dbus]\nown = [\"org.example.*\"]", "dbus.own"},
+		{"dbus see new", "[dbus]\nsee = [\"org.example.App\"]", "dbus.see"},
+		{"dbus names while off", "[forward]\ndbus = false\n[dbus]\nfilter = false\ntalk = [\"org.freedesktop.secrets\"]", ""},
 		{"env pass fewer", "[env]\npass = []", ""},
 		{"env pass new", "[env]\npass = [\"A\", \"SECRET\"]", "env.pass"},
 		{"env set same", "[env.set]\nS = \"1\"", ""},

@@ -155,3 +155,28 @@ func FormatMemory(mib int) string {
 	}
 	return strconv.Itoa(mib) + "M"
 }
+
+// validBusName reports whether s is a well-known D-Bus name (two or more
+// dot-separated elements of letters, digits, '_' and '-', not starting
+// with a digit, at most 255 characters), optionally followed by ".*".
+func validBusName(s string) bool {
+	s = strings.TrimSuffix(s, ".*")
+	if len(s) == 0 || len(s) > 255 {
+		return false
+	}
+	parts := strings.Split(s, ".")
+	if len(parts) < 2 {
+		return false
+	}
+	for _, part := range parts {
+		if part == "" || (part[0] >= '0' && part[0] <= '9') {
+			return false
+		}
+		for _, r := range part {
+			if !(r == '_' || r == '-' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
+				return false
+			}
+		}
+	}
+	return true
+}
