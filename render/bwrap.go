@@ -116,6 +116,7 @@ func Bwrap(p *profile.Policy, h *Host) (*Plan, error) {
 	b.add(net.Wrap...)
 	b.add(cmd...)
 
+	proxy, _ := DBusProxyFor(p, h)
 	env, secret := Environment(p, h, profile.Bubblewrap, sockets)
 	argv := append(append(append([]string{}, net.Prefix...), bwrap), b.args...)
 	return &Plan{
@@ -124,8 +125,9 @@ func Bwrap(p *profile.Policy, h *Host) (*Plan, error) {
 		Secret:   secret,
 		Files:    b.files,
 		HostDirs: HostDirs(p, h),
-		Seed:     Seeds(p, h),
-		Notes:    notes,
+		Seed:      Seeds(p, h),
+		DBusProxy: proxy,
+		Notes:     notes,
 	}, nil
 }
 

@@ -19,6 +19,13 @@ func TestBwrapGolden(t *testing.T) {
 			f := &p.Forward
 			f.Display, f.Audio, f.GPU, f.DBus, f.SSHAgent, f.GHToken, f.GHConfig = true, true, true, true, true, true, true
 		}},
+		{"dbus-raw", nixosHost, func(p *profile.Policy) {
+			p.Forward.DBus = true
+			p.DBus.Filter = false
+		}},
+		{"missing-dbus-gpu", debianHost, func(p *profile.Policy) {
+			p.Forward.DBus, p.Forward.GPU = true, true
+		}},
 		{"network-off", debianHost, func(p *profile.Policy) { p.Network.Mode = profile.NetworkOff }},
 		{"network-full-pasta", debianHost, func(p *profile.Policy) {
 			p.Network.Mode = profile.NetworkFull

@@ -73,13 +73,22 @@ func ForwardedSockets(p *profile.Policy, h *Host) (env map[string]string, shares
 		}
 		s.bind("/run/opengl-driver", "/run/opengl-driver", ShareRO, "forward.gpu")
 	}
-	if p.Forward.DBus {
+	if p.Forward.DBus && p.DBus.Filter {
+		proxy, dnotes := DBusProxyFor(p, h)
+		notes = append(notes, dnotes...)
+		if proxy != nil {
+			// The proxy's socket exists by the time the sandbox starts.
+			s.shares = append(s.shares, Share{Source: proxy.Socket, Target: path.Join(in, "bus"), Mode: ShareRW, Kind: Socket, Why: "forward.dbus"})
+			env["DBUS_SESSION_BUS_ADDRESS"] = "unix:path=" + path.Join(in, "bus")
+		}
+	} else if p.Forward.DBus {
 		bus := sessionBusPath(h.Env["DBUS_SESSION_BUS_ADDRESS"])
 		if bus == "" && strings.TrimSpace(h.Env["DBUS_SESSION_BUS_ADDRESS"]) == "" {
 			bus = path.Join(rt, "bus")
 		}
 		if bus != "" && sock(bus, path.Join(in, "bus"), "forward.dbus") {
 			env["DBUS_SESSION_BUS_ADDRESS"] = "unix:path=" + path.Join(in, "bus")
+			notes = append(notes, "forward.dbus: dbus.filter = false: the raw session bus (and the system bus when present) is shared, unfiltered")
 		} else {
 			notes = append(notes, "forward.dbus: no session bus socket (only unix:path= addresses can be shared)")
 		}

@@ -163,9 +163,17 @@ func Nspawn(p *profile.Policy, h *Host) (*Plan, error) {
 	plan.Files = append(plan.Files, GeneratedFile{Path: path.Join(root, ContainerEnvFile), Content: EnvFile(env), Mode: 0o600})
 	plan.Secret = secret
 
+	plan.DBusProxy, _ = DBusProxyFor(p, h)
+
+	// The entrypoint gives the user the directories nspawn creates as
+	// root for mount points below the home and the runtime directory.
 	args = append(args, "--", entry,
 		"--uid="+itoa(h.UID), "--gid="+itoa(h.GID), "--groups="+joinInts(h.Groups),
-		"--chdir="+h.Real(p.ProjectDir), "--runtime-dir="+Runtime(h), "--")
+		"--chdir="+h.Real(p.ProjectDir), "--runtime-dir="+Runtime(h))
+	for _, d := range UserDirs(h, append(user, fwd...)) {
+		args = append(args, "--user-dir="+d)
+	}
+	args = append(args, "--")
 	args = append(args, net.Wrap...)
 	args = append(args, cmd...)
 	plan.Argv = append(append([]string{}, net.Prefix...), args...)

@@ -24,6 +24,9 @@ type Plan struct {
 	// Dirs are directories the backend creates inside the root it
 	// prepares, owned by the invoking user when UserOwned is set.
 	Dirs []RootDir
+	// DBusProxy, when set, is the filtering D-Bus proxy the backend starts
+	// before the sandbox and stops after it.
+	DBusProxy *DBusProxy
 	// Notes are human-readable remarks for explain, for example a forward
 	// the policy asks for that the host lacks.
 	Notes []string

@@ -28,6 +28,9 @@ type GuestConfig struct {
 	Root string `json:"root,omitempty"`
 	// Shares are mounted in order.
 	Shares []GuestShare `json:"shares"`
+	// UserDirs are directories created for mount points that the guest
+	// gives to the user once the shares are mounted (see UserDirs).
+	UserDirs []string `json:"user_dirs,omitempty"`
 	// Etc holds generated /etc files by name.
 	Etc map[string]string `json:"etc"`
 	// Network configures the user-mode NIC; false leaves only lo.
@@ -190,6 +193,7 @@ func QEMU(p *profile.Policy, h *Host) (*Plan, error) {
 			cfg.Shares = append(cfg.Shares, GuestShare{Kind: "symlink", Tag: s.Source, Target: s.Target})
 		}
 	}
+	cfg.UserDirs = UserDirs(h, user)
 	if cfg.Network {
 		args = append(args, "-netdev", "user,id=net0"+net.QEMUNetdev, "-device", "virtio-net-pci,netdev=net0")
 		cfg.Etc["resolv.conf"] = "nameserver 10.0.2.3\n"

@@ -82,6 +82,7 @@ func nixosHost() *Host {
 	h.CommandPath = "/home/alice/.local/bin/claude"
 	h.Files["/home/alice/.local/bin/claude"] = File{Kind: Regular, Real: "/home/alice/.local/share/claude/versions/2.1.0"}
 	h.Tools["bwrap"] = "/run/current-system/sw/bin/bwrap"
+	h.Tools["xdg-dbus-proxy"] = "/run/current-system/sw/bin/xdg-dbus-proxy"
 	return h
 }
 
@@ -119,6 +120,9 @@ func formatPlan(pl *Plan) string {
 	fmt.Fprintf(&b, "# host dirs\n%s\n", strings.Join(pl.HostDirs, "\n"))
 	for _, s := range pl.Seed {
 		fmt.Fprintf(&b, "# seed %s -> %s\n", s.From, s.To)
+	}
+	if pl.DBusProxy != nil {
+		fmt.Fprintf(&b, "# dbus proxy in %s\n%s\n", pl.DBusProxy.Dir, strings.Join(pl.DBusProxy.Argv, "\n"))
 	}
 	fmt.Fprintf(&b, "# notes\n%s\n", strings.Join(pl.Notes, "\n"))
 	return b.String()
