@@ -32,7 +32,8 @@ func runBwrap(p *profile.Policy, h *render.Host, stdio IO) (int, error) {
 	if err := materialize(plan, h); err != nil {
 		return 0, err
 	}
-	if render.NetworkFor(p, h, profile.Bubblewrap).Proxy {
+	launchNotes(stdio.Stderr, plan.Notes)
+	if render.NetworkFor(p, h, profile.Bubblewrap).Proxy || plan.DBusProxy != nil {
 		return superviseBwrap(p, h, plan, stdio)
 	}
 	if h.Root && h.UID != 0 {
@@ -83,18 +84,27 @@ func placeFiles(files []render.GeneratedFile) error {
 }
 
 // superviseBwrap runs bwrap as a child while the launcher serves the
-// network proxy, then cleans up.
+// network proxy or runs the D-Bus proxy, then cleans up.
 func superviseBwrap(p *profile.Policy, h *render.Host, plan *render.Plan, stdio IO) (int, error) {
 	dir, err := createRunDir(h, h.UID, h.GID)
 	if err != nil {
 		return 0, err
 	}
 	defer dir.remove()
-	stop, err := startEgress(p, h, stdio.Stderr)
-	if err != nil {
-		return 0, err
+	if plan.DBusProxy != nil {
+		stop, err := startDBusProxy(plan.DBusProxy, h, stdio.Stderr)
+		if err != nil {
+			return 0, err
+		}
+		defer stop()
 	}
-	defer stop()
+	if render.NetworkFor(p, h, profile.Bubblewrap).Proxy {
+		stop, err := startEgress(p, h, stdio.Stderr)
+		if err != nil {
+			return 0, err
+		}
+		defer stop()
+	}
 	cmd := exec.Command(plan.Argv[0], plan.Argv[1:]...)
 	cmd.Env = plan.Env
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr

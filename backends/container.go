@@ -25,6 +25,7 @@ func runContainer(p *profile.Policy, h *render.Host, stdio IO) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	launchNotes(stdio.Stderr, plan.Notes)
 	dir, err := createRunDir(h, 0, 0)
 	if err != nil {
 		return 0, err
@@ -32,6 +33,22 @@ func runContainer(p *profile.Policy, h *render.Host, stdio IO) (int, error) {
 	defer dir.remove()
 	if err := materialize(plan, h); err != nil {
 		return 0, err
+	}
+	if plan.DBusProxy != nil {
+		// The proxy runs as the user and must reach its directory in the
+		// root-owned run directory: the user's group may traverse it
+		// (not list it).
+		if err := os.Chown(h.RunDir, 0, h.GID); err != nil {
+			return 0, err
+		}
+		if err := os.Chmod(h.RunDir, 0o710); err != nil {
+			return 0, err
+		}
+		stop, err := startDBusProxy(plan.DBusProxy, h, stdio.Stderr)
+		if err != nil {
+			return 0, err
+		}
+		defer stop()
 	}
 	if render.NetworkFor(p, h, profile.Container).Proxy {
 		stop, err := startEgress(p, h, stdio.Stderr)

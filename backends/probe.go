@@ -176,6 +176,9 @@ func toolsFor(p *profile.Policy) []string {
 	if p.Network.Mode == profile.NetworkFull {
 		tools = append(tools, "pasta")
 	}
+	if p.Forward.DBus && p.DBus.Filter && p.Backend != profile.VM {
+		tools = append(tools, "xdg-dbus-proxy")
+	}
 	return tools
 }
 

@@ -286,3 +286,15 @@ func userNamespacesUsable() error {
 	}
 	return nil
 }
+
+// launchNotes prints, one line each on stderr, the notes about forwards
+// the policy asks for that this host cannot give (a missing socket,
+// device or proxy: render words those "forward.KEY: ..."), so the user
+// learns at launch what explain says.
+func launchNotes(w io.Writer, notes []string) {
+	for _, n := range notes {
+		if strings.HasPrefix(n, "forward.") {
+			fmt.Fprintln(w, "claude-sandbox: "+n)
+		}
+	}
+}

@@ -61,6 +61,7 @@ func runVM(p *profile.Policy, h *render.Host, stdio IO) (int, error) {
 			fmt.Fprintln(stdio.Stderr, "claude-sandbox: "+strings.TrimPrefix(n, "vm: "))
 		}
 	}
+	launchNotes(stdio.Stderr, plan.Notes)
 	dir, err := createRunDir(h, h.UID, h.GID)
 	if err != nil {
 		return 0, err

@@ -120,11 +120,11 @@ func Bwrap(p *profile.Policy, h *Host) (*Plan, error) {
 	env, secret := Environment(p, h, profile.Bubblewrap, sockets)
 	argv := append(append(append([]string{}, net.Prefix...), bwrap), b.args...)
 	return &Plan{
-		Argv:     argv,
-		Env:      EnvList(env),
-		Secret:   secret,
-		Files:    b.files,
-		HostDirs: HostDirs(p, h),
+		Argv:      argv,
+		Env:       EnvList(env),
+		Secret:    secret,
+		Files:     b.files,
+		HostDirs:  HostDirs(p, h),
 		Seed:      Seeds(p, h),
 		DBusProxy: proxy,
 		Notes:     notes,

@@ -57,7 +57,7 @@ func DBusProxyFor(p *profile.Policy, h *Host) (*DBusProxy, []string) {
 	for _, n := range p.DBus.Own {
 		argv = append(argv, "--own="+n)
 	}
-	note := "forward.dbus: the session bus is filtered by xdg-dbus-proxy: talk to " + listOrNone(p.DBus.Talk) +
+	note := "dbus: the session bus is filtered by xdg-dbus-proxy: talk to " + listOrNone(p.DBus.Talk) +
 		"; own " + listOrNone(p.DBus.Own) + "; see " + listOrNone(p.DBus.See) +
 		"; everything else (eavesdropping included) is refused; the system bus is not shared"
 	return &DBusProxy{Argv: argv, Dir: dir, Socket: sock}, []string{note}

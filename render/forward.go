@@ -88,7 +88,7 @@ func ForwardedSockets(p *profile.Policy, h *Host) (env map[string]string, shares
 		}
 		if bus != "" && sock(bus, path.Join(in, "bus"), "forward.dbus") {
 			env["DBUS_SESSION_BUS_ADDRESS"] = "unix:path=" + path.Join(in, "bus")
-			notes = append(notes, "forward.dbus: dbus.filter = false: the raw session bus (and the system bus when present) is shared, unfiltered")
+			notes = append(notes, "dbus: dbus.filter = false: the raw session bus (and the system bus when present) is shared, unfiltered")
 		} else {
 			notes = append(notes, "forward.dbus: no session bus socket (only unix:path= addresses can be shared)")
 		}

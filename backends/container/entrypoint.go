@@ -26,11 +26,15 @@ type Options struct {
 	Groups     []int
 	Chdir      string
 	RuntimeDir string
-	Argv       []string
+	// UserDirs are directories nspawn created as root for mount points
+	// that belong to the user (see render.UserDirs).
+	UserDirs []string
+	Argv     []string
 }
 
 // ParseArgs parses the entrypoint's command line:
-// --uid=N --gid=N --groups=N,N --chdir=DIR --runtime-dir=DIR -- COMMAND...
+// --uid=N --gid=N --groups=N,N --chdir=DIR --runtime-dir=DIR
+// [--user-dir=DIR]... -- COMMAND...
 func ParseArgs(args []string) (*Options, error) {
 	fs := flag.NewFlagSet("claude-sandbox-entrypoint", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
@@ -41,6 +45,13 @@ func ParseArgs(args []string) (*Options, error) {
 	fs.StringVar(&groups, "groups", "", "")
 	fs.StringVar(&o.Chdir, "chdir", "", "")
 	fs.StringVar(&o.RuntimeDir, "runtime-dir", "", "")
+	fs.Func("user-dir", "", func(d string) error {
+		if !filepath.IsAbs(d) {
+			return fmt.Errorf("--user-dir %q is not absolute", d)
+		}
+		o.UserDirs = append(o.UserDirs, filepath.Clean(d))
+		return nil
+	})
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -108,6 +119,12 @@ func run(o *Options) error {
 		if err := os.Chown(o.RuntimeDir, o.UID, o.GID); err != nil {
 			return fmt.Errorf("chown %s: %w", o.RuntimeDir, err)
 		}
+		if err := os.Chmod(o.RuntimeDir, 0o700); err != nil {
+			return fmt.Errorf("chmod %s: %w", o.RuntimeDir, err)
+		}
+	}
+	if err := GiveDirs(o.UserDirs, o.UID, o.GID); err != nil {
+		return err
 	}
 	argv0, err := lookPath(o.Argv[0], env)
 	if err != nil {
@@ -122,6 +139,28 @@ func run(o *Options) error {
 		}
 	}
 	return fmt.Errorf("exec %s: %w", argv0, unix.Exec(argv0, o.Argv, env))
+}
+
+// GiveDirs gives each existing directory in dirs (created as root for
+// mount points) to uid and gid. Links and anything but a directory are
+// left alone, and nothing is followed: only the named directory changes.
+func GiveDirs(dirs []string, uid, gid int) error {
+	for _, d := range dirs {
+		var st unix.Stat_t
+		if err := unix.Lstat(d, &st); err != nil {
+			if os.IsNotExist(err) {
+				continue
+			}
+			return fmt.Errorf("%s: %w", d, err)
+		}
+		if st.Mode&unix.S_IFMT != unix.S_IFDIR {
+			continue
+		}
+		if err := unix.Lchown(d, uid, gid); err != nil {
+			return fmt.Errorf("chown %s: %w", d, err)
+		}
+	}
+	return nil
 }
 
 // dropPrivileges empties the capability bounding set, sets no_new_privs

@@ -19,6 +19,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/claude-sandbox/claude-sandbox/backends/container"
 	"github.com/claude-sandbox/claude-sandbox/render"
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
@@ -239,6 +240,15 @@ func prepareRoot(cfg *render.GuestConfig) error {
 		if err := mountShare(s, inside); err != nil {
 			return err
 		}
+	}
+	// Parents created for mount points (~/.config for ~/.config/gh, ...)
+	// belong to the user, as on the host.
+	dirs := make([]string, len(cfg.UserDirs))
+	for i, d := range cfg.UserDirs {
+		dirs[i] = filepath.Join(newRoot, d)
+	}
+	if err := container.GiveDirs(dirs, cfg.UID, cfg.GID); err != nil {
+		return err
 	}
 	rt := filepath.Join(newRoot, "run/user", strconv.Itoa(cfg.UID))
 	os.MkdirAll(rt, 0o700)
