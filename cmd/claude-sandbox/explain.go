@@ -75,8 +75,10 @@ type planDoc struct {
 	Backend string   `json:"backend"`
 	Argv    []string `json:"argv"`
 	Env     []string `json:"env"`
-	Notes   []string `json:"notes"`
-	Error   string   `json:"error,omitempty"`
+	// DBusProxy is the filtering D-Bus proxy started beside the sandbox.
+	DBusProxy []string `json:"dbus_proxy,omitempty"`
+	Notes     []string `json:"notes"`
+	Error     string   `json:"error,omitempty"`
 }
 
 // Run prints the explanation.
@@ -174,6 +176,9 @@ func planFor(p *profile.Policy, plan planner) planDoc {
 	}
 	d.Argv = rendered.Argv
 	d.Env = envNames(rendered)
+	if rendered.DBusProxy != nil {
+		d.DBusProxy = rendered.DBusProxy.Argv
+	}
 	if rendered.Notes != nil {
 		d.Notes = rendered.Notes
 	}
@@ -266,6 +271,9 @@ func writePlan(w io.Writer, pd planDoc) {
 	}
 	fmt.Fprintf(w, "command: %s\n", render.ShellQuote(pd.Argv))
 	fmt.Fprintf(w, "environment (values redacted): %s\n", strings.Join(pd.Env, " "))
+	if len(pd.DBusProxy) > 0 {
+		fmt.Fprintf(w, "dbus proxy: %s\n", render.ShellQuote(pd.DBusProxy))
+	}
 	for _, n := range pd.Notes {
 		fmt.Fprintf(w, "note: %s\n", n)
 	}

@@ -167,3 +167,28 @@ func TestExplainAllBackends(t *testing.T) {
 		t.Error("rendering the other backends changed the policy")
 	}
 }
+
+// TestExplainShowsDBusProxy prints the proxy a plan starts beside the
+// sandbox, in text and JSON.
+func TestExplainShowsDBusProxy(t *testing.T) {
+	sess, _ := realisticSession(t, profile.Flags{})
+	withProxy := func(p *profile.Policy) (*render.Plan, error) {
+		pl, _ := fixedPlan(p)
+		pl.DBusProxy = &render.DBusProxy{Argv: []string{"/usr/bin/xdg-dbus-proxy", "unix:path=/run/user/1000/bus", "/run/x/dbus/bus", "--filter", "--talk=org.freedesktop.Notifications"}}
+		return pl, nil
+	}
+	doc := explain(sess, withProxy, false)
+	var b strings.Builder
+	writeExplanation(&b, doc)
+	want := "dbus proxy: /usr/bin/xdg-dbus-proxy unix:path=/run/user/1000/bus /run/x/dbus/bus --filter --talk=org.freedesktop.Notifications\n"
+	if !strings.Contains(b.String(), want) {
+		t.Errorf("explain does not show the proxy line %q:\n%s", want, b.String())
+	}
+	data, err := json.Marshal(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(data), `"dbus_proxy":["/usr/bin/xdg-dbus-proxy",`) {
+		t.Errorf("explain --json has no dbus_proxy: %s", data)
+	}
+}
