@@ -350,3 +350,30 @@ func TestMissingGPUAnnounced(t *testing.T) {
 		t.Errorf("the missing GPU is not announced at launch; stderr:\n%s", res.Stderr)
 	}
 }
+
+// TestBubblewrapDBusProxyEndsWithLauncher kills the launcher with SIGKILL
+// (which it cannot catch) during a run: the proxy must still end.
+func TestBubblewrapDBusProxyEndsWithLauncher(t *testing.T) {
+	bt.RequireTool(t, "bwrap", "apt install bubblewrap")
+	u := bt.TestUser(t)
+	rt := runtimeDir(t, u)
+	addr := sessionBus(t, u, rt)
+	f := bt.NewFixture(t, u)
+	f.WriteUserConfig(t, "[forward]\ndbus = true\n")
+	cmd := exec.Command(bt.Launcher(t), "--backend=bubblewrap", "--no-network", "--shell", f.Project, "--", "-c", "sleep 300")
+	cmd.Env = f.Env("XDG_RUNTIME_DIR="+rt, "DBUS_SESSION_BUS_ADDRESS="+addr)
+	cmd.Dir = f.Project
+	asUser(cmd, u)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	proxies := func() string {
+		out, _ := exec.Command("pgrep", "-f", "xdg-dbus-proxy .*"+rt).Output()
+		return strings.TrimSpace(string(out))
+	}
+	waitFor(t, "the proxy to start", func() bool { return proxies() != "" })
+	cmd.Process.Signal(syscall.SIGKILL)
+	cmd.Wait()
+	waitFor(t, "the proxy to end after the launcher was killed", func() bool { return proxies() == "" })
+}
