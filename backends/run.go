@@ -287,14 +287,16 @@ func userNamespacesUsable() error {
 	return nil
 }
 
-// launchNotes prints, one line each on stderr, the notes about forwards
-// the policy asks for that this host cannot give (a missing socket,
-// device or proxy: render words those "forward.KEY: ..."), so the user
-// learns at launch what explain says.
+// launchNotes prints, one line each on stderr, the notes about host
+// resources the policy asks to forward (display, audio, GPU, D-Bus, SSH
+// agent: all off by default) that this host cannot give, so the user
+// learns at launch what explain says. The run goes on without them.
 func launchNotes(w io.Writer, notes []string) {
 	for _, n := range notes {
-		if strings.HasPrefix(n, "forward.") {
-			fmt.Fprintln(w, "claude-sandbox: "+n)
+		for _, key := range []string{"display", "audio", "gpu", "dbus", "ssh_agent"} {
+			if strings.HasPrefix(n, "forward."+key+": ") {
+				fmt.Fprintln(w, "claude-sandbox: "+n)
+			}
 		}
 	}
 }
