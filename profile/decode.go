@@ -89,6 +89,9 @@ func CheckFileAs(kind LayerKind, name string, data []byte) error {
 }
 
 func decode(kind LayerKind, name string, data []byte, env Env, ps *problems) *Layer {
+	if !checkBounds(name, data, ps) {
+		return nil
+	}
 	var raw map[string]any
 	src := string(data)
 	if _, err := toml.Decode(src, &raw); err != nil {

@@ -20,10 +20,10 @@ func (d *decoder) egress(path []string, v any, s settings) {
 			}
 			out := make([]string, 0, len(list))
 			good := true
-			for _, p := range list {
+			for i, p := range list {
 				norm, err := domainPattern(p)
 				if err != nil {
-					d.problem(kp, "", "%v", err)
+					d.ps.add(d.file, max(d.ix.elemLine(kp, i), 1), displayKey(kp), "", "%v", err)
 					good = false
 					continue
 				}

@@ -29,7 +29,10 @@
 //
 // Decoding is strict: unknown keys (with a "did you mean"), wrong types and
 // bad values are reported as FILE:LINE: message, every problem of every
-// file at once. A file that exists but is invalid stops the launch.
+// file at once. A file that exists but is invalid stops the launch. A
+// file larger than [MaxFileSize] or nested deeper than [MaxDepth] is
+// refused before it is decoded. Egress domain patterns are checked as
+// [MatchDomain] matches them; paths are literal and globs are refused.
 //
 // [CheckFile] and [CheckFileAs] validate one file's bytes; [SchemaKeys]
 // lists every key of the schema; [Defaults] gives the built-in policy.

@@ -1,6 +1,9 @@
 package profile
 
-import "strings"
+import (
+	"strconv"
+	"strings"
+)
 
 // keyIndex maps dotted key paths of one TOML document to the 1-based line
 // where each key is written. BurntSushi/toml keeps key positions private,
@@ -21,6 +24,20 @@ func (ix keyIndex) line(parts ...string) int {
 		}
 	}
 	return 0
+}
+
+// elemKey is the index key of element i of the array at parts.
+func elemKey(parts []string, i int) string {
+	return joinKey(parts) + "\x00" + strconv.Itoa(i)
+}
+
+// elemLine returns the line of element i of the array at parts, or the
+// line of the array's key when the element was not placed.
+func (ix keyIndex) elemLine(parts []string, i int) int {
+	if l, ok := ix[elemKey(parts, i)]; ok {
+		return l
+	}
+	return ix.line(parts...)
 }
 
 // indexKeys scans src and records the line of every key and table header.
@@ -258,7 +275,7 @@ func (s *keyScanner) value(prefix []string) {
 		s.literalString()
 	case s.peek() == '[':
 		s.pos++
-		for {
+		for i := 0; ; {
 			s.skipTrivia()
 			if s.eof() {
 				return
@@ -271,6 +288,12 @@ func (s *keyScanner) value(prefix []string) {
 				s.pos++
 				continue
 			}
+			if prefix != nil {
+				if k := elemKey(prefix, i); s.ix[k] == 0 {
+					s.ix[k] = s.line
+				}
+			}
+			i++
 			before := s.pos
 			s.value(nil)
 			if s.pos == before {

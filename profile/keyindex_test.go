@@ -86,3 +86,17 @@ func hasControl(parts []string) bool {
 	}
 	return false
 }
+
+func TestKeyIndexElementLines(t *testing.T) {
+	src := "[egress]\nallow = [\"a.com\",\n  # comment\n  \"b.com\", \"c.com\",\n\n  \"d.com\"]\nx = { l = [1,\n 2] }\n"
+	ix := indexKeys(src)
+	path := []string{"egress", "allow"}
+	for i, want := range []int{2, 4, 4, 6, 2 /* no such element: the key's line */} {
+		if got := ix.elemLine(path, i); got != want {
+			t.Errorf("line of element %d = %d, want %d", i, got, want)
+		}
+	}
+	if got := ix.elemLine([]string{"egress", "x", "l"}, 1); got != 8 {
+		t.Errorf("line of an element in an inline table = %d, want 8", got)
+	}
+}

@@ -17,6 +17,9 @@ func expandPath(p string, kind LayerKind, env Env) (string, error) {
 	if strings.ContainsRune(p, 0) {
 		return "", errors.New("path contains a NUL byte")
 	}
+	if err := checkNoGlob(p); err != nil {
+		return "", err
+	}
 	switch {
 	case p == "~" || p == "$HOME" || p == "${HOME}":
 		p = env.Home
@@ -46,6 +49,9 @@ func homeRelative(p string) (string, error) {
 	if strings.HasPrefix(p, "~/") {
 		p = p[2:]
 	}
+	if err := checkNoGlob(p); err != nil {
+		return "", err
+	}
 	c := filepath.Clean(p)
 	if p == "" || filepath.IsAbs(p) || c == "." || c == ".." || strings.HasPrefix(c, "../") {
 		return "", fmt.Errorf("persist entry %q must be a directory inside the home dir, such as \".local/bin\"", p)
@@ -55,9 +61,24 @@ func homeRelative(p string) (string, error) {
 
 // projectRelative checks a protect entry: a path inside the project.
 func projectRelative(p string) (string, error) {
+	if err := checkNoGlob(p); err != nil {
+		return "", err
+	}
 	c := filepath.Clean(p)
 	if p == "" || filepath.IsAbs(p) || strings.HasPrefix(p, "~") || c == "." || c == ".." || strings.HasPrefix(c, "../") {
 		return "", fmt.Errorf("protect entry %q must be a path inside the project, such as \".git/hooks\"", p)
 	}
 	return c, nil
+}
+
+// checkNoGlob refuses a path written as a glob pattern: paths are taken
+// literally, so "*.pem" = "hide" would hide only a file named "*.pem" and
+// leave every real .pem file readable. '*', '?' and a '[' closed by a
+// later ']' are refused; a lone bracket is an ordinary character.
+func checkNoGlob(p string) error {
+	open := strings.IndexByte(p, '[')
+	if !strings.ContainsAny(p, "*?") && (open < 0 || !strings.Contains(p[open:], "]")) {
+		return nil
+	}
+	return fmt.Errorf("path %q is a glob pattern, but paths are taken literally (globs are not supported; list the files)", p)
 }

@@ -82,31 +82,6 @@ func isAlnum(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
 }
 
-// domainPattern checks an egress pattern, an exact host name
-// ("example.com") or a subdomain wildcard ("*.example.com"), and returns it
-// in lower case.
-func domainPattern(p string) (string, error) {
-	switch {
-	case strings.Contains(p, "://"):
-		return "", fmt.Errorf("domain pattern %q has a scheme (write the host name only)", p)
-	case strings.Contains(p, "/"):
-		return "", fmt.Errorf("domain pattern %q has a path (write the host name only)", p)
-	case p == "*" || p == "*.":
-		return "", fmt.Errorf("domain pattern %q matches everything (use network = \"full\" instead)", p)
-	case strings.Contains(p, ":"):
-		return "", fmt.Errorf("domain pattern %q has a port (ports are not part of a pattern)", p)
-	}
-	name := strings.ToLower(strings.TrimSuffix(p, "."))
-	host := strings.TrimPrefix(name, "*.")
-	if strings.Contains(host, "*") {
-		return "", fmt.Errorf("domain pattern %q: a wildcard may only stand first, as in \"*.example.com\"", p)
-	}
-	if !validHostname(host) {
-		return "", fmt.Errorf("domain pattern %q is not a host name", p)
-	}
-	return name, nil
-}
-
 // parseMemory reads a memory size: a string with a unit ("4G", "4096M",
 // "512MiB", "1T") or an integer number of MiB. It returns MiB.
 func parseMemory(v any) (int, error) {

@@ -9,12 +9,15 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+
+	"github.com/claude-sandbox/claude-sandbox/profile"
 )
 
 // Rules decide which destinations a sandbox may reach.
 type Rules struct {
-	// Allow holds domain patterns: exact names, or "*.example.com" for
-	// every name below example.com (not example.com itself).
+	// Allow holds domain patterns as the profile checks them: exact names,
+	// "*.example.com" for every name below example.com (not example.com
+	// itself), or IP addresses.
 	Allow []string
 	// Deny holds patterns refused even when Allow matches.
 	Deny []string
@@ -22,15 +25,9 @@ type Rules struct {
 	LocalhostPorts []int
 }
 
-// match reports whether host matches pattern.
-func match(pattern, host string) bool {
-	pattern = strings.ToLower(strings.TrimSuffix(pattern, "."))
-	host = strings.ToLower(strings.TrimSuffix(host, "."))
-	if suffix, ok := strings.CutPrefix(pattern, "*."); ok {
-		return strings.HasSuffix(host, "."+suffix)
-	}
-	return pattern == host
-}
+// match reports whether host matches pattern: the profile's matcher, so
+// the proxy enforces exactly what the profile check accepts.
+func match(pattern, host string) bool { return profile.MatchDomain(pattern, host) }
 
 // Decision is the outcome of checking a host name.
 type Decision struct {
