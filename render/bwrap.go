@@ -67,7 +67,10 @@ func Bwrap(p *profile.Policy, h *Host) (*Plan, error) {
 	if !net.Unshare {
 		b.add("--share-net")
 	}
-	if h.BwrapVersion == [3]int{} || versionAtLeast(h.BwrapVersion, 0, 8, 0) {
+	// New user namespaces are refused: by bwrap itself from 0.8 on, by
+	// the seccomp filter with older versions.
+	disableUserns := h.BwrapVersion == [3]int{} || versionAtLeast(h.BwrapVersion, 0, 8, 0)
+	if disableUserns {
 		b.add("--unshare-user", "--disable-userns")
 	}
 	b.add("--uid", itoa(h.UID), "--gid", itoa(h.GID))
@@ -107,7 +110,7 @@ func Bwrap(p *profile.Policy, h *Host) (*Plan, error) {
 		b.add("--ro-bind", bind[0], bind[1])
 	}
 
-	prog, err := SeccompProgram()
+	prog, err := SeccompProgram(SeccompOptions{BlockUserNamespaces: !disableUserns})
 	if err != nil {
 		return nil, err
 	}

@@ -42,7 +42,9 @@ func MachineName(p *profile.Policy, h *Host) string {
 // paths. The command runs as PID 2 under the launcher's own entrypoint,
 // which reads the environment from a 0600 file (values never reach
 // nspawn's command line), drops to the user's uid, gid and groups with no
-// new privileges and no capabilities, and executes the command.
+// new privileges and no capabilities, installs the seccomp filter
+// bubblewrap gets (refusing new user namespaces too), and executes the
+// command.
 func Nspawn(p *profile.Policy, h *Host) (*Plan, error) {
 	nspawn := h.Tools["systemd-nspawn"]
 	if nspawn == "" {
