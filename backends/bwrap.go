@@ -32,7 +32,7 @@ func runBwrap(p *profile.Policy, h *render.Host, stdio IO) (int, error) {
 	if err := materialize(plan, h); err != nil {
 		return 0, err
 	}
-	if render.NetworkFor(p, h, profile.Bubblewrap).Proxy {
+	if render.NetworkFor(p, h, profile.Bubblewrap).Proxy || len(plan.Network) > 0 {
 		return superviseBwrap(p, h, plan, stdio)
 	}
 	if h.Root && h.UID != 0 {
@@ -83,18 +83,25 @@ func placeFiles(files []render.GeneratedFile) error {
 }
 
 // superviseBwrap runs bwrap as a child while the launcher serves the
-// network proxy, then cleans up.
+// network proxy or keeps the network helper it attached, then cleans up.
 func superviseBwrap(p *profile.Policy, h *render.Host, plan *render.Plan, stdio IO) (int, error) {
 	dir, err := createRunDir(h, h.UID, h.GID)
 	if err != nil {
 		return 0, err
 	}
 	defer dir.remove()
-	stop, err := startEgress(p, h, stdio.Stderr)
+	if render.NetworkFor(p, h, profile.Bubblewrap).Proxy {
+		stop, err := startEgress(p, h, stdio.Stderr)
+		if err != nil {
+			return 0, err
+		}
+		defer stop()
+	}
+	start, stopNetwork, err := startIn(plan.Network)
 	if err != nil {
 		return 0, err
 	}
-	defer stop()
+	defer stopNetwork()
 	cmd := exec.Command(plan.Argv[0], plan.Argv[1:]...)
 	cmd.Env = plan.Env
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
@@ -111,7 +118,7 @@ func superviseBwrap(p *profile.Policy, h *render.Host, plan *render.Plan, stdio 
 		}
 		cmd.ExtraFiles = append(cmd.ExtraFiles, r)
 	}
-	return supervise(cmd, nil)
+	return superviseStart(cmd, start, nil)
 }
 
 // memFile returns a file holding content, positioned at its start.

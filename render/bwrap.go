@@ -126,6 +126,7 @@ func Bwrap(p *profile.Policy, h *Host) (*Plan, error) {
 		Env:      EnvList(env),
 		Secret:   secret,
 		Files:    b.files,
+		Network:  net.Attach,
 		HostDirs: HostDirs(p, h),
 		Seed:     Seeds(p, h),
 		Notes:    notes,

@@ -24,6 +24,14 @@ func TestBwrapGolden(t *testing.T) {
 			p.Network.Mode = profile.NetworkFull
 			p.Network.LocalhostPorts = []int{5432}
 		}},
+		{"network-full-root-slirp", func() *Host {
+			h := debianHost()
+			h.UID, h.GID, h.Groups, h.Root = 0, 0, []int{0}, true
+			return h
+		}, func(p *profile.Policy) {
+			p.Network.Mode = profile.NetworkFull
+			p.Network.LocalhostPorts = []int{5432}
+		}},
 		{"network-allowlist", debianHost, func(p *profile.Policy) {
 			p.Network.Mode = profile.NetworkAllowlist
 			p.Network.Allow = []string{"api.anthropic.com", "*.github.com"}

@@ -174,6 +174,7 @@ func Nspawn(p *profile.Policy, h *Host) (*Plan, error) {
 	// nspawn itself needs no environment from the host; PATH lets it
 	// find its helpers.
 	plan.Env = []string{"PATH=" + SystemPath, "TERM=" + orDefault(h.Env["TERM"], "xterm-256color")}
+	plan.Network = net.Attach
 	plan.Notes = notes
 	return plan, nil
 }

@@ -24,6 +24,10 @@ type Plan struct {
 	// Dirs are directories the backend creates inside the root it
 	// prepares, owned by the invoking user when UserOwned is set.
 	Dirs []RootDir
+	// Network, when set, is the user-mode network helper the backend
+	// attaches to a new network namespace and starts Argv in (see
+	// NetworkPlan.Attach).
+	Network []string
 	// Notes are human-readable remarks for explain, for example a forward
 	// the policy asks for that the host lacks.
 	Notes []string
