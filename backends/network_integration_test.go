@@ -91,29 +91,64 @@ func TestBubblewrapAllowlist(t *testing.T) {
 	}
 }
 
-func TestBubblewrapFullNetworkIsolatesHost(t *testing.T) {
+// TestFullNetwork attacks the full network mode of every backend that
+// runs in a namespace of the host: bubblewrap as a user (pasta),
+// bubblewrap as root and the container (slirp4netns). In full mode a
+// server outside the sandbox's namespace is reachable while the host's
+// loopback listeners and abstract Unix sockets are not; in host mode all
+// of them are.
+func TestFullNetwork(t *testing.T) {
+	bt.RequireRoot(t)
 	bt.RequireTool(t, "bwrap", "apt install bubblewrap")
 	bt.RequireTool(t, "pasta", "apt install passt")
-	f := bt.NewFixture(t, bt.TestUser(t))
+	bt.RequireTool(t, "slirp4netns", "apt install slirp4netns")
+	outside := outsideServer(t)
 	port := serveHTTP(t)
 	abstract := abstractSocket(t)
-	args := []string{"-connect", fmt.Sprintf("127.0.0.1:%d", port), "-abstract", abstract}
-	for _, mode := range []string{"full", "host"} {
-		res := f.Run(t, f.Env(), "--backend=bubblewrap", "--network="+mode, "--shell", f.Project, "--", "-c", f.ShellCommand(args, 0))
-		if res.Status != 0 {
-			t.Fatalf("%s: status %d\n%s", mode, res.Status, res.Stderr)
-		}
-		r := bt.ParseReport(t, res.Stdout)
-		shared := mode == "host"
-		if r.Connect[fmt.Sprintf("127.0.0.1:%d", port)] != shared {
-			t.Errorf("network %s: host loopback reachable = %v", mode, !shared)
-		}
-		if r.Abstract[abstract] != shared {
-			t.Errorf("network %s: host abstract socket reachable = %v", mode, !shared)
-		}
-		if mode == "full" && len(r.Interfaces) < 2 {
-			t.Errorf("network full: no interface besides lo: %v", r.Interfaces)
-		}
+	loopback := fmt.Sprintf("127.0.0.1:%d", port)
+	args := []string{"-connect", outside, "-connect", loopback, "-abstract", abstract}
+	root := bt.User{Name: "root", UID: 0, GID: 0}
+	launches := []struct {
+		name string
+		run  func(t *testing.T, mode string) bt.Result
+	}{
+		{"bubblewrap-as-user", func(t *testing.T, mode string) bt.Result {
+			f := bt.NewFixture(t, bt.TestUser(t))
+			return f.Run(t, f.Env(), "--backend=bubblewrap", "--network="+mode, "--shell", f.Project, "--", "-c", f.ShellCommand(args, 0))
+		}},
+		{"bubblewrap-as-root", func(t *testing.T, mode string) bt.Result {
+			f := bt.NewFixture(t, root)
+			return f.Run(t, f.Env(), "--backend=bubblewrap", "--network="+mode, "--shell", f.Project, "--", "-c", f.ShellCommand(args, 0))
+		}},
+		{"container", func(t *testing.T, mode string) bt.Result {
+			requireContainer(t)
+			f := bt.NewSudoFixture(t, bt.TestUser(t))
+			return f.RunAsRoot(t, f.SudoEnv(), "--backend=container", "--network="+mode, "--shell", f.Project, "--", "-c", f.ShellCommand(args, 0))
+		}},
+	}
+	for _, l := range launches {
+		t.Run(l.name, func(t *testing.T) {
+			for _, mode := range []string{"full", "host"} {
+				res := l.run(t, mode)
+				if res.Status != 0 {
+					t.Fatalf("%s: status %d\n%s\n%s", mode, res.Status, res.Stdout, res.Stderr)
+				}
+				r := bt.ParseReport(t, res.Stdout)
+				shared := mode == "host"
+				if !r.Connect[outside] {
+					t.Errorf("network %s: the server outside (%s) is unreachable", mode, outside)
+				}
+				if r.Connect[loopback] != shared {
+					t.Errorf("network %s: host loopback listener reachable = %v", mode, !shared)
+				}
+				if r.Abstract[abstract] != shared {
+					t.Errorf("network %s: host abstract socket reachable = %v", mode, !shared)
+				}
+				if mode == "full" && len(r.Interfaces) < 2 {
+					t.Errorf("network full: no interface besides lo: %v", r.Interfaces)
+				}
+			}
+		})
 	}
 }
 
