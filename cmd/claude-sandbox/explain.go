@@ -74,6 +74,7 @@ type settingDoc struct {
 type planDoc struct {
 	Backend string   `json:"backend"`
 	Argv    []string `json:"argv"`
+	Network []string `json:"network_helper,omitempty"`
 	Env     []string `json:"env"`
 	Notes   []string `json:"notes"`
 	Error   string   `json:"error,omitempty"`
@@ -173,6 +174,7 @@ func planFor(p *profile.Policy, plan planner) planDoc {
 		return d
 	}
 	d.Argv = rendered.Argv
+	d.Network = rendered.Network
 	d.Env = envNames(rendered)
 	if rendered.Notes != nil {
 		d.Notes = rendered.Notes
@@ -265,6 +267,9 @@ func writePlan(w io.Writer, pd planDoc) {
 		return
 	}
 	fmt.Fprintf(w, "command: %s\n", render.ShellQuote(pd.Argv))
+	if len(pd.Network) > 0 {
+		fmt.Fprintf(w, "network helper (attached to a new network namespace the command starts in): %s\n", render.ShellQuote(pd.Network))
+	}
 	fmt.Fprintf(w, "environment (values redacted): %s\n", strings.Join(pd.Env, " "))
 	for _, n := range pd.Notes {
 		fmt.Fprintf(w, "note: %s\n", n)
