@@ -80,14 +80,15 @@ func Bwrap(p *profile.Policy, h *Host) (*Plan, error) {
 	}
 
 	// The system, read-only.
-	bwrapSystem(b, p, h)
+	hostEtc, genEtc := SandboxEtc(p, h, profile.Bubblewrap, net)
+	bwrapSystem(b, p, h, hostEtc)
 
 	// Private kernel file systems and scratch space.
 	b.add("--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--tmpfs", "/var/tmp",
 		"--tmpfs", "/run", "--perms", "0700", "--dir", Runtime(h), "--tmpfs", "/home", "--dir", h.Home)
 
 	// Generated /etc files on descriptors.
-	for _, f := range GeneratedEtc(p, h, profile.Bubblewrap) {
+	for _, f := range genEtc {
 		fd := b.file(f.Content, true)
 		b.add("--perms", "0644", "--file", fd, path.Join("/etc", f.Name))
 	}
@@ -137,7 +138,7 @@ func Bwrap(p *profile.Policy, h *Host) (*Plan, error) {
 // top-level directories (as symlinks where the host has merged /usr), the
 // Nix store and daemon socket, NixOS's system profile, and the host /etc
 // entries the policy shares.
-func bwrapSystem(b *bwrapArgs, p *profile.Policy, h *Host) {
+func bwrapSystem(b *bwrapArgs, p *profile.Policy, h *Host, hostEtc []string) {
 	b.add("--ro-bind", "/usr", "/usr")
 	for _, dir := range []string{"/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/opt"} {
 		f, ok := h.Files[dir]
@@ -166,7 +167,7 @@ func bwrapSystem(b *bwrapArgs, p *profile.Policy, h *Host) {
 		b.add("--ro-bind", h.Real("/run/current-system"), "/run/current-system")
 	}
 	b.add("--dir", "/etc")
-	for _, e := range HostEtc(p, h) {
+	for _, e := range hostEtc {
 		b.add("--ro-bind", h.Real(e), e)
 	}
 }

@@ -43,6 +43,32 @@ type NetworkPlan struct {
 	// backend inside it. The backend then neither creates a namespace of
 	// its own nor runs Prefix.
 	Attach []string
+	// ResolvConf, when set, replaces the host's /etc/resolv.conf where the
+	// policy shares it (a resolver on the host's loopback, such as
+	// systemd-resolved's, is unreachable from the namespace).
+	ResolvConf string
+}
+
+// SandboxEtc lists the host /etc entries to share and the generated
+// /etc files for backend b with network plan net.
+func SandboxEtc(p *profile.Policy, h *Host, b profile.Backend, net NetworkPlan) ([]string, []EtcFile) {
+	gen := GeneratedEtc(p, h, b)
+	if net.ResolvConf == "" {
+		return HostEtc(p, h), gen
+	}
+	var host []string
+	shared := false
+	for _, e := range HostEtc(p, h) {
+		if e == "/etc/resolv.conf" {
+			shared = true
+			continue
+		}
+		host = append(host, e)
+	}
+	if shared {
+		gen = append(gen, EtcFile{"resolv.conf", []byte(net.ResolvConf)})
+	}
+	return host, gen
 }
 
 // Paths of the allowlist mode inside a sandbox.
@@ -151,7 +177,8 @@ func slirpNetwork(p *profile.Policy, h *Host) NetworkPlan {
 	if slirp == "" {
 		return NetworkPlan{Err: errorf("network \"full\" as root and on the container backend needs slirp4netns for a private network namespace: install it (apt install slirp4netns), or choose network = \"host\" to share the host's")}
 	}
-	np := NetworkPlan{Attach: append([]string{slirp}, SlirpOptions...),
+	// slirp4netns's own DNS forwarder, which asks the host's resolver.
+	np := NetworkPlan{Attach: append([]string{slirp}, SlirpOptions...), ResolvConf: "nameserver 10.0.2.3\n",
 		Notes: []string{"network: a new network namespace made by the launcher and connected through slirp4netns (host loopback and abstract sockets unreachable)"}}
 	if len(p.Network.LocalhostPorts) > 0 {
 		np.Notes = append(np.Notes, "network: localhost_ports "+joinPorts(p.Network.LocalhostPorts, ", ")+" are not reachable in full mode through slirp4netns; the allowlist mode reaches them through its proxy")

@@ -127,10 +127,11 @@ func Nspawn(p *profile.Policy, h *Host) (*Plan, error) {
 	if h.Exists("/run/current-system") {
 		args = append(args, "--bind-ro="+nspawnPath(h.Real("/run/current-system"))+":/run/current-system")
 	}
-	for _, e := range HostEtc(p, h) {
+	hostEtc, genEtc := SandboxEtc(p, h, profile.Container, net)
+	for _, e := range hostEtc {
 		args = append(args, "--bind-ro="+nspawnPath(h.Real(e))+":"+nspawnPath(e))
 	}
-	for _, f := range GeneratedEtc(p, h, profile.Container) {
+	for _, f := range genEtc {
 		plan.Files = append(plan.Files, GeneratedFile{Path: path.Join(root, "etc", f.Name), Content: f.Content, Mode: 0o644, Show: true})
 	}
 
