@@ -13,6 +13,7 @@
 , systemd
 , qemu_kvm
 , passt
+, slirp4netns
 , linuxPackages
 , containerRoot ? null
 , settings ? { }
@@ -52,7 +53,7 @@ let
       install -Dm644 ${defaultsFile} $out/share/claude-sandbox/defaults.toml
       ${lib.optionalString (name != "claude-sandbox") "mv $out/bin/claude-sandbox $out/bin/${name}"}
       wrapProgram $out/bin/${name} \
-        --prefix PATH : ${lib.makeBinPath [ bubblewrap util-linux systemd qemu_kvm passt ]}
+        --prefix PATH : ${lib.makeBinPath [ bubblewrap util-linux systemd qemu_kvm passt slirp4netns ]}
       $out/bin/${name} completion bash > ${name}.bash
       $out/bin/${name} completion zsh > _${name}
       $out/bin/${name} completion fish > ${name}.fish
