@@ -111,7 +111,10 @@ func TestFullNetwork(t *testing.T) {
 	port := serveHTTP(t)
 	abstract := abstractSocket(t)
 	loopback := fmt.Sprintf("127.0.0.1:%d", port)
-	args := []string{"-connect", outside, "-connect", loopback, "-abstract", abstract}
+	// slirp4netns maps its gateway to the host's loopback unless told not
+	// to; pasta without --no-map-gw would do the same with its gateway.
+	gateway := fmt.Sprintf("10.0.2.2:%d", port)
+	args := []string{"-connect", outside, "-connect", loopback, "-connect", gateway, "-abstract", abstract}
 	root := bt.User{Name: "root", UID: 0, GID: 0}
 	launches := []struct {
 		name string
@@ -148,6 +151,9 @@ func TestFullNetwork(t *testing.T) {
 				}
 				if r.Abstract[abstract] != shared {
 					t.Errorf("network %s: host abstract socket reachable = %v", mode, !shared)
+				}
+				if mode == "full" && r.Connect[gateway] {
+					t.Errorf("network full: the host's loopback is reachable through the gateway %s", gateway)
 				}
 				if mode == "full" && len(r.Interfaces) < 2 {
 					t.Errorf("network full: no interface besides lo: %v", r.Interfaces)
