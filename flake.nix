@@ -27,7 +27,7 @@
 
       devShells = forAll (pkgs: {
         default = pkgs.mkShell {
-          packages = with pkgs; [ go gopls bubblewrap qemu_kvm shellcheck passt ];
+          packages = with pkgs; [ go gopls bubblewrap qemu_kvm shellcheck passt slirp4netns ];
         };
       });
 

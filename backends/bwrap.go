@@ -33,7 +33,7 @@ func runBwrap(p *profile.Policy, h *render.Host, stdio IO) (int, error) {
 		return 0, err
 	}
 	launchNotes(stdio.Stderr, plan.Notes)
-	if render.NetworkFor(p, h, profile.Bubblewrap).Proxy || plan.DBusProxy != nil {
+	if render.NetworkFor(p, h, profile.Bubblewrap).Proxy || plan.DBusProxy != nil || len(plan.Network) > 0 {
 		return superviseBwrap(p, h, plan, stdio)
 	}
 	if h.Root && h.UID != 0 {
@@ -84,7 +84,8 @@ func placeFiles(files []render.GeneratedFile) error {
 }
 
 // superviseBwrap runs bwrap as a child while the launcher serves the
-// network proxy or runs the D-Bus proxy, then cleans up.
+// network proxy, runs the D-Bus proxy or keeps the network helper it
+// attached, then cleans up.
 func superviseBwrap(p *profile.Policy, h *render.Host, plan *render.Plan, stdio IO) (int, error) {
 	dir, err := createRunDir(h, h.UID, h.GID)
 	if err != nil {
@@ -105,6 +106,11 @@ func superviseBwrap(p *profile.Policy, h *render.Host, plan *render.Plan, stdio 
 		}
 		defer stop()
 	}
+	start, stopNetwork, err := startIn(plan.Network)
+	if err != nil {
+		return 0, err
+	}
+	defer stopNetwork()
 	cmd := exec.Command(plan.Argv[0], plan.Argv[1:]...)
 	cmd.Env = plan.Env
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
@@ -121,7 +127,7 @@ func superviseBwrap(p *profile.Policy, h *render.Host, plan *render.Plan, stdio 
 		}
 		cmd.ExtraFiles = append(cmd.ExtraFiles, r)
 	}
-	return supervise(cmd, nil)
+	return superviseStart(cmd, start, nil)
 }
 
 // memFile returns a file holding content, positioned at its start.

@@ -61,9 +61,14 @@ func runContainer(p *profile.Policy, h *render.Host, stdio IO) (int, error) {
 	if err := os.Chmod(render.ContainerRoot(h), 0o755); err != nil {
 		return 0, err
 	}
+	start, stopNetwork, err := startIn(plan.Network)
+	if err != nil {
+		return 0, err
+	}
+	defer stopNetwork()
 	cmd := exec.Command(plan.Argv[0], plan.Argv[1:]...)
 	cmd.Env = plan.Env
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
-	return supervise(cmd, nil)
+	return superviseStart(cmd, start, nil)
 }

@@ -5,8 +5,13 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	bt "github.com/claude-sandbox/claude-sandbox/backends/backendtest"
 )
@@ -91,29 +96,70 @@ func TestBubblewrapAllowlist(t *testing.T) {
 	}
 }
 
-func TestBubblewrapFullNetworkIsolatesHost(t *testing.T) {
+// TestFullNetwork attacks the full network mode of every backend that
+// runs in a namespace of the host: bubblewrap as a user (pasta),
+// bubblewrap as root and the container (slirp4netns). In full mode a
+// server outside the sandbox's namespace is reachable while the host's
+// loopback listeners and abstract Unix sockets are not; in host mode all
+// of them are.
+func TestFullNetwork(t *testing.T) {
+	bt.RequireRoot(t)
 	bt.RequireTool(t, "bwrap", "apt install bubblewrap")
 	bt.RequireTool(t, "pasta", "apt install passt")
-	f := bt.NewFixture(t, bt.TestUser(t))
+	bt.RequireTool(t, "slirp4netns", "apt install slirp4netns")
+	outside := outsideServer(t)
 	port := serveHTTP(t)
 	abstract := abstractSocket(t)
-	args := []string{"-connect", fmt.Sprintf("127.0.0.1:%d", port), "-abstract", abstract}
-	for _, mode := range []string{"full", "host"} {
-		res := f.Run(t, f.Env(), "--backend=bubblewrap", "--network="+mode, "--shell", f.Project, "--", "-c", f.ShellCommand(args, 0))
-		if res.Status != 0 {
-			t.Fatalf("%s: status %d\n%s", mode, res.Status, res.Stderr)
-		}
-		r := bt.ParseReport(t, res.Stdout)
-		shared := mode == "host"
-		if r.Connect[fmt.Sprintf("127.0.0.1:%d", port)] != shared {
-			t.Errorf("network %s: host loopback reachable = %v", mode, !shared)
-		}
-		if r.Abstract[abstract] != shared {
-			t.Errorf("network %s: host abstract socket reachable = %v", mode, !shared)
-		}
-		if mode == "full" && len(r.Interfaces) < 2 {
-			t.Errorf("network full: no interface besides lo: %v", r.Interfaces)
-		}
+	loopback := fmt.Sprintf("127.0.0.1:%d", port)
+	// slirp4netns maps its gateway to the host's loopback unless told not
+	// to; pasta without --no-map-gw would do the same with its gateway.
+	gateway := fmt.Sprintf("10.0.2.2:%d", port)
+	args := []string{"-connect", outside, "-connect", loopback, "-connect", gateway, "-abstract", abstract}
+	root := bt.User{Name: "root", UID: 0, GID: 0}
+	launches := []struct {
+		name string
+		run  func(t *testing.T, mode string) bt.Result
+	}{
+		{"bubblewrap-as-user", func(t *testing.T, mode string) bt.Result {
+			f := bt.NewFixture(t, bt.TestUser(t))
+			return f.Run(t, f.Env(), "--backend=bubblewrap", "--network="+mode, "--shell", f.Project, "--", "-c", f.ShellCommand(args, 0))
+		}},
+		{"bubblewrap-as-root", func(t *testing.T, mode string) bt.Result {
+			f := bt.NewFixture(t, root)
+			return f.Run(t, f.Env(), "--backend=bubblewrap", "--network="+mode, "--shell", f.Project, "--", "-c", f.ShellCommand(args, 0))
+		}},
+		{"container", func(t *testing.T, mode string) bt.Result {
+			requireContainer(t)
+			f := bt.NewSudoFixture(t, bt.TestUser(t))
+			return f.RunAsRoot(t, f.SudoEnv(), "--backend=container", "--network="+mode, "--shell", f.Project, "--", "-c", f.ShellCommand(args, 0))
+		}},
+	}
+	for _, l := range launches {
+		t.Run(l.name, func(t *testing.T) {
+			for _, mode := range []string{"full", "host"} {
+				res := l.run(t, mode)
+				if res.Status != 0 {
+					t.Fatalf("%s: status %d\n%s\n%s", mode, res.Status, res.Stdout, res.Stderr)
+				}
+				r := bt.ParseReport(t, res.Stdout)
+				shared := mode == "host"
+				if !r.Connect[outside] {
+					t.Errorf("network %s: the server outside (%s) is unreachable", mode, outside)
+				}
+				if r.Connect[loopback] != shared {
+					t.Errorf("network %s: host loopback listener reachable = %v", mode, !shared)
+				}
+				if r.Abstract[abstract] != shared {
+					t.Errorf("network %s: host abstract socket reachable = %v", mode, !shared)
+				}
+				if mode == "full" && r.Connect[gateway] {
+					t.Errorf("network full: the host's loopback is reachable through the gateway %s", gateway)
+				}
+				if mode == "full" && len(r.Interfaces) < 2 {
+					t.Errorf("network full: no interface besides lo: %v", r.Interfaces)
+				}
+			}
+		})
 	}
 }
 
@@ -154,4 +200,111 @@ func TestVMAllowlist(t *testing.T) {
 	res := f.Run(t, f.Env(), "--backend=vm", "--network=allowlist", "--shell", f.Project, "--",
 		"-c", allowlistScript("http://10.0.2.100:3128", port))
 	checkAllowlist(t, res)
+}
+
+// TestFullNetworkHelperStops ends launches in full mode that attach
+// slirp4netns with SIGTERM and checks on the host that the helper and the
+// sandboxed command are gone.
+func TestFullNetworkHelperStops(t *testing.T) {
+	bt.RequireRoot(t)
+	bt.RequireTool(t, "slirp4netns", "apt install slirp4netns")
+	for _, backend := range []string{"bubblewrap", "container"} {
+		t.Run(backend, func(t *testing.T) {
+			if backend == "container" {
+				requireContainer(t)
+			} else {
+				bt.RequireTool(t, "bwrap", "apt install bubblewrap")
+			}
+			f := bt.NewFixture(t, bt.User{Name: "root"})
+			marker := fmt.Sprintf("csbx-net-%d-%s", os.Getpid(), backend)
+			cmd := exec.Command(bt.Launcher(t), "--backend="+backend, "--network=full", "--shell", f.Project, "--",
+				"-c", "exec -a "+marker+" sleep 300")
+			cmd.Env = f.Env()
+			cmd.Dir = f.Project
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan error, 1)
+			go func() { done <- cmd.Wait() }()
+			var helper, sandboxed int
+			waitFor(t, 30*time.Second, func() bool {
+				helper = childNamed(cmd.Process.Pid, "slirp4netns")
+				sandboxed = processWithCmdline(marker)
+				return helper != 0 && sandboxed != 0
+			})
+			cmd.Process.Signal(syscall.SIGTERM)
+			select {
+			case <-done:
+			case <-time.After(30 * time.Second):
+				cmd.Process.Kill()
+				t.Fatal("the launcher did not stop after SIGTERM")
+			}
+			waitFor(t, 10*time.Second, func() bool { return !alive(helper) && processWithCmdline(marker) == 0 })
+		})
+	}
+}
+
+// waitFor polls cond until it holds or the time is up.
+func waitFor(t *testing.T, limit time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("condition not met within %v", limit)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// childNamed returns the pid of a child of parent whose command is name.
+func childNamed(parent int, name string) int {
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid ...
+		s := string(b)
+		i := strings.LastIndexByte(s, ')')
+		if i < 0 || !strings.Contains(s[:i], "("+name) {
+			continue
+		}
+		fields := strings.Fields(s[i+1:])
+		if len(fields) > 1 && fields[1] == strconv.Itoa(parent) {
+			return pid
+		}
+	}
+	return 0
+}
+
+// processWithCmdline returns the pid of a process whose argv[0] is name.
+func processWithCmdline(name string) int {
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err == nil && strings.SplitN(string(b), "\x00", 2)[0] == name {
+			return pid
+		}
+	}
+	return 0
+}
+
+// alive reports whether pid is a process that has not exited.
+func alive(pid int) bool {
+	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
+	if err != nil {
+		return false
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	return i >= 0 && len(s) > i+2 && s[i+2] != 'Z'
 }

@@ -174,7 +174,7 @@ func toolsFor(p *profile.Policy) []string {
 		profile.VM:         {"qemu-system-x86_64"},
 	}[p.Backend]
 	if p.Network.Mode == profile.NetworkFull {
-		tools = append(tools, "pasta")
+		tools = append(tools, "pasta", "slirp4netns")
 	}
 	if p.Forward.DBus && p.DBus.Filter && p.Backend != profile.VM {
 		tools = append(tools, "xdg-dbus-proxy")

@@ -14,6 +14,7 @@
 , qemu_kvm
 , passt
 , xdg-dbus-proxy
+, slirp4netns
 , linuxPackages
 , containerRoot ? null
 , settings ? { }
@@ -53,7 +54,7 @@ let
       install -Dm644 ${defaultsFile} $out/share/claude-sandbox/defaults.toml
       ${lib.optionalString (name != "claude-sandbox") "mv $out/bin/claude-sandbox $out/bin/${name}"}
       wrapProgram $out/bin/${name} \
-        --prefix PATH : ${lib.makeBinPath [ bubblewrap util-linux systemd qemu_kvm passt xdg-dbus-proxy ]}
+        --prefix PATH : ${lib.makeBinPath [ bubblewrap util-linux systemd qemu_kvm passt xdg-dbus-proxy slirp4netns ]}
       $out/bin/${name} completion bash > ${name}.bash
       $out/bin/${name} completion zsh > _${name}
       $out/bin/${name} completion fish > ${name}.fish

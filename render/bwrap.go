@@ -67,7 +67,10 @@ func Bwrap(p *profile.Policy, h *Host) (*Plan, error) {
 	if !net.Unshare {
 		b.add("--share-net")
 	}
-	if h.BwrapVersion == [3]int{} || versionAtLeast(h.BwrapVersion, 0, 8, 0) {
+	// New user namespaces are refused: by bwrap itself from 0.8 on, by
+	// the seccomp filter with older versions.
+	disableUserns := h.BwrapVersion == [3]int{} || versionAtLeast(h.BwrapVersion, 0, 8, 0)
+	if disableUserns {
 		b.add("--unshare-user", "--disable-userns")
 	}
 	b.add("--uid", itoa(h.UID), "--gid", itoa(h.GID))
@@ -77,14 +80,15 @@ func Bwrap(p *profile.Policy, h *Host) (*Plan, error) {
 	}
 
 	// The system, read-only.
-	bwrapSystem(b, p, h)
+	hostEtc, genEtc := SandboxEtc(p, h, profile.Bubblewrap, net)
+	bwrapSystem(b, p, h, hostEtc)
 
 	// Private kernel file systems and scratch space.
 	b.add("--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--tmpfs", "/var/tmp",
 		"--tmpfs", "/run", "--perms", "0700", "--dir", Runtime(h), "--tmpfs", "/home", "--dir", h.Home)
 
 	// Generated /etc files on descriptors.
-	for _, f := range GeneratedEtc(p, h, profile.Bubblewrap) {
+	for _, f := range genEtc {
 		fd := b.file(f.Content, true)
 		b.add("--perms", "0644", "--file", fd, path.Join("/etc", f.Name))
 	}
@@ -107,7 +111,7 @@ func Bwrap(p *profile.Policy, h *Host) (*Plan, error) {
 		b.add("--ro-bind", bind[0], bind[1])
 	}
 
-	prog, err := SeccompProgram()
+	prog, err := SeccompProgram(SeccompOptions{BlockUserNamespaces: !disableUserns})
 	if err != nil {
 		return nil, err
 	}
@@ -124,6 +128,7 @@ func Bwrap(p *profile.Policy, h *Host) (*Plan, error) {
 		Env:       EnvList(env),
 		Secret:    secret,
 		Files:     b.files,
+		Network:   net.Attach,
 		HostDirs:  HostDirs(p, h),
 		Seed:      Seeds(p, h),
 		DBusProxy: proxy,
@@ -135,7 +140,7 @@ func Bwrap(p *profile.Policy, h *Host) (*Plan, error) {
 // top-level directories (as symlinks where the host has merged /usr), the
 // Nix store and daemon socket, NixOS's system profile, and the host /etc
 // entries the policy shares.
-func bwrapSystem(b *bwrapArgs, p *profile.Policy, h *Host) {
+func bwrapSystem(b *bwrapArgs, p *profile.Policy, h *Host, hostEtc []string) {
 	b.add("--ro-bind", "/usr", "/usr")
 	for _, dir := range []string{"/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/opt"} {
 		f, ok := h.Files[dir]
@@ -164,7 +169,7 @@ func bwrapSystem(b *bwrapArgs, p *profile.Policy, h *Host) {
 		b.add("--ro-bind", h.Real("/run/current-system"), "/run/current-system")
 	}
 	b.add("--dir", "/etc")
-	for _, e := range HostEtc(p, h) {
+	for _, e := range hostEtc {
 		b.add("--ro-bind", h.Real(e), e)
 	}
 }

@@ -31,6 +31,14 @@ func TestBwrapGolden(t *testing.T) {
 			p.Network.Mode = profile.NetworkFull
 			p.Network.LocalhostPorts = []int{5432}
 		}},
+		{"network-full-root-slirp", func() *Host {
+			h := debianHost()
+			h.UID, h.GID, h.Groups, h.Root = 0, 0, []int{0}, true
+			return h
+		}, func(p *profile.Policy) {
+			p.Network.Mode = profile.NetworkFull
+			p.Network.LocalhostPorts = []int{5432}
+		}},
 		{"network-allowlist", debianHost, func(p *profile.Policy) {
 			p.Network.Mode = profile.NetworkAllowlist
 			p.Network.Allow = []string{"api.anthropic.com", "*.github.com"}
@@ -191,5 +199,48 @@ func TestBwrapFullNetworkNeedsPasta(t *testing.T) {
 	p.Network.Mode = profile.NetworkFull
 	if _, err := Bwrap(p, h); err == nil || !strings.Contains(err.Error(), "passt") {
 		t.Fatalf("full network without pasta: %v", err)
+	}
+}
+
+// TestFullNetworkWithSlirp checks which full-mode plans use slirp4netns:
+// bubblewrap as root and the container, never bubblewrap as a user, and
+// that a missing slirp4netns is an error naming the package, not a
+// silent fallback to the host's network.
+func TestFullNetworkWithSlirp(t *testing.T) {
+	root := func() *Host {
+		h := debianHost()
+		h.UID, h.GID, h.Groups, h.Root = 0, 0, []int{0}, true
+		return h
+	}
+	cases := []struct {
+		name    string
+		host    func() *Host
+		backend profile.Backend
+		slirp   bool
+	}{
+		{"bubblewrap as a user", debianHost, profile.Bubblewrap, false},
+		{"bubblewrap through sudo", func() *Host { h := debianHost(); h.Root = true; return h }, profile.Bubblewrap, false},
+		{"bubblewrap as root", root, profile.Bubblewrap, true},
+		{"container", debianHost, profile.Container, true},
+	}
+	for _, c := range cases {
+		p := defaultPolicy(t, "/home/alice/proj")
+		p.Network.Mode = profile.NetworkFull
+		np := NetworkFor(p, c.host(), c.backend)
+		if np.Err != nil {
+			t.Fatalf("%s: %v", c.name, np.Err)
+		}
+		if got := len(np.Attach) > 0; got != c.slirp {
+			t.Errorf("%s: slirp4netns attached = %v, want %v", c.name, got, c.slirp)
+		}
+		if c.slirp && (np.Unshare || len(np.Prefix) > 0 || np.ResolvConf == "") {
+			t.Errorf("%s: slirp plan also unshares or prefixes, or keeps the host resolver: %+v", c.name, np)
+		}
+		h := c.host()
+		delete(h.Tools, "slirp4netns")
+		np = NetworkFor(p, h, c.backend)
+		if c.slirp && (np.Err == nil || !strings.Contains(np.Err.Error(), "apt install slirp4netns")) {
+			t.Errorf("%s without slirp4netns: %v", c.name, np.Err)
+		}
 	}
 }

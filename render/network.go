@@ -37,6 +37,38 @@ type NetworkPlan struct {
 	Err error
 	// Symlinks are links the runner creates in the run directory.
 	Symlinks []Symlink
+	// Attach is a user-mode network helper (slirp4netns and its options,
+	// without its target): the runner creates a new network namespace,
+	// attaches the helper to it, waits until it is up, and starts the
+	// backend inside it. The backend then neither creates a namespace of
+	// its own nor runs Prefix.
+	Attach []string
+	// ResolvConf, when set, replaces the host's /etc/resolv.conf where the
+	// policy shares it (a resolver on the host's loopback, such as
+	// systemd-resolved's, is unreachable from the namespace).
+	ResolvConf string
+}
+
+// SandboxEtc lists the host /etc entries to share and the generated
+// /etc files for backend b with network plan net.
+func SandboxEtc(p *profile.Policy, h *Host, b profile.Backend, net NetworkPlan) ([]string, []EtcFile) {
+	gen := GeneratedEtc(p, h, b)
+	if net.ResolvConf == "" {
+		return HostEtc(p, h), gen
+	}
+	var host []string
+	shared := false
+	for _, e := range HostEtc(p, h) {
+		if e == "/etc/resolv.conf" {
+			shared = true
+			continue
+		}
+		host = append(host, e)
+	}
+	if shared {
+		gen = append(gen, EtcFile{"resolv.conf", []byte(net.ResolvConf)})
+	}
+	return host, gen
 }
 
 // Paths of the allowlist mode inside a sandbox.
@@ -64,8 +96,10 @@ func Network(p *profile.Policy, h *Host) NetworkPlan { return NetworkFor(p, h, p
 //   - host: the host's network namespace, as it is (its loopback services
 //     and abstract Unix sockets included);
 //   - full: a new namespace connected to the outside through pasta, with
-//     the host's loopback unreachable except localhost_ports (the vm: QEMU
-//     user networking; the container: the host's namespace);
+//     the host's loopback unreachable except localhost_ports; as root
+//     (where pasta does not run) and on the container, a namespace the
+//     launcher creates and connects through slirp4netns with the host's
+//     loopback unreachable (the vm: QEMU user networking);
 //   - allowlist: a new, empty namespace; the sandbox reaches the outside
 //     only through the launcher's proxy, which admits the allowed domains
 //     and localhost_ports.
@@ -78,11 +112,8 @@ func NetworkFor(p *profile.Policy, h *Host, b profile.Backend) NetworkPlan {
 		if b == profile.VM {
 			return NetworkPlan{Notes: []string{"network: QEMU user networking (NAT)"}}
 		}
-		if b == profile.Container {
-			return NetworkPlan{Notes: []string{"network: the container backend shares the host's network namespace in full mode; choose allowlist or off to isolate it"}}
-		}
-		if h.UID == 0 {
-			return NetworkPlan{Err: errorf("network \"full\" uses pasta, which refuses to run as root: run claude-sandbox as your user (through sudo it drops to you), or choose --network=host or --network=off")}
+		if b == profile.Container || h.UID == 0 {
+			return slirpNetwork(p, h)
 		}
 		pasta := h.Tools["pasta"]
 		if pasta == "" {
@@ -131,6 +162,28 @@ func NetworkFor(p *profile.Policy, h *Host, b profile.Backend) NetworkPlan {
 		return NetworkPlan{Unshare: true, Notes: []string{"network: none (the guest has no network card)"}}
 	}
 	return NetworkPlan{Unshare: true, Notes: []string{"network: none (only lo)"}}
+}
+
+// SlirpOptions are slirp4netns's options for the full mode: it configures
+// the namespace's tap device, address and routes itself, uses the largest
+// MTU, keeps the host's loopback unreachable, and confines itself (its
+// own mount namespace and seccomp filter).
+var SlirpOptions = []string{"--configure", "--mtu=65520", "--disable-host-loopback", "--enable-sandbox", "--enable-seccomp"}
+
+// slirpNetwork is the full mode through slirp4netns, for root (pasta
+// does not run as root) and the container backend.
+func slirpNetwork(p *profile.Policy, h *Host) NetworkPlan {
+	slirp := h.Tools["slirp4netns"]
+	if slirp == "" {
+		return NetworkPlan{Err: errorf("network \"full\" as root and on the container backend needs slirp4netns for a private network namespace: install it (apt install slirp4netns), or choose network = \"host\" to share the host's")}
+	}
+	// slirp4netns's own DNS forwarder, which asks the host's resolver.
+	np := NetworkPlan{Attach: append([]string{slirp}, SlirpOptions...), ResolvConf: "nameserver 10.0.2.3\n",
+		Notes: []string{"network: a new network namespace made by the launcher and connected through slirp4netns (host loopback and abstract sockets unreachable)"}}
+	if len(p.Network.LocalhostPorts) > 0 {
+		np.Notes = append(np.Notes, "network: localhost_ports "+joinPorts(p.Network.LocalhostPorts, ", ")+" are not reachable in full mode through slirp4netns; the allowlist mode reaches them through its proxy")
+	}
+	return np
 }
 
 func joinPorts(ports []int, sep string) string {

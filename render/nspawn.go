@@ -42,7 +42,9 @@ func MachineName(p *profile.Policy, h *Host) string {
 // paths. The command runs as PID 2 under the launcher's own entrypoint,
 // which reads the environment from a 0600 file (values never reach
 // nspawn's command line), drops to the user's uid, gid and groups with no
-// new privileges and no capabilities, and executes the command.
+// new privileges and no capabilities, installs the seccomp filter
+// bubblewrap gets (refusing new user namespaces too), and executes the
+// command.
 func Nspawn(p *profile.Policy, h *Host) (*Plan, error) {
 	nspawn := h.Tools["systemd-nspawn"]
 	if nspawn == "" {
@@ -125,10 +127,11 @@ func Nspawn(p *profile.Policy, h *Host) (*Plan, error) {
 	if h.Exists("/run/current-system") {
 		args = append(args, "--bind-ro="+nspawnPath(h.Real("/run/current-system"))+":/run/current-system")
 	}
-	for _, e := range HostEtc(p, h) {
+	hostEtc, genEtc := SandboxEtc(p, h, profile.Container, net)
+	for _, e := range hostEtc {
 		args = append(args, "--bind-ro="+nspawnPath(h.Real(e))+":"+nspawnPath(e))
 	}
-	for _, f := range GeneratedEtc(p, h, profile.Container) {
+	for _, f := range genEtc {
 		plan.Files = append(plan.Files, GeneratedFile{Path: path.Join(root, "etc", f.Name), Content: f.Content, Mode: 0o644, Show: true})
 	}
 
@@ -180,6 +183,7 @@ func Nspawn(p *profile.Policy, h *Host) (*Plan, error) {
 	// nspawn itself needs no environment from the host; PATH lets it
 	// find its helpers.
 	plan.Env = []string{"PATH=" + SystemPath, "TERM=" + orDefault(h.Env["TERM"], "xterm-256color")}
+	plan.Network = net.Attach
 	plan.Notes = notes
 	return plan, nil
 }

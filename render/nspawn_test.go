@@ -34,6 +34,7 @@ func TestNspawnGolden(t *testing.T) {
 			f.Display, f.Audio, f.GPU, f.DBus, f.SSHAgent, f.GHToken = true, true, true, true, true, true
 		}},
 		{"shell", nspawnHost(debianHost), func(p *profile.Policy) { p.UseShell = true; p.Args = []string{"-l"} }},
+		{"network-full-slirp", nspawnHost(debianHost), func(p *profile.Policy) { p.Network.Mode = profile.NetworkFull }},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -27,6 +27,10 @@ type Plan struct {
 	// DBusProxy, when set, is the filtering D-Bus proxy the backend starts
 	// before the sandbox and stops after it.
 	DBusProxy *DBusProxy
+	// Network, when set, is the user-mode network helper the backend
+	// attaches to a new network namespace and starts Argv in (see
+	// NetworkPlan.Attach).
+	Network []string
 	// Notes are human-readable remarks for explain, for example a forward
 	// the policy asks for that the host lacks.
 	Notes []string

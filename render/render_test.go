@@ -27,7 +27,7 @@ func debianHost() *Host {
 		Files:        map[string]File{},
 		StdinTTY:     true,
 		Self:         "/usr/local/bin/claude-sandbox",
-		Tools:        map[string]string{"bwrap": "/usr/bin/bwrap", "pasta": "/usr/bin/pasta"},
+		Tools:        map[string]string{"bwrap": "/usr/bin/bwrap", "pasta": "/usr/bin/pasta", "slirp4netns": "/usr/bin/slirp4netns"},
 		BwrapVersion: [3]int{0, 8, 0},
 		CommandPath:  "/usr/local/bin/claude",
 		RunDir:       "/run/user/1000/claude-sandbox-RUN",
@@ -123,6 +123,9 @@ func formatPlan(pl *Plan) string {
 	}
 	if pl.DBusProxy != nil {
 		fmt.Fprintf(&b, "# dbus proxy in %s\n%s\n", pl.DBusProxy.Dir, strings.Join(pl.DBusProxy.Argv, "\n"))
+	}
+	if len(pl.Network) > 0 {
+		fmt.Fprintf(&b, "# network helper\n%s\n", strings.Join(pl.Network, " "))
 	}
 	fmt.Fprintf(&b, "# notes\n%s\n", strings.Join(pl.Notes, "\n"))
 	return b.String()

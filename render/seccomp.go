@@ -16,7 +16,21 @@ const (
 	// seccompArg1Low is the low 32 bits of the second argument on a
 	// little-endian machine: the ioctl request.
 	seccompArg1Low = 16 + 8
+	// seccompArg0Low is the low 32 bits of the first argument: the flags
+	// of clone and unshare.
+	seccompArg0Low = 16
 )
+
+// SeccompOptions are the variations of the one filter.
+type SeccompOptions struct {
+	// BlockUserNamespaces refuses new user namespaces: clone and unshare
+	// with CLONE_NEWUSER fail with EPERM, and clone3, whose flags lie in
+	// memory a filter cannot read, fails with ENOSYS so that the C
+	// library falls back to clone. Bubblewrap gets the same from
+	// --disable-userns; the container, which shares the host's user
+	// namespace, relies on this.
+	BlockUserNamespaces bool
+}
 
 // x32SyscallBit marks system calls of the x32 ABI on x86-64.
 const x32SyscallBit = 0x40000000
@@ -78,14 +92,10 @@ func auditArch() (uint32, error) {
 // --seccomp. A system call of another architecture kills the process; on
 // x86-64 the x32 ABI is refused; the calls in BlockedSyscalls and the
 // ioctls in BlockedIoctls fail with EPERM; everything else is allowed.
-func SeccompProgram() ([]byte, error) {
-	insns, err := SeccompInstructions()
+func SeccompProgram(o SeccompOptions) ([]byte, error) {
+	raw, err := SeccompRaw(o)
 	if err != nil {
 		return nil, err
-	}
-	raw, err := bpf.Assemble(insns)
-	if err != nil {
-		return nil, fmt.Errorf("seccomp filter: %w", err)
 	}
 	out := make([]byte, 0, 8*len(raw))
 	for _, ins := range raw {
@@ -96,8 +106,22 @@ func SeccompProgram() ([]byte, error) {
 	return out, nil
 }
 
+// SeccompRaw returns the assembled filter, as the seccomp system call
+// takes it.
+func SeccompRaw(o SeccompOptions) ([]bpf.RawInstruction, error) {
+	insns, err := SeccompInstructions(o)
+	if err != nil {
+		return nil, err
+	}
+	raw, err := bpf.Assemble(insns)
+	if err != nil {
+		return nil, fmt.Errorf("seccomp filter: %w", err)
+	}
+	return raw, nil
+}
+
 // SeccompInstructions returns the filter as BPF instructions.
-func SeccompInstructions() ([]bpf.Instruction, error) {
+func SeccompInstructions(o SeccompOptions) ([]bpf.Instruction, error) {
 	arch, err := auditArch()
 	if err != nil {
 		return nil, err
@@ -120,6 +144,20 @@ func SeccompInstructions() ([]bpf.Instruction, error) {
 		p = append(p,
 			bpf.JumpIf{Cond: bpf.JumpGreaterOrEqual, Val: x32SyscallBit, SkipFalse: 1},
 			eperm,
+		)
+	}
+	if o.BlockUserNamespaces {
+		p = append(p,
+			bpf.JumpIf{Cond: bpf.JumpEqual, Val: unix.SYS_CLONE3, SkipFalse: 1},
+			bpf.RetConstant{Val: unix.SECCOMP_RET_ERRNO | uint32(unix.ENOSYS)},
+			// clone and unshare go to the flag test; anything else
+			// skips it with the number still loaded.
+			bpf.JumpIf{Cond: bpf.JumpEqual, Val: unix.SYS_CLONE, SkipTrue: 1},
+			bpf.JumpIf{Cond: bpf.JumpEqual, Val: unix.SYS_UNSHARE, SkipFalse: 4},
+			bpf.LoadAbsolute{Off: seccompArg0Low, Size: 4},
+			bpf.JumpIf{Cond: bpf.JumpBitsSet, Val: unix.CLONE_NEWUSER, SkipFalse: 1},
+			eperm,
+			allow,
 		)
 	}
 	// Each blocked number jumps to the shared EPERM return placed after

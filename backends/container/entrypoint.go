@@ -13,8 +13,11 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/claude-sandbox/claude-sandbox/render"
 )
 
 // EnvFile is where the entrypoint finds the command's environment.
@@ -88,8 +91,8 @@ func ParseEnv(data []byte) []string {
 
 // Main is the entrypoint: it reads and removes the environment file,
 // creates the user's runtime directory, drops to the user's uid, gid and
-// groups with no new privileges and an empty capability bounding set, and
-// executes the command. It returns only on failure.
+// groups with no new privileges and an empty capability bounding set,
+// installs the sandbox's seccomp filter, and executes the command. It returns only on failure.
 func Main(args []string) int {
 	o, err := ParseArgs(args[1:])
 	if err != nil {
@@ -138,6 +141,9 @@ func run(o *Options) error {
 			return fmt.Errorf("chdir: %w", err)
 		}
 	}
+	if err := installSeccomp(); err != nil {
+		return err
+	}
 	return fmt.Errorf("exec %s: %w", argv0, unix.Exec(argv0, o.Argv, env))
 }
 
@@ -159,6 +165,28 @@ func GiveDirs(dirs []string, uid, gid int) error {
 		if err := unix.Lchown(d, uid, gid); err != nil {
 			return fmt.Errorf("chown %s: %w", d, err)
 		}
+	}
+	return nil
+}
+
+// installSeccomp installs the sandbox's seccomp filter, the one bubblewrap
+// gets, on every thread of the process. The container shares the host's
+// user namespace, so the filter also refuses new user namespaces (which
+// user.max_user_namespaces could only do for the whole host). It needs
+// no_new_privs, set by dropPrivileges.
+func installSeccomp() error {
+	raw, err := render.SeccompRaw(render.SeccompOptions{BlockUserNamespaces: true})
+	if err != nil {
+		return err
+	}
+	filter := make([]unix.SockFilter, len(raw))
+	for i, ins := range raw {
+		filter[i] = unix.SockFilter{Code: ins.Op, Jt: ins.Jt, Jf: ins.Jf, K: ins.K}
+	}
+	prog := unix.SockFprog{Len: uint16(len(filter)), Filter: &filter[0]}
+	_, _, errno := unix.Syscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, unix.SECCOMP_FILTER_FLAG_TSYNC, uintptr(unsafe.Pointer(&prog)))
+	if errno != 0 {
+		return fmt.Errorf("installing the seccomp filter: %w", errno)
 	}
 	return nil
 }

@@ -18,8 +18,11 @@ type Report struct {
 	Abstract       map[string]bool
 	TIOCSTI        string
 	UserNamespace  bool
-	Written        map[string]string
-	FoundProcess   bool
+	// Syscalls maps a system call tried with harmless arguments to the
+	// error it failed with, or "ok".
+	Syscalls     map[string]string
+	Written      map[string]string
+	FoundProcess bool
 }
 
 // PathReport says what the probe could do with a path.

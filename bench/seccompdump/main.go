@@ -10,7 +10,7 @@ import (
 )
 
 func main() {
-	prog, err := render.SeccompProgram()
+	prog, err := render.SeccompProgram(render.SeccompOptions{})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)

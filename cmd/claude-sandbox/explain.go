@@ -74,6 +74,7 @@ type settingDoc struct {
 type planDoc struct {
 	Backend string   `json:"backend"`
 	Argv    []string `json:"argv"`
+	Network []string `json:"network_helper,omitempty"`
 	Env     []string `json:"env"`
 	// DBusProxy is the filtering D-Bus proxy started beside the sandbox.
 	DBusProxy []string `json:"dbus_proxy,omitempty"`
@@ -175,6 +176,7 @@ func planFor(p *profile.Policy, plan planner) planDoc {
 		return d
 	}
 	d.Argv = rendered.Argv
+	d.Network = rendered.Network
 	d.Env = envNames(rendered)
 	if rendered.DBusProxy != nil {
 		d.DBusProxy = rendered.DBusProxy.Argv
@@ -270,6 +272,9 @@ func writePlan(w io.Writer, pd planDoc) {
 		return
 	}
 	fmt.Fprintf(w, "command: %s\n", render.ShellQuote(pd.Argv))
+	if len(pd.Network) > 0 {
+		fmt.Fprintf(w, "network helper (attached to a new network namespace the command starts in): %s\n", render.ShellQuote(pd.Network))
+	}
 	fmt.Fprintf(w, "environment (values redacted): %s\n", strings.Join(pd.Env, " "))
 	if len(pd.DBusProxy) > 0 {
 		fmt.Fprintf(w, "dbus proxy: %s\n", render.ShellQuote(pd.DBusProxy))

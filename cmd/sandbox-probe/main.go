@@ -103,6 +103,7 @@ func main() {
 	}
 	r.TIOCSTI = tiocsti()
 	r.UserNamespace = canUnshareUser()
+	r.Syscalls = trySyscalls()
 	out, _ := json.Marshal(r)
 	fmt.Println(string(out))
 	os.Exit(*exit)
@@ -207,4 +208,36 @@ func reverse(s string) string {
 		r[i], r[j] = r[j], r[i]
 	}
 	return string(r)
+}
+
+// trySyscalls calls system calls the sandbox blocks, each with arguments
+// that do no harm when the call is allowed, and reports each one's error,
+// or "ok". Allowed, io_uring_setup fails with EINVAL or EFAULT, ptrace on
+// an untraced process with ESRCH, clone3 with EINVAL; blocked, they fail
+// with EPERM (clone3: ENOSYS).
+func trySyscalls() map[string]string {
+	ppid := uintptr(os.Getppid())
+	fdcwd := unix.AT_FDCWD
+	atFDCWD := uintptr(fdcwd)
+	root := append([]byte("/"), 0)
+	calls := map[string][4]uintptr{
+		"io_uring_setup":   {unix.SYS_IO_URING_SETUP, 0, 0, 0},
+		"ptrace":           {unix.SYS_PTRACE, unix.PTRACE_PEEKDATA, ppid, 0},
+		"process_vm_readv": {unix.SYS_PROCESS_VM_READV, ppid, 0, 0},
+		"open_tree":        {unix.SYS_OPEN_TREE, atFDCWD, uintptr(unsafePointer(&root[0])), unix.OPEN_TREE_CLOEXEC},
+		"clone3":           {unix.SYS_CLONE3, 0, 0, 0},
+	}
+	out := map[string]string{}
+	for name, c := range calls {
+		r, _, errno := unix.Syscall6(c[0], c[1], c[2], c[3], 0, 0, 0)
+		if errno != 0 {
+			out[name] = errno.Error()
+			continue
+		}
+		if name == "open_tree" {
+			unix.Close(int(r))
+		}
+		out[name] = "ok"
+	}
+	return out
 }
