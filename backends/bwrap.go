@@ -29,10 +29,14 @@ func runBwrap(p *profile.Policy, h *render.Host, stdio IO) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	if err := materialize(plan, h); err != nil {
+	undo, err := materialize(plan, h)
+	if err != nil {
 		return 0, err
 	}
-	if render.NetworkFor(p, h, profile.Bubblewrap).Proxy {
+	if render.NetworkFor(p, h, profile.Bubblewrap).Proxy || len(plan.Placeholders) > 0 {
+		// The launcher stays to serve the proxy or to remove the
+		// placeholders of missing protected paths at exit.
+		defer undo()
 		return superviseBwrap(p, h, plan, stdio)
 	}
 	if h.Root && h.UID != 0 {
@@ -90,11 +94,13 @@ func superviseBwrap(p *profile.Policy, h *render.Host, plan *render.Plan, stdio 
 		return 0, err
 	}
 	defer dir.remove()
-	stop, err := startEgress(p, h, stdio.Stderr)
-	if err != nil {
-		return 0, err
+	if render.NetworkFor(p, h, profile.Bubblewrap).Proxy {
+		stop, err := startEgress(p, h, stdio.Stderr)
+		if err != nil {
+			return 0, err
+		}
+		defer stop()
 	}
-	defer stop()
 	cmd := exec.Command(plan.Argv[0], plan.Argv[1:]...)
 	cmd.Env = plan.Env
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr

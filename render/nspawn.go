@@ -51,10 +51,11 @@ func Nspawn(p *profile.Policy, h *Host) (*Plan, error) {
 	if h.RunDir == "" {
 		return nil, fmt.Errorf("no run directory")
 	}
-	user, notes, err := UserShares(p, h)
+	us, err := UserShares(p, h)
 	if err != nil {
 		return nil, err
 	}
+	notes := us.Notes
 	cmd, err := Command(p, h, profile.Container)
 	if err != nil {
 		return nil, err
@@ -65,7 +66,7 @@ func Nspawn(p *profile.Policy, h *Host) (*Plan, error) {
 	}
 	notes = append(notes, net.Notes...)
 	root := ContainerRoot(h)
-	plan := &Plan{HostDirs: HostDirs(p, h), Seed: Seeds(p, h)}
+	plan := &Plan{HostDirs: HostDirs(p, h), Seed: Seeds(p, h), Placeholders: us.Placeholders, Protected: us.Protected}
 
 	args := []string{nspawn, "--quiet", "--directory=" + root, "--machine=" + MachineName(p, h),
 		"--hostname=" + Hostname(p), "--as-pid2", "--private-users=no",
@@ -134,9 +135,14 @@ func Nspawn(p *profile.Policy, h *Host) (*Plan, error) {
 
 	sockets, fwd, fwdNotes := ForwardedSockets(p, h)
 	notes = append(notes, fwdNotes...)
-	for _, s := range append(user, fwd...) {
+	for i, s := range append(us.Shares, fwd...) {
 		switch s.Mode {
-		case ShareRW, ShareDev:
+		case ShareData:
+			// Beside the root, never inside it: the file is bound in.
+			file := path.Join(h.RunDir, "data", itoa(i))
+			plan.Files = append(plan.Files, GeneratedFile{Path: file, Content: s.Data, Mode: 0o644, Show: true})
+			args = append(args, "--bind-ro="+nspawnPath(file)+":"+nspawnPath(s.Target))
+		case ShareRW, ShareDev, SharePin:
 			args = append(args, "--bind="+nspawnPath(s.Source)+":"+nspawnPath(s.Target))
 		case ShareRO:
 			args = append(args, "--bind-ro="+nspawnPath(s.Source)+":"+nspawnPath(s.Target))

@@ -24,6 +24,11 @@ type Plan struct {
 	// Dirs are directories the backend creates inside the root it
 	// prepares, owned by the invoking user when UserOwned is set.
 	Dirs []RootDir
+	// Placeholders are created on the host before the launch where a
+	// protected path is missing, and removed at exit when still empty.
+	Placeholders []Placeholder
+	// Protected says what holds for every protected path, for explain.
+	Protected []Protection
 	// Notes are human-readable remarks for explain, for example a forward
 	// the policy asks for that the host lacks.
 	Notes []string
