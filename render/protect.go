@@ -64,10 +64,16 @@ var GitInternals = []string{"config.worktree", "commondir", "modules/*/config", 
 
 // placeholders are the protected paths that get a placeholder when
 // missing: git's top-level config and hooks (inside an existing .git
-// directory, where an empty one changes nothing) and Claude Code's
-// executable configuration in ~/.claude. An empty git config and an empty
-// JSON object are valid.
+// directory, where an empty one changes nothing), the editor and Claude
+// Code directories in the project (git ignores an empty directory, so it
+// shows up nowhere) and Claude Code's executable configuration in
+// ~/.claude. An empty git config and an empty JSON object are valid.
+// Missing project files get none: an empty file would show up in git.
 var placeholders = map[string]Placeholder{
+	".vscode":                       {Dir: true},
+	".idea":                         {Dir: true},
+	".claude/commands":              {Dir: true},
+	".claude/agents":                {Dir: true},
 	".git/config":                   {},
 	".git/hooks":                    {Dir: true},
 	"~/.claude/settings.json":       {Content: []byte("{}\n")},
@@ -108,9 +114,9 @@ func protectPaths(p *profile.Policy, home string) []string {
 	out := []string{path.Join(p.ProjectDir, ".git")}
 	for _, rel := range p.Protect {
 		if h, ok := homeEntry(rel); ok {
-			out = append(out, path.Join(home, h))
+			out = append(out, path.Join(home, h), path.Dir(path.Join(home, h)))
 		} else {
-			out = append(out, path.Join(p.ProjectDir, rel))
+			out = append(out, path.Join(p.ProjectDir, rel), path.Dir(path.Join(p.ProjectDir, rel)))
 		}
 	}
 	return out
@@ -154,12 +160,22 @@ func (s *shareSet) protect(p *profile.Policy, project string) {
 			}
 			s.protectOne(path.Join(dir, rel), "protect."+rel, project, ph)
 		}
+		var internal []string
 		for _, r := range h.Repos {
-			if r.Git != git {
-				continue
+			if r.Git == git {
+				internal = r.Internal
 			}
-			for _, in := range r.Internal {
-				s.protectOne(in, "", git, nil)
+		}
+		for _, in := range internal {
+			s.protectOne(in, "", git, nil)
+		}
+		if repos[git] == Dir {
+			// These cannot get a placeholder (git refuses an empty
+			// commondir); a new one is the exit audit's.
+			for _, name := range []string{"commondir", "config.worktree"} {
+				if full := path.Join(git, name); !contains(internal, full) {
+					s.protected = append(s.protected, Protection{Path: full, Key: "", Holds: holdsAudit})
+				}
 			}
 		}
 	}
@@ -181,7 +197,12 @@ func (s *shareSet) protect(p *profile.Policy, project string) {
 			s.protectOne(full, "protect."+rel, share, ph)
 			continue
 		}
-		s.protectOne(path.Join(project, rel), "protect."+rel, project, nil)
+		full := path.Join(project, rel)
+		var ph *Placeholder
+		if v, ok := placeholders[rel]; ok && h.Is(path.Join(p.ProjectDir, path.Dir(rel)), Dir) {
+			ph = &v
+		}
+		s.protectOne(full, "protect."+rel, project, ph)
 	}
 }
 
@@ -236,4 +257,13 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
 }
