@@ -136,6 +136,15 @@ func (s *shareSet) protect(p *profile.Policy, project string) {
 			repos[r.Git] = r.Kind
 		}
 	}
+	if _, ok := repos[path.Join(project, ".git")]; !ok {
+		// No repository at the root: one the sandbox creates is the
+		// exit audit's.
+		for _, rel := range p.Protect {
+			if isGitEntry(rel) {
+				s.protected = append(s.protected, Protection{Path: path.Join(project, rel), Key: "protect." + rel, Holds: holdsAudit})
+			}
+		}
+	}
 	for _, git := range sortedKeys(repos) {
 		dir := path.Dir(git)
 		switch repos[git] {
