@@ -11,32 +11,36 @@ import (
 )
 
 // RepoDepth is how deep below the project the probe looks for nested
-// repositories: a .git entry in the project or in a directory up to this
-// many levels below it.
+// repositories: a .git entry at most this many path components below the
+// project (project/.git is 1, project/a/b/.git is 3).
 const RepoDepth = 3
 
 // findRepos lists the .git entries (directories and gitfiles) in project
-// and its directories down to RepoDepth levels, not descending into
-// node_modules, .git or symbolic links. Only directories are read, never
-// files, so the cost grows with the number of directories near the top.
+// and its directories down to RepoDepth, not descending into
+// node_modules, .git or symbolic links. It reads only the directories
+// above the deepest level and checks the deepest with one lstat each, so
+// its cost grows with the number of directories near the top, not with
+// the files.
 func findRepos(project string) []string {
 	var out []string
-	var walk func(dir string, depth int)
-	walk = func(dir string, depth int) {
-		entries, err := os.ReadDir(dir)
+	var walk func(dir string, level int)
+	walk = func(dir string, level int) {
+		git := filepath.Join(dir, ".git")
+		if st, err := os.Lstat(git); err == nil && (st.IsDir() || st.Mode().IsRegular()) {
+			out = append(out, git)
+		}
+		if level >= RepoDepth-1 {
+			return
+		}
+		f, err := os.Open(dir)
 		if err != nil {
 			return
 		}
+		entries, _ := f.ReadDir(-1)
+		f.Close()
 		for _, e := range entries {
-			name := e.Name()
-			if name == ".git" {
-				if e.Type().IsDir() || e.Type().IsRegular() {
-					out = append(out, filepath.Join(dir, name))
-				}
-				continue
-			}
-			if depth < RepoDepth && e.IsDir() && name != "node_modules" {
-				walk(filepath.Join(dir, name), depth+1)
+			if name := e.Name(); e.IsDir() && name != ".git" && name != "node_modules" {
+				walk(filepath.Join(dir, name), level+1)
 			}
 		}
 	}
