@@ -21,7 +21,7 @@ func TestFindRepos(t *testing.T) {
 	}
 	mk(".git/modules/a/.git", true) // inside .git: not looked at
 	mk("a/.git", true)
-	mk("a/b/.git", false) // a gitfile
+	mk("a/b/.git", false)  // a gitfile
 	mk("a/b/c/.git", true) // too deep
 	mk("node_modules/x/.git", true)
 	mk("lib/node_modules/y/.git", true)
