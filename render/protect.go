@@ -53,6 +53,7 @@ const (
 	holdsAudit       = "missing: checked by the audit at exit"
 	holdsNotShared   = "not in a writable share: nothing to protect"
 	holdsOutside     = "a link leading out of the share: the target is not shared; the link itself is not protected"
+	holdsLink        = "a link: its target is read-only, but a mount cannot hold the link itself, which the exit audit checks"
 )
 
 // GitInternals are paths inside a .git directory, beside the policy's
@@ -235,6 +236,9 @@ func (s *shareSet) protectOne(full, key, area string, ph *Placeholder) {
 		}
 		s.shares = append(s.shares, Share{Source: real, Target: real, Mode: ShareRO, Kind: f.Kind, Why: why})
 		s.protected = append(s.protected, Protection{Path: real, Key: key, Holds: holdsRO})
+		if real != full {
+			s.protected = append(s.protected, Protection{Path: full, Key: key, Holds: holdsLink})
+		}
 	case ph != nil:
 		kind := Regular
 		if ph.Dir {

@@ -149,3 +149,18 @@ func TestGHHostsToken(t *testing.T) {
 		t.Errorf("hosts.yml covered although the token is forwarded")
 	}
 }
+
+func TestProtectLinkInsideProject(t *testing.T) {
+	h := debianHost()
+	h.Files["/home/alice/proj/.git/hooks"] = File{Kind: Dir, Real: "/home/alice/proj/.githooks"}
+	us, err := UserShares(defaultPolicy(t, "/home/alice/proj"), h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s, ok := shareAt(us.Shares, "/home/alice/proj/.githooks"); !ok || s.Mode != ShareRO {
+		t.Errorf("the link's target is not read-only: %+v", s)
+	}
+	if got := holdsFor(us, "/home/alice/proj/.git/hooks"); got != holdsLink {
+		t.Errorf(".git/hooks holds %q, want %q", got, holdsLink)
+	}
+}
