@@ -18,11 +18,20 @@ func (s *shareSet) ghHosts(p *profile.Policy) {
 	if p.Forward.GHToken {
 		return
 	}
+	dir := path.Join(s.h.Home, path.Dir(GHHostsFile))
 	full := path.Join(s.h.Home, GHHostsFile)
-	if f, ok := s.present(full); !ok || f.Kind != Regular {
+	f, ok := s.present(full)
+	if !ok || f.Kind != Regular {
 		return
 	}
-	s.shares = append(s.shares, Share{Source: full, Target: full, Mode: ShareData, Kind: Regular,
+	// A link is covered where it leads inside the shared directory; a
+	// target outside it is not shared at all.
+	real, realDir := orDefault(f.Real, full), s.h.Real(dir)
+	if !within(real, realDir) {
+		return
+	}
+	target := path.Join(dir, strings.TrimPrefix(real, realDir))
+	s.shares = append(s.shares, Share{Source: real, Target: target, Mode: ShareData, Kind: Regular,
 		Data: SanitizeGHHosts(s.h.GHHosts), Why: "forward.gh_token"})
 }
 
