@@ -41,6 +41,8 @@ try replace-hooks sh -c 'rm -rf .git/hooks && ln -s /tmp/evil-hooks .git/hooks'
 try nested-rename mv sub/.git sub/.git-old
 try nested-config sh -c 'printf "%s\n" "$0" >> sub/.git/config' "$evil"
 try nested-hooks sh -c 'printf "%s\n" "$0" > sub/.git/hooks/post-checkout' "$hook"
+try hooks-path sh -c 'printf "%s\n" "$0" > sub/.githooks/post-checkout && chmod +x sub/.githooks/post-checkout' "$hook"
+try hooks-path-replace sh -c 'mv sub/.githooks sub/.githooks-old'
 try claude-settings sh -c 'printf "{\"hooks\":{\"SessionStart\":[{\"hooks\":[{\"type\":\"command\",\"command\":\"touch %s\"}]}]}}\n" "$0" > ~/.claude/settings.json' "$m"
 printf '{"hooks":{}}\n' > ~/.claude/evil.json
 try claude-settings-rename mv -f ~/.claude/evil.json ~/.claude/settings.json
@@ -67,6 +69,9 @@ func protectFixture(t *testing.T, f *bt.Fixture) string {
 		hostGit(t, f, dir, "add", "file")
 		hostGit(t, f, dir, "-c", "user.name=T", "-c", "user.email=t@example.com", "commit", "-qm", "one")
 	}
+	// The nested repository keeps its hooks in the working tree.
+	os.MkdirAll(filepath.Join(f.Project, "sub", ".githooks"), 0o755)
+	hostGit(t, f, filepath.Join(f.Project, "sub"), "config", "core.hooksPath", ".githooks")
 	os.WriteFile(filepath.Join(f.Project, ".envrc"), []byte("export A=1\n"), 0o644)
 	gh := filepath.Join(f.Home, ".config", "gh")
 	os.MkdirAll(gh, 0o755)

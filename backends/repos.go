@@ -65,6 +65,12 @@ func probeRepos(h *render.Host, p *profile.Policy) {
 			statInto(h, path)
 		}
 		if f.Kind == render.Dir {
+			if config, err := readSmall(filepath.Join(git, "config")); err == nil {
+				repo.ConfigPaths = render.GitConfigPaths(config, git, h.Home)
+				for _, path := range repo.ConfigPaths {
+					statInto(h, path)
+				}
+			}
 			for _, pat := range render.GitInternals {
 				matches, _ := filepath.Glob(filepath.Join(git, pat))
 				for _, m := range matches {
@@ -77,9 +83,6 @@ func probeRepos(h *render.Host, p *profile.Policy) {
 	}
 }
 
-// maxGHHosts caps how much of gh's hosts file the probe reads.
-const maxGHHosts = 1 << 20
-
 // probeGHHosts reads gh's hosts file when the policy shares gh's
 // configuration without its tokens: the renderers cover it with a copy
 // whose token lines are removed.
@@ -87,13 +90,20 @@ func probeGHHosts(h *render.Host, p *profile.Policy) {
 	if !p.Forward.GHConfig || p.Forward.GHToken {
 		return
 	}
-	f, err := os.Open(filepath.Join(h.Home, render.GHHostsFile))
-	if err != nil {
-		return
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxGHHosts))
-	if err == nil {
+	if data, err := readSmall(filepath.Join(h.Home, render.GHHostsFile)); err == nil {
 		h.GHHosts = data
 	}
+}
+
+// maxSmall caps how much of a configuration file the probe reads.
+const maxSmall = 1 << 20
+
+// readSmall reads at most maxSmall bytes of a file.
+func readSmall(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(io.LimitReader(f, maxSmall))
 }

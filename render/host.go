@@ -104,6 +104,9 @@ type Repo struct {
 	// Internal lists the paths inside a .git directory that match
 	// GitInternals.
 	Internal []string
+	// ConfigPaths are the paths its configuration makes git run or read
+	// (see GitConfigPaths).
+	ConfigPaths []string
 }
 
 // Kernel is a guest kernel the vm backend can boot.

@@ -98,7 +98,8 @@ func homeEntry(rel string) (string, bool) { return strings.CutPrefix(rel, "~/") 
 
 // RepoPaths lists the host paths the renderer consults for the repository
 // whose .git entry is git: the policy's git entries below its directory.
-// The probe stats them for every repository it finds.
+// The probe stats them, and the paths its configuration names, for every
+// repository it finds.
 func RepoPaths(p *profile.Policy, git string) []string {
 	out := []string{git}
 	for _, rel := range p.Protect {
@@ -170,14 +171,22 @@ func (s *shareSet) protect(p *profile.Policy, project string) {
 			}
 			s.protectOne(path.Join(dir, rel), "protect."+rel, project, ph)
 		}
-		var internal []string
+		var internal, configured []string
 		for _, r := range h.Repos {
 			if r.Git == git {
-				internal = r.Internal
+				internal, configured = r.Internal, r.ConfigPaths
 			}
 		}
 		for _, in := range internal {
 			s.protectOne(in, "", git, nil)
+		}
+		// Hooks, a monitor or included configuration that the repository's
+		// configuration names inside the project (such as a hooksPath
+		// of .husky) are as dangerous as .git/hooks.
+		for _, c := range configured {
+			if within(c, project) && !within(c, git) {
+				s.protectOne(c, "", project, nil)
+			}
 		}
 		if repos[git] == Dir {
 			// These cannot get a placeholder (git refuses an empty

@@ -164,3 +164,43 @@ func TestProtectLinkInsideProject(t *testing.T) {
 		t.Errorf(".git/hooks holds %q, want %q", got, holdsLink)
 	}
 }
+
+func TestGitConfigPaths(t *testing.T) {
+	config := `[core]
+	repositoryformatversion = 0
+	hooksPath = .husky/_
+	fsmonitor = true
+[core "x"]
+	fsmonitor = tools/monitor
+[include]
+	path = extra.conf
+[includeIf "gitdir:~/work/"]
+	path = ~/work.conf
+[Core]
+	FSMonitor = "scripts/watch"
+`
+	got := GitConfigPaths([]byte(config), "/p/.git", "/home/a")
+	want := []string{"/p/.husky/_", "/p/tools/monitor", "/p/.git/extra.conf", "/home/a/work.conf", "/p/scripts/watch"}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("GitConfigPaths = %q, want %q", got, want)
+	}
+}
+
+func TestProtectConfiguredHooksPath(t *testing.T) {
+	h := debianHost()
+	h.Repos[0].ConfigPaths = []string{"/home/alice/proj/.husky", "/home/alice/proj/missing-monitor", "/etc/elsewhere"}
+	h.Files["/home/alice/proj/.husky"] = File{Kind: Dir, Real: "/home/alice/proj/.husky"}
+	us, err := UserShares(defaultPolicy(t, "/home/alice/proj"), h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s, ok := shareAt(us.Shares, "/home/alice/proj/.husky"); !ok || s.Mode != ShareRO {
+		t.Errorf("the configured hooks path is not read-only: %+v", s)
+	}
+	if got := holdsFor(us, "/home/alice/proj/missing-monitor"); got != holdsAudit {
+		t.Errorf("a missing configured path holds %q", got)
+	}
+	if _, ok := shareAt(us.Shares, "/etc/elsewhere"); ok {
+		t.Errorf("a configured path outside the project is shared")
+	}
+}
