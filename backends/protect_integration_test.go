@@ -23,6 +23,8 @@ evil="[core]
 hook="#!/bin/sh
 touch $m"
 try() { name=$1; shift; if "$@" 2>/dev/null; then echo "BROKEN $name"; fi; }
+# Git inside still commits in the pinned .git.
+echo two > file && git add file && git -c user.name=In -c user.email=in@example.com commit -qm inside && echo COMMITTED-INSIDE
 # Move .git aside and plant a new one whose config runs the monitor.
 if mv .git .git-old 2>/dev/null; then
 	echo "BROKEN rename-git"
@@ -132,6 +134,11 @@ func checkAttacks(t *testing.T, f *bt.Fixture, res bt.Result, marker string, ghT
 			continue
 		}
 		t.Errorf("attack %q worked inside the sandbox", name)
+	}
+	if !strings.Contains(res.Stdout, "COMMITTED-INSIDE") {
+		t.Errorf("git inside the sandbox cannot commit:\n%s\n%s", res.Stdout, res.Stderr)
+	} else if log := hostGit(t, f, f.Project, "log", "-1", "--format=%s"); strings.TrimSpace(log) != "inside" {
+		t.Errorf("the commit made inside is not on the host: %q", log)
 	}
 	if ghToken && !strings.Contains(res.Stdout, "BROKEN gh-token") {
 		t.Errorf("with the gh token forwarded, hosts.yml inside lacks the token")
