@@ -40,6 +40,10 @@ try write-hook sh -c 'printf "%s\n" "$0" > .git/hooks/post-checkout && chmod +x 
 mkdir -p /tmp/evil-hooks && printf '%s\n' "$hook" > /tmp/evil-hooks/post-checkout && chmod +x /tmp/evil-hooks/post-checkout
 try rename-hooks mv .git/hooks .git/hooks-old
 try replace-hooks sh -c 'rm -rf .git/hooks && ln -s /tmp/evil-hooks .git/hooks'
+mkdir -p /tmp/evil-git && printf '%s\n' "$evil" > /tmp/evil-git/config
+try commondir sh -c 'echo ../../evil > .git/commondir'
+try commondir-rename sh -c 'echo ../../evil > .git/cd && mv -f .git/cd .git/commondir'
+try worktree-config sh -c 'printf "%s\n" "$0" > .git/config.worktree' "$evil"
 try nested-rename mv sub/.git sub/.git-old
 try nested-config sh -c 'printf "%s\n" "$0" >> sub/.git/config' "$evil"
 try nested-hooks sh -c 'printf "%s\n" "$0" > sub/.git/hooks/post-checkout' "$hook"
@@ -160,7 +164,8 @@ func checkAttacks(t *testing.T, f *bt.Fixture, res bt.Result, marker string, ghT
 		t.Errorf(".vscode was created on the host")
 	}
 	// Placeholders are gone again.
-	for _, p := range []string{filepath.Join(f.Home, ".claude", "commands"), filepath.Join(f.Home, ".claude", "hooks")} {
+	for _, p := range []string{filepath.Join(f.Home, ".claude", "commands"), filepath.Join(f.Home, ".claude", "hooks"),
+		filepath.Join(f.Project, ".git", "commondir"), filepath.Join(f.Project, "sub", ".git", "config.worktree")} {
 		if _, err := os.Lstat(p); err == nil {
 			t.Errorf("placeholder %s is left on the host", p)
 		}

@@ -49,7 +49,7 @@ const (
 	holdsRO          = "read-only bind: cannot be changed, renamed, removed or replaced"
 	holdsPinned      = "pinned: writable, but cannot be renamed, removed or replaced"
 	holdsGitfile     = "read-only bind (a gitfile): cannot be changed, renamed or replaced"
-	holdsPlaceholder = "missing: an empty placeholder is created for the run, bound read-only and removed at exit when still empty"
+	holdsPlaceholder = "missing: a placeholder that changes nothing is created for the run, bound read-only and removed at exit when unchanged"
 	holdsAudit       = "missing: checked by the audit at exit"
 	holdsNotShared   = "not in a writable share: nothing to protect"
 	holdsOutside     = "a link leading out of the share: the target is not shared; the link itself is not protected"
@@ -85,6 +85,13 @@ var placeholders = map[string]Placeholder{
 	"~/.claude/plugins":             {Dir: true},
 	"~/.claude/hooks":               {Dir: true},
 	"~/.claude/skills":              {Dir: true},
+}
+
+// gitPlaceholders are the placeholders of GitInternals inside every
+// .git directory, by name.
+var gitPlaceholders = map[string]Placeholder{
+	"commondir":       {Content: []byte(".\n")},
+	"config.worktree": {},
 }
 
 // isGitEntry reports whether a protect entry holds in every repository:
@@ -189,11 +196,15 @@ func (s *shareSet) protect(p *profile.Policy, project string) {
 			}
 		}
 		if repos[git] == Dir {
-			// These cannot get a placeholder (git refuses an empty
-			// commondir); a new one is the exit audit's.
-			for _, name := range []string{"commondir", "config.worktree"} {
+			// A new commondir would send git to another directory's
+			// configuration and hooks; a new config.worktree would add
+			// configuration where the extension is on. Their
+			// placeholders change nothing ("." names the .git directory
+			// itself).
+			for _, name := range sortedKeys(gitPlaceholders) {
 				if full := path.Join(git, name); !contains(internal, full) {
-					s.protected = append(s.protected, Protection{Path: full, Key: "", Holds: holdsAudit})
+					ph := gitPlaceholders[name]
+					s.protectOne(full, "", git, &ph)
 				}
 			}
 		}
