@@ -29,11 +29,16 @@ func runBwrap(p *profile.Policy, h *render.Host, stdio IO) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	if err := materialize(plan, h); err != nil {
+	undo, err := materialize(plan, h)
+	if err != nil {
 		return 0, err
 	}
 	launchNotes(stdio.Stderr, plan.Notes)
-	if render.NetworkFor(p, h, profile.Bubblewrap).Proxy || plan.DBusProxy != nil || len(plan.Network) > 0 {
+	if render.NetworkFor(p, h, profile.Bubblewrap).Proxy || plan.DBusProxy != nil || len(plan.Network) > 0 || len(plan.Placeholders) > 0 {
+		// The launcher stays to serve the proxy, run the D-Bus proxy or the
+		// network helper, or to remove the placeholders of missing
+		// protected paths at exit.
+		defer undo()
 		return superviseBwrap(p, h, plan, stdio)
 	}
 	if h.Root && h.UID != 0 {

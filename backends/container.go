@@ -31,7 +31,9 @@ func runContainer(p *profile.Policy, h *render.Host, stdio IO) (int, error) {
 		return 0, err
 	}
 	defer dir.remove()
-	if err := materialize(plan, h); err != nil {
+	undo, err := materialize(plan, h)
+	defer undo()
+	if err != nil {
 		return 0, err
 	}
 	if plan.DBusProxy != nil {

@@ -44,6 +44,8 @@ func Probe(p *profile.Policy) (*render.Host, error) {
 	for _, path := range render.HostPaths(p, h.Env, h.Home, h.UID) {
 		statInto(h, path)
 	}
+	probeRepos(h, p)
+	probeGHHosts(h, p)
 	h.NixOS = h.Exists("/etc/NIXOS")
 	h.Systemd = isDir("/run/systemd/system")
 	h.StdinTTY = term.IsTerminal(0)

@@ -113,9 +113,28 @@ func removeSameDevice(path string, dev uint64) error {
 }
 
 // materialize creates what plan asks for on the host before a launch:
-// host directories (owned by the user), seed copies, directories,
-// generated files and symlinks inside a prepared root.
-func materialize(plan *render.Plan, h *render.Host) error {
+// host directories (owned by the user), placeholders of missing protected
+// paths, seed copies, directories, generated files and symlinks inside a
+// prepared root. It returns the function that removes the placeholders
+// again at exit (while they are still empty).
+func materialize(plan *render.Plan, h *render.Host) (func(), error) {
+	undo := func() {}
+	if err := materializeDirs(plan, h); err != nil {
+		return undo, err
+	}
+	undo, err := createPlaceholders(plan.Placeholders, h)
+	if err != nil {
+		return func() {}, err
+	}
+	if err := materializeFiles(plan, h); err != nil {
+		undo()
+		return func() {}, err
+	}
+	return undo, nil
+}
+
+// materializeDirs creates the plan's host directories.
+func materializeDirs(plan *render.Plan, h *render.Host) error {
 	chown := func(p string) error {
 		if os.Getuid() == 0 && h.UID != 0 {
 			return os.Lchown(p, h.UID, h.GID)
@@ -126,6 +145,18 @@ func materialize(plan *render.Plan, h *render.Host) error {
 		if err := mkdirAllOwned(d, h, chown); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// materializeFiles creates the plan's seeds, root directories, generated
+// files and symlinks.
+func materializeFiles(plan *render.Plan, h *render.Host) error {
+	chown := func(p string) error {
+		if os.Getuid() == 0 && h.UID != 0 {
+			return os.Lchown(p, h.UID, h.GID)
+		}
+		return nil
 	}
 	for _, d := range plan.Dirs {
 		if err := os.MkdirAll(d.Path, 0o755); err != nil {

@@ -67,7 +67,9 @@ func runVM(p *profile.Policy, h *render.Host, stdio IO) (int, error) {
 		return 0, err
 	}
 	defer dir.remove()
-	if err := materialize(plan, h); err != nil {
+	undo, err := materialize(plan, h)
+	defer undo()
+	if err != nil {
 		return 0, err
 	}
 	if h.Root && h.UID != 0 {

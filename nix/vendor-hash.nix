@@ -1,1 +1,1 @@
-"sha256-VmhkqNdlbY0d/A/cGqejYrZv9ksxXRk64YN3nkoEnaA="
+"sha256-BAYLemuvJfBYh3ohnLLr2GwlaOpDl3USkabZ4Uq88YI="

@@ -59,6 +59,8 @@ type Env struct {
 	PackageDefaults string
 	// DataHome is $XDG_DATA_HOME, which holds the trust store.
 	DataHome string
+	// StateHome is $XDG_STATE_HOME, which holds the per-project state.
+	StateHome string
 }
 
 // Decode decodes one layer file of the given kind. name is used in messages

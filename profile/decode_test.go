@@ -43,6 +43,9 @@ func TestDecodeProblems(t *testing.T) {
 		{"other variable", "[mounts]\n\"$XDG_DATA_HOME/x\" = \"ro\"\n", []string{`only $HOME is expanded`}},
 		{"persist absolute", "persist = [\"/abs\"]\n", []string{`persist entry "/abs" must be a directory inside the home dir`}},
 		{"protect escape", "[protect]\n\"../x\" = true\n", []string{`protect entry "../x" must be a path inside the project`}},
+		{"protect home escape", "[protect]\n\"~/../x\" = true\n", []string{`protect entry "~/../x" must be a path inside the project`}},
+		{"protect other home", "[protect]\n\"~bob/x\" = true\n", []string{`protect entry "~bob/x"`}},
+		{"protect home itself", "[protect]\n\"~/\" = true\n", []string{`protect entry "~/"`}},
 		{"profile in profile", "[profiles.a]\nprofile = \"b\"\n", []string{`p.toml:2: unknown key "profiles.a.profile"`}},
 		{"bad profile name", "[profiles.\"a b\"]\nnotice = true\n", []string{`invalid profile name "a b"`}},
 		{"hostname", "hostname = \"-bad\"\n", []string{`invalid host name "-bad"`}},
@@ -140,5 +143,14 @@ func TestCheckFileAs(t *testing.T) {
 	}
 	if err := CheckFileAs(LayerSystem, "s.toml", src); err == nil || !strings.Contains(err.Error(), "s.toml:2:") {
 		t.Errorf("err = %v, want a positioned relative-path problem", err)
+	}
+}
+
+func TestDecodeProtectHomeEntries(t *testing.T) {
+	p := resolveLayers(t, Flags{}, mustLayer(t, LayerProject, "[protect]\n\"~/.claude//statusline.sh\" = true\n\"sub/../Makefile\" = true\n"))
+	for _, want := range []string{"~/.claude/statusline.sh", "Makefile"} {
+		if !contains(p.Protect, want) {
+			t.Errorf("protect = %q, want %q in it", p.Protect, want)
+		}
 	}
 }

@@ -123,8 +123,17 @@ func TestDefaults(t *testing.T) {
 	if p.Backend != Bubblewrap || p.Network.Mode != NetworkFull || !p.Notice || p.Command[0] != "claude" || p.Shell[0] != "bash" {
 		t.Errorf("defaults = %+v", p)
 	}
-	if !reflect.DeepEqual(p.Protect, []string{".claude-sandbox.toml", ".git/config", ".git/hooks"}) {
-		t.Errorf("protect = %q", p.Protect)
+	// At least sandbox-runtime's mandatory denies, and Claude Code's
+	// executable configuration in ~/.claude.
+	for _, want := range []string{".claude-sandbox.toml", ".git/config", ".git/hooks", ".gitmodules", ".gitconfig",
+		".mcp.json", ".envrc", ".ripgreprc", ".vscode", ".idea", ".claude/settings.json", ".claude/settings.local.json",
+		".claude/commands", ".claude/agents", ".bashrc", ".bash_profile", ".bash_login", ".bash_logout", ".profile",
+		".zshrc", ".zshenv", ".zprofile", ".zlogin", ".zlogout",
+		"~/.claude/settings.json", "~/.claude/settings.local.json", "~/.claude/commands", "~/.claude/agents",
+		"~/.claude/plugins", "~/.claude/hooks", "~/.claude/skills", "~/.claude/CLAUDE.md"} {
+		if !contains(p.Protect, want) {
+			t.Errorf("protect lacks %q by default: %q", want, p.Protect)
+		}
 	}
 	if p.VM != (VMSettings{Flavour: "host", Machine: "q35", Accel: "auto", MemoryMiB: 4096, CPUs: 4}) || p.Container.MachinePrefix != "claude-sandbox" {
 		t.Errorf("vm %+v container %+v", p.VM, p.Container)

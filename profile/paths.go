@@ -59,14 +59,19 @@ func homeRelative(p string) (string, error) {
 	return c, nil
 }
 
-// projectRelative checks a protect entry: a path inside the project.
+// projectRelative checks a protect entry: a path inside the project, or
+// with a leading ~/ a path inside the home dir (kept in that form).
 func projectRelative(p string) (string, error) {
 	if err := checkNoGlob(p); err != nil {
 		return "", err
 	}
-	c := filepath.Clean(p)
-	if p == "" || filepath.IsAbs(p) || strings.HasPrefix(p, "~") || c == "." || c == ".." || strings.HasPrefix(c, "../") {
-		return "", fmt.Errorf("protect entry %q must be a path inside the project, such as \".git/hooks\"", p)
+	rest, home := strings.CutPrefix(p, "~/")
+	c := filepath.Clean(rest)
+	if rest == "" || filepath.IsAbs(rest) || strings.HasPrefix(rest, "~") || c == "." || c == ".." || strings.HasPrefix(c, "../") {
+		return "", fmt.Errorf("protect entry %q must be a path inside the project, such as \".git/hooks\", or inside the home dir, such as \"~/.claude/settings.json\"", p)
+	}
+	if home {
+		return "~/" + c, nil
 	}
 	return c, nil
 }

@@ -48,9 +48,12 @@ type Policy struct {
 	// Env is the environment policy.
 	Env EnvPolicy
 
-	// Protect lists paths relative to ProjectDir that are bound read-only
-	// inside the sandbox even though the project is writable (by default
-	// .claude-sandbox.toml, .git/hooks and .git/config).
+	// Protect lists paths that the sandbox may not change, rename or
+	// replace although they lie in a writable share: relative to
+	// ProjectDir (such as .git/hooks, applied to every repository found
+	// in the project when they start with .git/ or are .gitmodules), or
+	// starting with ~/ relative to the home dir (such as
+	// ~/.claude/settings.json).
 	Protect []string
 
 	// Persist lists home-relative directories (such as ".local/bin") kept

@@ -52,7 +52,7 @@ type forwardSwitch struct {
 
 // forwardSwitches lists every [forward] key, in the order of Forward's fields.
 var forwardSwitches = []forwardSwitch{
-	{"claude", func(f *Forward) *bool { return &f.Claude }, "~/.claude read-write and a copy of ~/.claude.json"},
+	{"claude", func(f *Forward) *bool { return &f.Claude }, "~/.claude read-write (its executable configuration read-only through [protect]) and a copy of ~/.claude.json"},
 	{"git_config", func(f *Forward) *bool { return &f.GitConfig }, "~/.gitconfig and ~/.config/git, read-only"},
 	{"ssh_keys", func(f *Forward) *bool { return &f.SSHKeys }, "~/.ssh, read-only"},
 	{"gh_config", func(f *Forward) *bool { return &f.GHConfig }, "~/.config/gh, read-only"},
@@ -86,8 +86,9 @@ var unionKeys = map[string]bool{
 // SchemaKeys lists every key a layer file may hold, as dotted paths, in a
 // stable order. Keys chosen by the user are written in angle brackets:
 // "mounts.<path>", "mounts.<path>.mode", "env.set.<name>",
-// "protect.<path>", "profiles.<name>" (whose table holds any key that is
-// valid at the top level except profile and profiles).
+// "protect.<path>" (a project-relative path, or ~/path in the home),
+// "profiles.<name>" (whose table holds any key that is valid at the top
+// level except profile and profiles).
 func SchemaKeys() []string {
 	var out []string
 	for _, k := range append(append([]string(nil), settingKeys...), topOnlyKeys...) {

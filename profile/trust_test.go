@@ -80,6 +80,9 @@ func TestTrustDirections(t *testing.T) {
 		{"retarget", "[mounts]\n\"/data\" = { mode = \"ro\", target = \"/elsewhere\" }", "mounts./data"},
 		{"protect off", "[protect]\n\".git/hooks\" = false", "protect..git/hooks"},
 		{"protect more", "[protect]\n\"Makefile\" = true", ""},
+		{"protect editor off", "[protect]\n\".vscode\" = false", "protect..vscode"},
+		{"protect claude settings off", "[protect]\n\"~/.claude/settings.json\" = false", "protect.~/.claude/settings.json"},
+		{"protect home more", "[protect]\n\"~/.claude/statusline.sh\" = true", ""},
 		{"persist fewer", "persist = []", ""},
 		{"persist new", "persist = [\".config/autostart\"]", "persist"},
 		{"memory lower", "[vm]\nmemory = \"2G\"\ncpus = 1", ""},
@@ -175,5 +178,19 @@ func TestTrustEgressInFullMode(t *testing.T) {
 		case key != "" && (len(w) != 1 || w[0].Key != key):
 			t.Errorf("%q: widenings %v, want %s", src, w, key)
 		}
+	}
+}
+
+// TestUnprotectFromUserLayer: the user's own layer may unprotect a path
+// (no trust needed), and the project file may not without trust.
+func TestUnprotectFromUserLayer(t *testing.T) {
+	b, _ := Builtin(testEnv)
+	user := mustLayer(t, LayerUser, "[protect]\n\".vscode\" = false\n\"~/.claude/CLAUDE.md\" = false\n")
+	p, w, err := Assess(testEnv, []*Layer{b, user}, Flags{})
+	if err != nil || len(w) != 0 {
+		t.Fatalf("user layer unprotecting: widenings %v, err %v", w, err)
+	}
+	if contains(p.Protect, ".vscode") || contains(p.Protect, "~/.claude/CLAUDE.md") || !contains(p.Protect, ".idea") {
+		t.Errorf("protect = %q", p.Protect)
 	}
 }

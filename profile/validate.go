@@ -36,7 +36,11 @@ func isWithin(path, dir string) bool {
 	return path == dir || strings.HasPrefix(path, dir+"/")
 }
 
-// checkProjectDir refuses /, the home dir and its ancestors as project.
+// checkProjectDir refuses /, the home dir and its ancestors as project,
+// and a project dir that is, contains or lies inside a directory the
+// sandbox must never write: the launcher's own configuration, trust store
+// and state, ~/.ssh, ~/.gnupg, ~/.config, ~/.local and ~/.claude (the
+// sandbox could rewrite its next policy, keys or programs the host runs).
 func checkProjectDir(p *Policy, env Env, ps *problems) {
 	dir := filepath.Clean(p.ProjectDir)
 	if p.ProjectDir == "" || !filepath.IsAbs(dir) {
@@ -46,10 +50,68 @@ func checkProjectDir(p *Policy, env Env, ps *problems) {
 	if p.Force {
 		return
 	}
+	const hint = "pass --force to share it anyway"
 	if dir == "/" || (env.Home != "" && isWithin(filepath.Clean(env.Home), dir)) {
-		ps.add("", 0, "", "pass --force to share it anyway",
+		ps.add("", 0, "", hint,
 			"refusing project dir %s: it is / or contains the home dir, so the sandbox would see everything in it", dir)
+		return
 	}
+	for _, s := range sensitiveDirs(env) {
+		switch {
+		case dir == s.dir:
+			ps.add("", 0, "", hint, "refusing project dir %s: it is %s, %s", dir, s.name, s.why)
+		case isWithin(dir, s.dir):
+			ps.add("", 0, "", hint, "refusing project dir %s: it lies inside %s (%s), %s", dir, s.name, s.dir, s.why)
+		case isWithin(s.dir, dir):
+			ps.add("", 0, "", hint, "refusing project dir %s: it contains %s (%s), %s", dir, s.name, s.dir, s.why)
+		}
+	}
+}
+
+// sensitiveDir is a directory the sandbox must never get write access to.
+type sensitiveDir struct {
+	dir, name, why string
+}
+
+// sensitiveDirs lists the directories a project dir may not be, contain or
+// lie inside, most specific first.
+func sensitiveDirs(env Env) []sensitiveDir {
+	const policy = "so the sandbox could rewrite the policy of its next run"
+	var out []sensitiveDir
+	add := func(dir, name, why string) {
+		if dir == "" || !filepath.IsAbs(dir) {
+			return
+		}
+		dir = filepath.Clean(dir)
+		for _, o := range out {
+			if o.dir == dir {
+				return
+			}
+		}
+		out = append(out, sensitiveDir{dir, name, why})
+	}
+	if env.ConfigHome != "" {
+		add(filepath.Join(env.ConfigHome, "claude-sandbox"), "claude-sandbox's configuration dir", policy)
+	}
+	if env.DataHome != "" {
+		add(filepath.Join(env.DataHome, "claude-sandbox"), "claude-sandbox's trust store", policy)
+	}
+	if env.StateHome != "" {
+		add(filepath.Join(env.StateHome, "claude-sandbox"), "claude-sandbox's state dir", "so the sandbox could change what its next run keeps")
+	}
+	add(filepath.Dir(SystemConfig), "claude-sandbox's system configuration dir", policy)
+	if env.Home != "" {
+		for _, d := range []struct{ rel, why string }{
+			{".ssh", "so the sandbox could change SSH keys and configuration"},
+			{".gnupg", "so the sandbox could change GnuPG keys and configuration"},
+			{".config", "so the sandbox could change the configuration of programs the host runs"},
+			{".local", "so the sandbox could change programs and data the host uses"},
+			{".claude", "so the sandbox could change Claude Code's settings, hooks and credentials"},
+		} {
+			add(filepath.Join(env.Home, d.rel), "~/"+d.rel, d.why)
+		}
+	}
+	return out
 }
 
 // checkCommand requires a program to run.

@@ -16,6 +16,16 @@ func TestValidateRefusals(t *testing.T) {
 		{"home project", "/home/u", "", "refusing project dir /home/u"},
 		{"home ancestor", "/home", "", "refusing project dir /home"},
 		{"project below home", "/home/u/src/app", "", ""},
+		{"config dir project", "/home/u/.config/claude-sandbox", "", "refusing project dir /home/u/.config/claude-sandbox: it is claude-sandbox's configuration dir"},
+		{"inside ~/.config", "/home/u/.config/nvim", "", "refusing project dir /home/u/.config/nvim: it lies inside ~/.config"},
+		{"contains the trust store", "/home/u/.local/share", "", "it contains claude-sandbox's trust store (/home/u/.local/share/claude-sandbox)"},
+		{"state dir", "/home/u/.local/state/claude-sandbox/projects/app-1", "", "lies inside claude-sandbox's state dir"},
+		{"inside ~/.ssh", "/home/u/.ssh", "", "refusing project dir /home/u/.ssh: it is ~/.ssh"},
+		{"inside ~/.gnupg", "/home/u/.gnupg/x", "", "it lies inside ~/.gnupg"},
+		{"~/.claude", "/home/u/.claude", "", "it is ~/.claude, so the sandbox could change Claude Code's settings"},
+		{"inside ~/.local", "/home/u/.local/src/app", "", "it lies inside ~/.local"},
+		{"system config dir", "/etc/claude-sandbox", "", "it is claude-sandbox's system configuration dir"},
+		{"a name that only starts alike", "/home/u/.configs/app", "", ""},
 		{"rw ssh", "/home/u/src/app", "[mounts]\n\"~/.ssh\" = \"rw\"\n", `p.toml:2: mounts."/home/u/.ssh": refusing read-write mount of /home/u/.ssh`},
 		{"rw inside gnupg", "/home/u/src/app", "[mounts]\n\"~/.gnupg/private\" = \"rw\"\n", "refusing read-write mount of /home/u/.gnupg/private"},
 		{"rw home", "/home/u/src/app", "[mounts]\n\"~\" = \"rw\"\n", "refusing read-write mount of /home/u"},
@@ -32,6 +42,7 @@ func TestValidateRefusals(t *testing.T) {
 			env.ProjectDir = tt.project
 			env.ConfigHome = "/home/u/.config"
 			env.DataHome = "/home/u/.local/share"
+			env.StateHome = "/home/u/.local/state"
 			b, _ := Builtin(env)
 			l, err := Decode(LayerProject, "p.toml", []byte(tt.src), env)
 			if err != nil {

@@ -47,10 +47,11 @@ func Bwrap(p *profile.Policy, h *Host) (*Plan, error) {
 	if bwrap == "" {
 		return nil, fmt.Errorf("bwrap not found on PATH: install bubblewrap (Debian and Ubuntu: apt install bubblewrap; Fedora: dnf install bubblewrap)")
 	}
-	user, notes, err := UserShares(p, h)
+	us, err := UserShares(p, h)
 	if err != nil {
 		return nil, err
 	}
+	notes := us.Notes
 	cmd, err := Command(p, h, profile.Bubblewrap)
 	if err != nil {
 		return nil, err
@@ -94,7 +95,7 @@ func Bwrap(p *profile.Policy, h *Host) (*Plan, error) {
 	}
 
 	// The user's data, in target order so parents come first.
-	for _, s := range user {
+	for _, s := range us.Shares {
 		bwrapShare(b, s)
 	}
 
@@ -133,6 +134,9 @@ func Bwrap(p *profile.Policy, h *Host) (*Plan, error) {
 		Seed:      Seeds(p, h),
 		DBusProxy: proxy,
 		Notes:     notes,
+
+		Placeholders: us.Placeholders,
+		Protected:    us.Protected,
 	}, nil
 }
 
@@ -177,8 +181,10 @@ func bwrapSystem(b *bwrapArgs, p *profile.Policy, h *Host, hostEtc []string) {
 // bwrapShare adds one share.
 func bwrapShare(b *bwrapArgs, s Share) {
 	switch s.Mode {
-	case ShareRW:
+	case ShareRW, SharePin:
 		b.add("--bind", s.Source, s.Target)
+	case ShareData:
+		b.add("--ro-bind-data", b.file(s.Data, true), s.Target)
 	case ShareRO:
 		b.add("--ro-bind", s.Source, s.Target)
 	case ShareDev:

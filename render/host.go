@@ -25,6 +25,13 @@ type Host struct {
 	// missing.
 	Files map[string]File
 
+	// Repos are the git repositories the probe found in the project, its
+	// own included: every .git directory or gitfile down to depth 3,
+	// outside node_modules and .git directories.
+	Repos []Repo
+	// GHHosts is the content of ~/.config/gh/hosts.yml (nil when absent).
+	GHHosts []byte
+
 	// StdinTTY is true when standard input is a terminal.
 	StdinTTY bool
 	// NixOS is true on NixOS (/etc/NIXOS exists).
@@ -87,6 +94,20 @@ const (
 	CharDevice
 	Other
 )
+
+// Repo is a git repository found in the project.
+type Repo struct {
+	// Git is the canonical path of its .git entry.
+	Git string
+	// Kind is Dir for a .git directory, Regular for a gitfile.
+	Kind FileKind
+	// Internal lists the paths inside a .git directory that match
+	// GitInternals.
+	Internal []string
+	// ConfigPaths are the paths its configuration makes git run or read
+	// (see GitConfigPaths).
+	ConfigPaths []string
+}
 
 // Kernel is a guest kernel the vm backend can boot.
 type Kernel struct {

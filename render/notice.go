@@ -65,8 +65,19 @@ func Notice(p *profile.Policy, h *Host, backend profile.Backend) string {
 	if p.Forward.SSHKeys {
 		ro = append(ro, "~/.ssh")
 	}
-	if len(p.Protect) > 0 {
-		ro = append(ro, "the project paths "+strings.Join(p.Protect, ", "))
+	var inProject, inHome []string
+	for _, rel := range p.Protect {
+		if _, ok := homeEntry(rel); ok {
+			inHome = append(inHome, rel)
+		} else {
+			inProject = append(inProject, rel)
+		}
+	}
+	if len(inProject) > 0 {
+		ro = append(ro, "the project paths "+strings.Join(inProject, ", ")+" (the .git ones in every repository; a .git directory cannot be renamed or replaced)")
+	}
+	if len(inHome) > 0 {
+		ro = append(ro, strings.Join(inHome, ", "))
 	}
 	if len(ro) > 0 {
 		fmt.Fprintf(&b, "Read-only: %s. ", strings.Join(ro, ", "))

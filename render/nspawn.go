@@ -53,10 +53,11 @@ func Nspawn(p *profile.Policy, h *Host) (*Plan, error) {
 	if h.RunDir == "" {
 		return nil, fmt.Errorf("no run directory")
 	}
-	user, notes, err := UserShares(p, h)
+	us, err := UserShares(p, h)
 	if err != nil {
 		return nil, err
 	}
+	notes := us.Notes
 	cmd, err := Command(p, h, profile.Container)
 	if err != nil {
 		return nil, err
@@ -67,7 +68,7 @@ func Nspawn(p *profile.Policy, h *Host) (*Plan, error) {
 	}
 	notes = append(notes, net.Notes...)
 	root := ContainerRoot(h)
-	plan := &Plan{HostDirs: HostDirs(p, h), Seed: Seeds(p, h)}
+	plan := &Plan{HostDirs: HostDirs(p, h), Seed: Seeds(p, h), Placeholders: us.Placeholders, Protected: us.Protected}
 
 	args := []string{nspawn, "--quiet", "--directory=" + root, "--machine=" + MachineName(p, h),
 		"--hostname=" + Hostname(p), "--as-pid2", "--private-users=no",
@@ -137,9 +138,14 @@ func Nspawn(p *profile.Policy, h *Host) (*Plan, error) {
 
 	sockets, fwd, fwdNotes := ForwardedSockets(p, h)
 	notes = append(notes, fwdNotes...)
-	for _, s := range append(user, fwd...) {
+	for i, s := range append(us.Shares, fwd...) {
 		switch s.Mode {
-		case ShareRW, ShareDev:
+		case ShareData:
+			// Beside the root, never inside it: the file is bound in.
+			file := path.Join(h.RunDir, "data", itoa(i))
+			plan.Files = append(plan.Files, GeneratedFile{Path: file, Content: s.Data, Mode: 0o644, Show: true})
+			args = append(args, "--bind-ro="+nspawnPath(file)+":"+nspawnPath(s.Target))
+		case ShareRW, ShareDev, SharePin:
 			args = append(args, "--bind="+nspawnPath(s.Source)+":"+nspawnPath(s.Target))
 		case ShareRO:
 			args = append(args, "--bind-ro="+nspawnPath(s.Source)+":"+nspawnPath(s.Target))
@@ -173,7 +179,7 @@ func Nspawn(p *profile.Policy, h *Host) (*Plan, error) {
 	args = append(args, "--", entry,
 		"--uid="+itoa(h.UID), "--gid="+itoa(h.GID), "--groups="+joinInts(h.Groups),
 		"--chdir="+h.Real(p.ProjectDir), "--runtime-dir="+Runtime(h))
-	for _, d := range UserDirs(h, append(user, fwd...)) {
+	for _, d := range UserDirs(h, append(us.Shares, fwd...)) {
 		args = append(args, "--user-dir="+d)
 	}
 	args = append(args, "--")

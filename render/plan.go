@@ -31,6 +31,11 @@ type Plan struct {
 	// attaches to a new network namespace and starts Argv in (see
 	// NetworkPlan.Attach).
 	Network []string
+	// Placeholders are created on the host before the launch where a
+	// protected path is missing, and removed at exit when still empty.
+	Placeholders []Placeholder
+	// Protected says what holds for every protected path, for explain.
+	Protected []Protection
 	// Notes are human-readable remarks for explain, for example a forward
 	// the policy asks for that the host lacks.
 	Notes []string

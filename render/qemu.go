@@ -42,7 +42,9 @@ type GuestConfig struct {
 
 // GuestShare is one mount the guest init performs.
 type GuestShare struct {
-	// Kind is 9p, tmpfs, symlink, file or hide.
+	// Kind is 9p, tmpfs, symlink, file, hide or pin (a bind of the
+	// target onto itself: a mount point that cannot be renamed, removed
+	// or replaced).
 	Kind string `json:"kind"`
 	// Tag is the 9p mount tag (9p), the link text (symlink) or the file's
 	// name in the configuration share (file).
@@ -97,10 +99,11 @@ func QEMU(p *profile.Policy, h *Host) (*Plan, error) {
 	if kernel == "" {
 		return nil, fmt.Errorf("no guest kernel found: install one (Debian: apt install linux-image-amd64) or set vm.kernel")
 	}
-	user, notes, err := UserShares(p, h)
+	us, err := UserShares(p, h)
 	if err != nil {
 		return nil, err
 	}
+	notes := us.Notes
 	cmd, err := Command(p, h, profile.VM)
 	if err != nil {
 		return nil, err
@@ -114,7 +117,8 @@ func QEMU(p *profile.Policy, h *Host) (*Plan, error) {
 		notes = append(notes, "vm: display, audio, D-Bus, the SSH agent and the GPU stay isolated in the VM (use vm.display for a window)")
 	}
 	guestDir := GuestDir(h)
-	plan := &Plan{HostDirs: HostDirs(p, h), Seed: Seeds(p, h), Symlinks: net.Symlinks}
+	plan := &Plan{HostDirs: HostDirs(p, h), Seed: Seeds(p, h), Symlinks: net.Symlinks,
+		Placeholders: us.Placeholders, Protected: us.Protected}
 	plan.Dirs = append(plan.Dirs, RootDir{Path: guestDir, Mode: 0o700, UserOwned: true},
 		RootDir{Path: path.Join(guestDir, "files"), Mode: 0o700, UserOwned: true})
 
@@ -168,8 +172,15 @@ func QEMU(p *profile.Policy, h *Host) (*Plan, error) {
 		virtfs(GuestRootTag, "/", true, ",multidevs=remap")
 	}
 	n := 0
-	for _, s := range user {
+	for _, s := range us.Shares {
 		switch s.Mode {
+		case SharePin:
+			cfg.Shares = append(cfg.Shares, GuestShare{Kind: "pin", Target: s.Target})
+		case ShareData:
+			name := fmt.Sprintf("f%d", n)
+			n++
+			plan.Files = append(plan.Files, GeneratedFile{Path: path.Join(guestDir, "files", name), Content: s.Data, Mode: 0o644, Show: true})
+			cfg.Shares = append(cfg.Shares, GuestShare{Kind: "file", Tag: name, Target: s.Target, ReadOnly: true})
 		case ShareRW, ShareRO:
 			if s.Kind == Dir {
 				tag := fmt.Sprintf("s%d", n)
@@ -193,7 +204,7 @@ func QEMU(p *profile.Policy, h *Host) (*Plan, error) {
 			cfg.Shares = append(cfg.Shares, GuestShare{Kind: "symlink", Tag: s.Source, Target: s.Target})
 		}
 	}
-	cfg.UserDirs = UserDirs(h, user)
+	cfg.UserDirs = UserDirs(h, us.Shares)
 	if cfg.Network {
 		args = append(args, "-netdev", "user,id=net0"+net.QEMUNetdev, "-device", "virtio-net-pci,netdev=net0")
 		cfg.Etc["resolv.conf"] = "nameserver 10.0.2.3\n"

@@ -51,6 +51,26 @@ func debianHost() *Host {
 	}
 	h.Files["/etc/resolv.conf"] = File{Kind: Regular, Real: "/run/systemd/resolve/stub-resolv.conf"}
 	h.Files["/etc/localtime"] = File{Kind: Regular, Real: "/usr/share/zoneinfo/Europe/London"}
+	// The project's repository (a submodule's own config and hooks in
+	// it), a nested repository without hooks, a gitfile of a worktree,
+	// and a .vscode that is a link out of the project.
+	for _, d := range []string{"/home/alice/proj/.git", "/home/alice/proj/.git/modules/lib/hooks", "/home/alice/proj/vendor/dep/.git"} {
+		h.Files[d] = File{Kind: Dir, Real: d, UID: 1000}
+	}
+	for _, f := range []string{"/home/alice/proj/.git/modules/lib/config", "/home/alice/proj/vendor/dep/.git/config",
+		"/home/alice/proj/wt/.git", "/home/alice/.claude/settings.json"} {
+		h.Files[f] = File{Kind: Regular, Real: f}
+	}
+	h.Files["/home/alice/proj/.vscode"] = File{Kind: Dir, Real: "/home/alice/dotfiles/vscode"}
+	h.Repos = []Repo{
+		{Git: "/home/alice/proj/.git", Kind: Dir, Internal: []string{"/home/alice/proj/.git/modules/lib/config", "/home/alice/proj/.git/modules/lib/hooks"}},
+		{Git: "/home/alice/proj/vendor/dep/.git", Kind: Dir},
+		{Git: "/home/alice/proj/wt/.git", Kind: Regular},
+	}
+	// gh's configuration with a token.
+	h.Files["/home/alice/.config/gh"] = File{Kind: Dir, Real: "/home/alice/.config/gh"}
+	h.Files["/home/alice/.config/gh/hosts.yml"] = File{Kind: Regular, Real: "/home/alice/.config/gh/hosts.yml"}
+	h.GHHosts = []byte("github.com:\n    users:\n        alice:\n            oauth_token: gho_secret\n    git_protocol: https\n    oauth_token: gho_secret\n    user: alice\n")
 	return h
 }
 
@@ -126,6 +146,12 @@ func formatPlan(pl *Plan) string {
 	}
 	if len(pl.Network) > 0 {
 		fmt.Fprintf(&b, "# network helper\n%s\n", strings.Join(pl.Network, " "))
+	}
+	for _, ph := range pl.Placeholders {
+		fmt.Fprintf(&b, "# placeholder %s dir=%v %q\n", ph.Path, ph.Dir, ph.Content)
+	}
+	for _, pr := range pl.Protected {
+		fmt.Fprintf(&b, "# protected %s (%s): %s\n", pr.Path, pr.Key, pr.Holds)
 	}
 	fmt.Fprintf(&b, "# notes\n%s\n", strings.Join(pl.Notes, "\n"))
 	return b.String()

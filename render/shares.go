@@ -26,6 +26,13 @@ const (
 	ShareHideFile
 	// ShareSymlink creates a symlink at Target pointing to Source.
 	ShareSymlink
+	// SharePin binds a directory onto itself read-write inside a
+	// writable share: its content stays writable, but as a mount point
+	// it cannot be renamed, removed or replaced.
+	SharePin
+	// ShareData covers an existing file with generated content
+	// (Share.Data), read-only.
+	ShareData
 )
 
 // Share is one host path made visible in the sandbox. Every backend
@@ -42,6 +49,8 @@ type Share struct {
 	Kind FileKind
 	// Why names the policy key the share comes from, for explain.
 	Why string
+	// Data is the content of a ShareData share.
+	Data []byte
 }
 
 // Runtime is the per-user runtime directory inside every sandbox.
@@ -73,9 +82,7 @@ func HostPaths(p *profile.Policy, env map[string]string, home string, uid int) [
 		}
 	}
 	add(p.ProjectDir, home)
-	for _, rel := range p.Protect {
-		add(path.Join(p.ProjectDir, rel))
-	}
+	add(protectPaths(p, home)...)
 	add(systemPaths...)
 	add(nixPaths...)
 	for _, e := range etcAlways {
@@ -138,7 +145,7 @@ var etcHostConfig = []string{"resolv.conf", "hosts", "ssl", "ca-certificates", "
 func homePaths(home string) []string {
 	var out []string
 	for _, rel := range []string{".claude", ".claude.json", ".claude/.claude.json", ".gitconfig",
-		".config/git", ".ssh", ".config/gh"} {
+		".config/git", ".ssh", ".config/gh", GHHostsFile} {
 		out = append(out, path.Join(home, rel))
 	}
 	return out
@@ -185,9 +192,23 @@ func sessionBusPath(addr string) string {
 
 // shareSet accumulates shares and notes while a plan is rendered.
 type shareSet struct {
-	h      *Host
-	shares []Share
-	notes  []string
+	h            *Host
+	shares       []Share
+	notes        []string
+	protected    []Protection
+	placeholders []Placeholder
+}
+
+// UserSet is what UserShares computes.
+type UserSet struct {
+	// Shares are sorted by target, parents first.
+	Shares []Share
+	// Notes are remarks for explain.
+	Notes []string
+	// Protected says what holds for every protected path.
+	Protected []Protection
+	// Placeholders are created on the host before the launch.
+	Placeholders []Placeholder
 }
 
 // present reports whether the probe found p and returns its record.
@@ -218,15 +239,15 @@ func (s *shareSet) note(format string, args ...any) {
 // UserShares computes the shares of policy p that concern the user's data:
 // the project, the home directory's forwarded parts, the per-project
 // persistent directories, the agent's installation, the policy's own
-// mounts and the protected project paths. System directories and sockets
-// are added by each backend. The result is sorted so that a parent
+// mounts and the protected paths. System directories and sockets are
+// added by each backend. The shares are sorted so that a parent
 // directory's mount always precedes the mounts inside it.
-func UserShares(p *profile.Policy, h *Host) ([]Share, []string, error) {
+func UserShares(p *profile.Policy, h *Host) (*UserSet, error) {
 	s := &shareSet{h: h}
 	home := h.Home
 	project := h.Real(p.ProjectDir)
 	if !h.Is(p.ProjectDir, Dir) {
-		return nil, nil, errorf("project dir %s does not exist or is not a directory", p.ProjectDir)
+		return nil, errorf("project dir %s does not exist or is not a directory", p.ProjectDir)
 	}
 	s.shares = append(s.shares, Share{Source: project, Target: project, Mode: ShareRW, Kind: Dir, Why: "project"})
 	if p.Forward.Claude {
@@ -244,7 +265,9 @@ func UserShares(p *profile.Policy, h *Host) ([]Share, []string, error) {
 		}
 	}
 	if p.Forward.GHConfig {
-		s.bind(path.Join(home, ".config/gh"), path.Join(home, ".config/gh"), ShareRO, "forward.gh_config")
+		if s.bind(path.Join(home, ".config/gh"), path.Join(home, ".config/gh"), ShareRO, "forward.gh_config") {
+			s.ghHosts(p)
+		}
 	}
 	if h.StateDir != "" {
 		for _, rel := range p.Persist {
@@ -252,28 +275,16 @@ func UserShares(p *profile.Policy, h *Host) ([]Share, []string, error) {
 		}
 	}
 	if err := s.agentInstall(p); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	for _, m := range p.Mounts {
 		if err := s.policyMount(m); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 	}
-	for _, rel := range p.Protect {
-		full := path.Join(p.ProjectDir, rel)
-		if f, ok := s.present(full); ok {
-			real := f.Real
-			if real == "" {
-				real = full
-			}
-			if !within(real, project) {
-				continue
-			}
-			s.shares = append(s.shares, Share{Source: real, Target: real, Mode: ShareRO, Kind: f.Kind, Why: "protect." + rel})
-		}
-	}
+	s.protect(p, project)
 	sortShares(s.shares)
-	return s.shares, s.notes, nil
+	return &UserSet{Shares: s.shares, Notes: s.notes, Protected: s.protected, Placeholders: s.placeholders}, nil
 }
 
 // agentInstall shares the agent command's installation read-only when it

@@ -297,6 +297,14 @@ func mountShare(s render.GuestShare, cfgDir string) error {
 		os.MkdirAll(filepath.Dir(target), 0o755)
 		os.Remove(target)
 		return os.Symlink(s.Tag, target)
+	case "pin":
+		// A bind of the 9p-mounted path onto itself: writable as before,
+		// but a mount point, which the guest kernel refuses to rename,
+		// remove or replace.
+		if err := unix.Mount(target, target, "", unix.MS_BIND, ""); err != nil {
+			return fmt.Errorf("pinning %s: %w", s.Target, err)
+		}
+		return nil
 	case "file", "hide":
 		src := "/dev/null"
 		if s.Kind == "file" {

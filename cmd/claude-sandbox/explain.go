@@ -79,7 +79,19 @@ type planDoc struct {
 	// DBusProxy is the filtering D-Bus proxy started beside the sandbox.
 	DBusProxy []string `json:"dbus_proxy,omitempty"`
 	Notes     []string `json:"notes"`
-	Error     string   `json:"error,omitempty"`
+	// Protected says what holds for every protected path and which
+	// layer protects it.
+	Protected []protectedDoc `json:"protected"`
+	Error     string         `json:"error,omitempty"`
+}
+
+type protectedDoc struct {
+	Path  string `json:"path"`
+	Key   string `json:"key"`
+	Holds string `json:"holds"`
+	Layer string `json:"layer,omitempty"`
+	File  string `json:"file,omitempty"`
+	Line  int    `json:"line,omitempty"`
 }
 
 // Run prints the explanation.
@@ -169,7 +181,7 @@ func explain(sess *session, plan planner, all bool) explanation {
 
 // planFor renders p and describes the result.
 func planFor(p *profile.Policy, plan planner) planDoc {
-	d := planDoc{Backend: string(p.Backend), Argv: []string{}, Env: []string{}, Notes: []string{}}
+	d := planDoc{Backend: string(p.Backend), Argv: []string{}, Env: []string{}, Notes: []string{}, Protected: []protectedDoc{}}
 	rendered, err := plan(p)
 	if err != nil {
 		d.Error = err.Error()
@@ -183,6 +195,11 @@ func planFor(p *profile.Policy, plan planner) planDoc {
 	}
 	if rendered.Notes != nil {
 		d.Notes = rendered.Notes
+	}
+	for _, pr := range rendered.Protected {
+		o := p.Origins[pr.Key]
+		d.Protected = append(d.Protected, protectedDoc{Path: pr.Path, Key: pr.Key, Holds: pr.Holds,
+			Layer: string(o.Layer), File: o.File, Line: o.Line})
 	}
 	return d
 }
@@ -278,6 +295,19 @@ func writePlan(w io.Writer, pd planDoc) {
 	fmt.Fprintf(w, "environment (values redacted): %s\n", strings.Join(pd.Env, " "))
 	if len(pd.DBusProxy) > 0 {
 		fmt.Fprintf(w, "dbus proxy: %s\n", render.ShellQuote(pd.DBusProxy))
+	}
+	for _, pr := range pd.Protected {
+		key := profile.DisplayKey(pr.Key)
+		o := key
+		switch {
+		case pr.Key == "":
+			o = "in every repository"
+		case pr.Layer != "" && pr.Line > 0:
+			o = fmt.Sprintf("%s, %s %s:%d", key, pr.Layer, pr.File, pr.Line)
+		case pr.Layer != "":
+			o = fmt.Sprintf("%s, %s", key, pr.Layer)
+		}
+		fmt.Fprintf(w, "protected: %s: %s (%s)\n", pr.Path, pr.Holds, o)
 	}
 	for _, n := range pd.Notes {
 		fmt.Fprintf(w, "note: %s\n", n)

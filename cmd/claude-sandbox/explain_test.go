@@ -73,9 +73,10 @@ func realisticEnv(t testing.TB) (userEnv, string) {
 // depend on the machine.
 func fixedPlan(p *profile.Policy) (*render.Plan, error) {
 	return &render.Plan{
-		Argv:  []string{"/usr/bin/bwrap", "--chdir", p.ProjectDir, "--", p.Command[0], "it's"},
-		Env:   []string{"HOME=" + p.Home, "ANTHROPIC_API_KEY=sk-secret"},
-		Notes: []string{"example note"},
+		Argv:      []string{"/usr/bin/bwrap", "--chdir", p.ProjectDir, "--", p.Command[0], "it's"},
+		Env:       []string{"HOME=" + p.Home, "ANTHROPIC_API_KEY=sk-secret"},
+		Notes:     []string{"example note"},
+		Protected: []render.Protection{{Path: p.ProjectDir + "/.git/hooks", Key: "protect..git/hooks", Holds: "read-only bind"}},
 	}, nil
 }
 

@@ -69,6 +69,7 @@ func invokingUser() (userEnv, error) {
 			ConfigDirs:      xdg.ConfigDirs,
 			PackageDefaults: packageDefaults,
 			DataHome:        xdg.DataHome,
+			StateHome:       xdg.StateHome,
 		},
 	}
 	if os.Getuid() == 0 {
@@ -93,6 +94,7 @@ func invokingUser() (userEnv, error) {
 			env.Home = u.HomeDir
 			env.ConfigHome = filepath.Join(u.HomeDir, ".config")
 			env.DataHome = filepath.Join(u.HomeDir, ".local", "share")
+			env.StateHome = filepath.Join(u.HomeDir, ".local", "state")
 		}
 	}
 	if env.Home == "" || !filepath.IsAbs(env.Home) {
