@@ -125,6 +125,7 @@ func Bwrap(p *profile.Policy, h *Host) (*Plan, error) {
 		Files:    b.files,
 		HostDirs: HostDirs(p, h),
 		Seed:     Seeds(p, h),
+		Limits:   Limits(p, h, profile.Bubblewrap),
 		Notes:    notes,
 	}, nil
 }

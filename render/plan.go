@@ -24,6 +24,8 @@ type Plan struct {
 	// Dirs are directories the backend creates inside the root it
 	// prepares, owned by the invoking user when UserOwned is set.
 	Dirs []RootDir
+	// Limits are the run's resource limits and how they are enforced.
+	Limits LimitPlan
 	// Notes are human-readable remarks for explain, for example a forward
 	// the policy asks for that the host lacks.
 	Notes []string
