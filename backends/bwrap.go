@@ -32,8 +32,19 @@ func runBwrap(p *profile.Policy, h *render.Host, stdio IO) (int, error) {
 	if err := materialize(plan, h); err != nil {
 		return 0, err
 	}
+	lim, err := newRunLimits(plan, h)
+	if err != nil {
+		return 0, err
+	}
 	if render.NetworkFor(p, h, profile.Bubblewrap).Proxy {
-		return superviseBwrap(p, h, plan, stdio)
+		defer lim.Close()
+		return superviseBwrap(p, h, plan, lim, stdio)
+	}
+	// The launcher becomes bwrap: it joins the run's cgroup (which a
+	// later launch removes once empty) and takes the rlimits along.
+	if err := lim.Self(); err != nil {
+		lim.Close()
+		return 0, err
 	}
 	if h.Root && h.UID != 0 {
 		// Through sudo the sandbox is the invoking user's: bwrap runs as
@@ -84,7 +95,7 @@ func placeFiles(files []render.GeneratedFile) error {
 
 // superviseBwrap runs bwrap as a child while the launcher serves the
 // network proxy, then cleans up.
-func superviseBwrap(p *profile.Policy, h *render.Host, plan *render.Plan, stdio IO) (int, error) {
+func superviseBwrap(p *profile.Policy, h *render.Host, plan *render.Plan, lim *runLimits, stdio IO) (int, error) {
 	dir, err := createRunDir(h, h.UID, h.GID)
 	if err != nil {
 		return 0, err
@@ -111,7 +122,8 @@ func superviseBwrap(p *profile.Policy, h *render.Host, plan *render.Plan, stdio 
 		}
 		cmd.ExtraFiles = append(cmd.ExtraFiles, r)
 	}
-	return supervise(cmd, nil)
+	lim.Cmd(cmd)
+	return superviseStart(cmd, func() error { return lim.Start(cmd) }, nil)
 }
 
 // memFile returns a file holding content, positioned at its start.

@@ -231,10 +231,16 @@ func seed(s render.SeedFile, chown func(string) error) error {
 // (as stop, when given, turns them into something else), and returns its
 // exit status: its own, or 128+N when signal N killed it.
 func supervise(cmd *exec.Cmd, forward func(os.Signal)) (int, error) {
+	return superviseStart(cmd, cmd.Start, forward)
+}
+
+// superviseStart is supervise with start starting cmd (inside the run's
+// cgroup, for example).
+func superviseStart(cmd *exec.Cmd, start func() error, forward func(os.Signal)) (int, error) {
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	defer signal.Stop(sigs)
-	if err := cmd.Start(); err != nil {
+	if err := start(); err != nil {
 		return 0, err
 	}
 	done := make(chan error, 1)

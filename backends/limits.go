@@ -1,0 +1,51 @@
+package backends
+
+import (
+	"os/exec"
+
+	"github.com/claude-sandbox/claude-sandbox/backends/limits"
+	"github.com/claude-sandbox/claude-sandbox/render"
+)
+
+// runLimits puts a run under its plan's resource limits: the cgroup
+// created for it (nil when the plan needs none) and the rlimits of the
+// sandbox's first process.
+type runLimits struct {
+	cg      *limits.Cgroup
+	rlimits []render.Rlimit
+	self    string
+}
+
+// newRunLimits creates the run's cgroup. A plan whose limits need a cgroup
+// the launcher cannot create is an error: the sandbox never runs with
+// fewer limits than explain shows.
+func newRunLimits(plan *render.Plan, h *render.Host) (*runLimits, error) {
+	id := h.RunID
+	if len(id) > 12 {
+		id = id[:12]
+	}
+	cg, err := limits.Create(limits.Probe(), plan.Limits.Cgroup, id)
+	if err != nil {
+		return nil, err
+	}
+	return &runLimits{cg: cg, rlimits: plan.Limits.Rlimits, self: h.Self}, nil
+}
+
+// Cmd prepares cmd, before Start, to set the rlimits in the child.
+func (l *runLimits) Cmd(cmd *exec.Cmd) { limits.WrapCmd(cmd, l.self, l.rlimits) }
+
+// Start starts cmd inside the run's cgroup.
+func (l *runLimits) Start(cmd *exec.Cmd) error { return l.cg.Start(cmd) }
+
+// Self puts the calling process under the limits, as before it replaces
+// itself with the sandbox. The cgroup must be joined while the launcher
+// may still write it (before it drops root).
+func (l *runLimits) Self() error {
+	if err := l.cg.Join(); err != nil {
+		return err
+	}
+	return limits.SetSelf(l.rlimits)
+}
+
+// Close removes the run's cgroup, killing whatever the sandbox left in it.
+func (l *runLimits) Close() error { return l.cg.Remove() }
