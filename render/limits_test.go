@@ -100,7 +100,7 @@ func TestQEMULimitsBoundTheMachine(t *testing.T) {
 	}
 	i := slices.Index(plan.Argv, "-m")
 	j := slices.Index(plan.Argv, "-smp")
-	if i < 0 || plan.Argv[i+1] != "1024" || j < 0 || plan.Argv[j+1] != "2" {
-		t.Errorf("argv %q: want -m 1024 -smp 2", plan.Argv)
+	if i < 0 || plan.Argv[i+1] != "1152" || j < 0 || plan.Argv[j+1] != "2" {
+		t.Errorf("argv %q: want -m 1152 (the limit and the guest kernel's share) -smp 2", plan.Argv)
 	}
 }

@@ -144,10 +144,12 @@ func QEMU(p *profile.Policy, h *Host) (*Plan, error) {
 	if cpus == 0 {
 		cpus = 4
 	}
-	// The limits bound the machine itself: never more memory or CPUs
-	// than the sandbox may use.
+	// The limits bound the machine itself: never more CPUs than the
+	// sandbox may use, nor more memory than it may use plus what the
+	// guest's kernel and init need (the guest's cgroup holds the command
+	// to the limit itself).
 	limits := Limits(p, h, profile.VM)
-	if m := p.Limits.MemoryMiB; m > 0 && m < int64(mem) {
+	if m := p.Limits.MemoryMiB + GuestKernelMiB; p.Limits.MemoryMiB > 0 && m < int64(mem) {
 		mem = int(m)
 	}
 	if c := p.Limits.MilliCPUs; c > 0 && int((c+999)/1000) < cpus {
@@ -235,6 +237,10 @@ func QEMU(p *profile.Policy, h *Host) (*Plan, error) {
 	plan.Notes = notes
 	return plan, nil
 }
+
+// GuestKernelMiB is the guest memory allowed beyond limits.memory for the
+// guest's own kernel and init.
+const GuestKernelMiB = 128
 
 // qemuEscape doubles commas, QEMU's escape inside option values.
 func qemuEscape(s string) string { return strings.ReplaceAll(s, ",", ",,") }

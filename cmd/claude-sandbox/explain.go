@@ -72,11 +72,19 @@ type settingDoc struct {
 }
 
 type planDoc struct {
-	Backend string   `json:"backend"`
-	Argv    []string `json:"argv"`
-	Env     []string `json:"env"`
-	Notes   []string `json:"notes"`
-	Error   string   `json:"error,omitempty"`
+	Backend string     `json:"backend"`
+	Argv    []string   `json:"argv"`
+	Env     []string   `json:"env"`
+	Limits  []limitDoc `json:"limits"`
+	Notes   []string   `json:"notes"`
+	Error   string     `json:"error,omitempty"`
+}
+
+// limitDoc says what enforces one [limits] key on this host.
+type limitDoc struct {
+	Key       string `json:"key"`
+	Value     any    `json:"value"`
+	Mechanism string `json:"mechanism"`
 }
 
 // Run prints the explanation.
@@ -166,7 +174,7 @@ func explain(sess *session, plan planner, all bool) explanation {
 
 // planFor renders p and describes the result.
 func planFor(p *profile.Policy, plan planner) planDoc {
-	d := planDoc{Backend: string(p.Backend), Argv: []string{}, Env: []string{}, Notes: []string{}}
+	d := planDoc{Backend: string(p.Backend), Argv: []string{}, Env: []string{}, Limits: []limitDoc{}, Notes: []string{}}
 	rendered, err := plan(p)
 	if err != nil {
 		d.Error = err.Error()
@@ -174,6 +182,13 @@ func planFor(p *profile.Policy, plan planner) planDoc {
 	}
 	d.Argv = rendered.Argv
 	d.Env = envNames(rendered)
+	values := map[string]any{}
+	for _, st := range profile.LimitSettings(rendered.Limits.Values) {
+		values[strings.TrimPrefix(st.Key, "limits.")] = st.Value
+	}
+	for _, m := range rendered.Limits.Mechanisms {
+		d.Limits = append(d.Limits, limitDoc{Key: m.Key, Value: values[m.Key], Mechanism: m.How})
+	}
 	if rendered.Notes != nil {
 		d.Notes = rendered.Notes
 	}
@@ -266,6 +281,16 @@ func writePlan(w io.Writer, pd planDoc) {
 	}
 	fmt.Fprintf(w, "command: %s\n", render.ShellQuote(pd.Argv))
 	fmt.Fprintf(w, "environment (values redacted): %s\n", strings.Join(pd.Env, " "))
+	if len(pd.Limits) > 0 {
+		fmt.Fprintln(w, "limits (enforced by):")
+		for _, l := range pd.Limits {
+			if l.Mechanism == profile.Unlimited {
+				fmt.Fprintf(w, "  %s = %s\n", l.Key, profile.FormatValue(l.Value))
+				continue
+			}
+			fmt.Fprintf(w, "  %s = %s: %s\n", l.Key, profile.FormatValue(l.Value), l.Mechanism)
+		}
+	}
 	for _, n := range pd.Notes {
 		fmt.Fprintf(w, "note: %s\n", n)
 	}

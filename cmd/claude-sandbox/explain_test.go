@@ -76,6 +76,8 @@ func fixedPlan(p *profile.Policy) (*render.Plan, error) {
 		Argv:  []string{"/usr/bin/bwrap", "--chdir", p.ProjectDir, "--", p.Command[0], "it's"},
 		Env:   []string{"HOME=" + p.Home, "ANTHROPIC_API_KEY=sk-secret"},
 		Notes: []string{"example note"},
+		Limits: render.Limits(p, &render.Host{UID: 1000, Cgroup: "v2", CgroupDelegated: true,
+			CgroupControllers: []string{render.CgroupPids, render.CgroupMemory}}, p.Backend),
 	}, nil
 }
 
