@@ -50,7 +50,10 @@ func bombCommand(f *bt.Fixture) string {
 	return "perl " + filepath.Join(f.Project, "fork.pl") + " " + strconv.Itoa(forkBound) +
 		"; perl " + filepath.Join(f.Project, "alloc.pl") + " " + strconv.Itoa(allocSteps) +
 		"; echo alloc-status=$?" +
-		"; dd if=/dev/zero of=$HOME/fill bs=1M count=100 2>&1 | grep -o 'No space left on device' | head -1; rm -f $HOME/fill; exit 0"
+		"; dd if=/dev/zero of=$HOME/fill bs=1M count=100 2>&1 | grep -o 'No space left on device' | head -1; rm -f $HOME/fill" +
+		// Attacks: raise a hard limit, move the shell out of the run's cgroup.
+		"; (ulimit -Hn 1048576) 2>/dev/null && echo RAISED-LIMIT" +
+		"; for f in /sys/fs/cgroup/cgroup.procs /sys/fs/cgroup/pids/cgroup.procs; do (echo $$ > $f) 2>/dev/null && echo ESCAPED-CGROUP; done; exit 0"
 }
 
 func writeScripts(t *testing.T, f *bt.Fixture) {
@@ -105,6 +108,7 @@ type bombResult struct {
 	allocated int // MiB reached before the allocation stopped
 	finished  bool
 	diskFull  bool
+	attack    string // what an attack achieved, "" when none did
 }
 
 func parseBomb(t *testing.T, res bt.Result) bombResult {
@@ -120,6 +124,7 @@ func parseBomb(t *testing.T, res bt.Result) bombResult {
 	}
 	r.finished = strings.Contains(res.Stdout, "allocation done")
 	r.diskFull = strings.Contains(res.Stdout, "No space left on device")
+	r.attack = strings.Join(regexp.MustCompile(`RAISED-LIMIT|ESCAPED-CGROUP`).FindAllString(res.Stdout, -1), " ")
 	return r
 }
 
@@ -134,6 +139,9 @@ func checkBomb(t *testing.T, r bombResult, maxChildren int) {
 	}
 	if r.finished || r.allocated >= 512 {
 		t.Errorf("the allocation reached %d MiB (finished %v), want it stopped below 512 MiB", r.allocated, r.finished)
+	}
+	if r.attack != "" {
+		t.Errorf("the sandbox escaped its limits: %s", r.attack)
 	}
 }
 

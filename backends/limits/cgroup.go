@@ -238,10 +238,19 @@ func (cg *Cgroup) Remove() error {
 }
 
 // removeCgroup empties dir (cgroup.kill where the kernel has it, SIGKILL
-// to each listed process otherwise) and removes it.
+// to each listed process otherwise) and removes it, after the cgroups a
+// payload manager (nspawn on cgroup v2) created below it.
 func removeCgroup(dir string) error {
 	if err := unix.Rmdir(dir); err == nil || errors.Is(err, unix.ENOENT) {
 		return nil
+	}
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if e.IsDir() {
+			if err := removeCgroup(filepath.Join(dir, e.Name())); err != nil {
+				return err
+			}
+		}
 	}
 	deadline := time.Now().Add(5 * time.Second)
 	for {

@@ -172,3 +172,39 @@ func BenchmarkUserTasks(b *testing.B) {
 		UserTasks(os.Getuid())
 	}
 }
+
+// TestRemoveNestedCgroups removes a run cgroup in which a payload manager
+// created cgroups of its own, with a process in one of them.
+func TestRemoveNestedCgroups(t *testing.T) {
+	s := requireCgroup(t)
+	cg, err := Create(s, render.CgroupLimits{Pids: 50}, "nest"+strconv.Itoa(os.Getpid()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cg.Remove()
+	inner := filepath.Join(cg.Dirs()[0], "payload")
+	if err := os.Mkdir(inner, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("sleep", "300")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	if err := write(filepath.Join(inner, "cgroup.procs"), strconv.Itoa(cmd.Process.Pid)); err != nil {
+		cmd.Process.Kill()
+		t.Fatal(err)
+	}
+	if err := cg.Remove(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the process in the nested cgroup survived")
+	}
+	if _, err := os.Stat(cg.Dirs()[0]); !os.IsNotExist(err) {
+		t.Errorf("%s still exists", cg.Dirs()[0])
+	}
+}
