@@ -204,13 +204,16 @@ func TestLimitsStopForkAndAllocationVM(t *testing.T) {
 }
 
 // TestLimitsDefaultsLetABuildRun runs a build-sized load under the
-// built-in limits: hundreds of processes and a Node program with many
-// threads (RLIMIT_NPROC, where it applies, counts threads too).
+// built-in limits, as the unprivileged user (RLIMIT_NPROC, which counts
+// threads too, and RLIMIT_DATA): hundreds of processes, a Node program
+// with many threads, and a Go build of a program with a cold cache (the
+// Go toolchain runs many threads and compiler processes).
 func TestLimitsDefaultsLetABuildRun(t *testing.T) {
 	bt.RequireTool(t, "bwrap", "apt install bubblewrap")
 	bt.RequireTool(t, "prlimit", "apt install util-linux")
 	bt.RequireTool(t, "perl", "apt install perl")
 	bt.RequireTool(t, "node", "apt install nodejs")
+	goTool := bt.RequireTool(t, "go", "install Go from go.dev/dl")
 	const workers = 48
 	node := `const { Worker } = require('worker_threads'); let online = 0; const ws = [];
 for (let i = 0; i < ` + strconv.Itoa(workers) + `; i++) {
@@ -226,8 +229,20 @@ for (let i = 0; i < ` + strconv.Itoa(workers) + `; i++) {
 	if err := os.WriteFile(filepath.Join(f.Project, "threads.js"), []byte(node), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	for name, src := range map[string]string{
+		"hello/go.mod":  "module hello\n\ngo 1.21\n",
+		"hello/main.go": "package main\n\nimport \"fmt\"\n\nfunc main() { fmt.Println(\"built and ran\") }\n",
+	} {
+		p := filepath.Join(f.Project, name)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	chownAll(t, f.Project, f.User.UID, f.User.GID)
+	build := "cd hello && GOCACHE=$PWD/.cache GOPATH=$PWD/.gopath GOTOOLCHAIN=local GOPROXY=off " + goTool + " build -buildvcs=false -o hello . && ./hello"
 	res := runNet(t, f, true, f.Env(), "--backend=bubblewrap", "--no-network", "--shell", f.Project, "--", "-c",
-		"perl "+filepath.Join(f.Project, "fork.pl")+" 500 && node "+filepath.Join(f.Project, "threads.js"))
+		"perl "+filepath.Join(f.Project, "fork.pl")+" 500 && node "+filepath.Join(f.Project, "threads.js")+" && ("+build+")")
 	if res.Status != 0 {
 		t.Fatalf("status %d\nstdout: %s\nstderr: %s", res.Status, res.Stdout, res.Stderr)
 	}
@@ -241,7 +256,25 @@ for (let i = 0; i < ` + strconv.Itoa(workers) + `; i++) {
 	if n, _ := strconv.Atoi(m[1]); n < workers {
 		t.Errorf("node ran %d threads, want at least %d", n, workers)
 	}
-	t.Logf("under the defaults: 500 children and a node process with %s threads", m[1])
+	if !strings.Contains(res.Stdout, "built and ran") {
+		t.Errorf("the Go build did not run under the defaults:\nstdout: %s\nstderr: %s", res.Stdout, res.Stderr)
+	}
+	t.Logf("under the defaults: 500 children, a node process with %s threads, a cold go build", m[1])
+}
+
+// chownAll gives dir and everything in it to uid:gid when the test runs
+// as root.
+func chownAll(t *testing.T, dir string, uid, gid int) {
+	t.Helper()
+	if os.Getuid() != 0 {
+		return
+	}
+	filepath.Walk(dir, func(p string, _ os.FileInfo, err error) error {
+		if err == nil {
+			os.Lchown(p, uid, gid)
+		}
+		return nil
+	})
 }
 
 // assertNoCgroups fails when a run's cgroup is left in the launcher's
