@@ -309,3 +309,85 @@ func assertNoCgroups(t *testing.T) {
 		}
 	}
 }
+
+// launcherCgroups lists the run cgroups named after launcher pid.
+func launcherCgroups(pid int) []string {
+	var out []string
+	for _, parent := range limits.Probe().Parents {
+		m, _ := filepath.Glob(filepath.Join(parent, "claude-sandbox-"+strconv.Itoa(pid)+"-*"))
+		out = append(out, m...)
+	}
+	return out
+}
+
+// waitFor polls cond until it holds or the timeout passes.
+func waitFor(timeout time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return true
+}
+
+// TestLimitsCgroupRemovedOnSignals stops a launcher that stays bwrap's
+// parent with SIGTERM (it removes the run's cgroup itself) and kills one
+// with SIGKILL (the next launch removes what it left).
+func TestLimitsCgroupRemovedOnSignals(t *testing.T) {
+	bt.RequireTool(t, "bwrap", "apt install bubblewrap")
+	bt.RequireRoot(t)
+	if len(limits.Probe().Controllers()) == 0 {
+		bt.Missing(t, "a writable cgroup", "run the tests as root on a host with cgroup v2 or v1 mounted")
+	}
+	root := bt.User{Name: "root", UID: 0, GID: 0, Home: "/root"}
+	f := bt.NewFixture(t, root)
+	f.WriteUserConfig(t, limitsConfig)
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGKILL} {
+		t.Run(sig.String(), func(t *testing.T) {
+			marker := "sleep 3" + strconv.Itoa(int(sig)) + "1"
+			cmd := exec.Command(bt.Launcher(t), "--backend=bubblewrap", "--network=allowlist", "--shell", f.Project, "--", "-c", marker)
+			cmd.Env, cmd.Dir = f.Env(), f.Project
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan error, 1)
+			go func() { done <- cmd.Wait() }()
+			pid := cmd.Process.Pid
+			populated := func() bool {
+				for _, d := range launcherCgroups(pid) {
+					if procs, _ := os.ReadFile(filepath.Join(d, "cgroup.procs")); len(strings.TrimSpace(string(procs))) > 0 {
+						return true
+					}
+				}
+				return false
+			}
+			if !waitFor(30*time.Second, populated) {
+				cmd.Process.Kill()
+				t.Fatalf("no populated cgroup of launcher %d appeared", pid)
+			}
+			cmd.Process.Signal(sig)
+			select {
+			case <-done:
+			case <-time.After(30 * time.Second):
+				cmd.Process.Kill()
+				t.Fatalf("the launcher did not stop after %v", sig)
+			}
+			if sig == syscall.SIGKILL {
+				// The sandbox dies with its parent; the next launch
+				// removes the empty cgroup left behind.
+				waitFor(10*time.Second, func() bool { return !populated() })
+				if res := runNet(t, f, false, f.Env(), "--backend=bubblewrap", "--network=allowlist", "--shell", f.Project, "--", "-c", "true"); res.Status != 0 {
+					t.Fatalf("second launch: status %d: %s", res.Status, res.Stderr)
+				}
+			}
+			if !waitFor(10*time.Second, func() bool { return len(launcherCgroups(pid)) == 0 }) {
+				t.Errorf("after %v the run's cgroups remain: %v", sig, launcherCgroups(pid))
+			}
+			if out, _ := exec.Command("pgrep", "-f", marker).Output(); strings.TrimSpace(string(out)) != "" {
+				t.Errorf("the sandbox's command survived %v: pids %s", sig, out)
+			}
+		})
+	}
+}
