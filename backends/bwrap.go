@@ -42,7 +42,7 @@ func runBwrap(p *profile.Policy, h *render.Host, stdio IO) (int, error) {
 	}
 	// The launcher becomes bwrap: it joins the run's cgroup (which a
 	// later launch removes once empty) and takes the rlimits along.
-	if err := lim.Self(); err != nil {
+	if err := lim.JoinCgroup(); err != nil {
 		lim.Close()
 		return 0, err
 	}
@@ -54,6 +54,9 @@ func runBwrap(p *profile.Policy, h *render.Host, stdio IO) (int, error) {
 		}
 	}
 	if err := placeFiles(plan.Files); err != nil {
+		return 0, err
+	}
+	if err := lim.SetRlimits(); err != nil {
 		return 0, err
 	}
 	err = unix.Exec(plan.Argv[0], plan.Argv, plan.Env)
@@ -109,8 +112,11 @@ func superviseBwrap(p *profile.Policy, h *render.Host, plan *render.Plan, lim *r
 	cmd := exec.Command(plan.Argv[0], plan.Argv[1:]...)
 	cmd.Env = plan.Env
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	// bwrap dies with the launcher, so a killed launcher leaves no
+	// sandbox running (nor its cgroup populated).
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if h.Root && h.UID != 0 {
-		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(h.UID), Gid: uint32(h.GID), Groups: uint32s(h.Groups)}}
+		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: uint32(h.UID), Gid: uint32(h.GID), Groups: uint32s(h.Groups)}
 	}
 	for _, f := range plan.Files {
 		r, err := memFile(f.Content)

@@ -37,15 +37,15 @@ func (l *runLimits) Cmd(cmd *exec.Cmd) { limits.WrapCmd(cmd, l.self, l.rlimits) 
 // Start starts cmd inside the run's cgroup.
 func (l *runLimits) Start(cmd *exec.Cmd) error { return l.cg.Start(cmd) }
 
-// Self puts the calling process under the limits, as before it replaces
-// itself with the sandbox. The cgroup must be joined while the launcher
-// may still write it (before it drops root).
-func (l *runLimits) Self() error {
-	if err := l.cg.Join(); err != nil {
-		return err
-	}
-	return limits.SetSelf(l.rlimits)
-}
+// JoinCgroup moves the calling process into the run's cgroup, as before
+// it replaces itself with the sandbox. It must run while the launcher may
+// still write the cgroup (before it drops root).
+func (l *runLimits) JoinCgroup() error { return l.cg.Join() }
+
+// SetRlimits sets the rlimits on the calling process, right before it
+// replaces itself with the sandbox (after the descriptors it passes on
+// are in place: a low open-files limit refuses new high descriptors).
+func (l *runLimits) SetRlimits() error { return limits.SetSelf(l.rlimits) }
 
 // Close removes the run's cgroup, killing whatever the sandbox left in it.
 func (l *runLimits) Close() error { return l.cg.Remove() }

@@ -43,14 +43,15 @@ print "allocation done\n";
 `
 
 // limitsConfig is the user layer of the limit tests.
-const limitsConfig = "[limits]\nprocesses = 64\nmemory = \"256M\"\ndisk = \"64M\"\n"
+const limitsConfig = "[limits]\nprocesses = 64\nmemory = \"256M\"\ndisk = \"64M\"\nopen_files = 256\nfile_size = \"32M\"\n"
 
 // bombCommand runs both scripts and the disk filler inside the sandbox.
 func bombCommand(f *bt.Fixture) string {
 	return "perl " + filepath.Join(f.Project, "fork.pl") + " " + strconv.Itoa(forkBound) +
 		"; perl " + filepath.Join(f.Project, "alloc.pl") + " " + strconv.Itoa(allocSteps) +
 		"; echo alloc-status=$?" +
-		"; dd if=/dev/zero of=$HOME/fill bs=1M count=100 2>&1 | grep -o 'No space left on device' | head -1; rm -f $HOME/fill" +
+		"; echo nofile=$(ulimit -n); (head -c 40000000 /dev/zero > $HOME/big) 2>/dev/null; echo fsize-status=$?; rm -f $HOME/big" +
+		"; for i in 1 2 3 4; do dd if=/dev/zero of=$HOME/fill$i bs=1M count=30 2>&1; done | grep -o 'No space left on device' | head -1; rm -f $HOME/fill?" +
 		// Attacks: raise a hard limit, move the shell out of the run's cgroup.
 		"; (ulimit -Hn 1048576) 2>/dev/null && echo RAISED-LIMIT" +
 		"; for f in /sys/fs/cgroup/cgroup.procs /sys/fs/cgroup/pids/cgroup.procs; do (echo $$ > $f) 2>/dev/null && echo ESCAPED-CGROUP; done; exit 0"
@@ -109,6 +110,8 @@ type bombResult struct {
 	finished  bool
 	diskFull  bool
 	attack    string // what an attack achieved, "" when none did
+	nofile    string // the open files limit inside
+	fsize     string // the status of writing a 40 MB file
 }
 
 func parseBomb(t *testing.T, res bt.Result) bombResult {
@@ -124,6 +127,12 @@ func parseBomb(t *testing.T, res bt.Result) bombResult {
 	}
 	r.finished = strings.Contains(res.Stdout, "allocation done")
 	r.diskFull = strings.Contains(res.Stdout, "No space left on device")
+	if m := regexp.MustCompile(`nofile=(\S+)`).FindStringSubmatch(res.Stdout); m != nil {
+		r.nofile = m[1]
+	}
+	if m := regexp.MustCompile(`fsize-status=(\d+)`).FindStringSubmatch(res.Stdout); m != nil {
+		r.fsize = m[1]
+	}
 	r.attack = strings.Join(regexp.MustCompile(`RAISED-LIMIT|ESCAPED-CGROUP`).FindAllString(res.Stdout, -1), " ")
 	return r
 }
@@ -142,6 +151,12 @@ func checkBomb(t *testing.T, r bombResult, maxChildren int) {
 	}
 	if r.attack != "" {
 		t.Errorf("the sandbox escaped its limits: %s", r.attack)
+	}
+	if r.nofile != "256" {
+		t.Errorf("open files limit %q inside, want 256", r.nofile)
+	}
+	if r.fsize != "153" {
+		t.Errorf("writing a 40 MB file under file_size = 32M ended with status %q, want 153 (SIGXFSZ)", r.fsize)
 	}
 }
 
@@ -183,7 +198,7 @@ func TestLimitsStopForkAndAllocationContainer(t *testing.T) {
 	r := parseBomb(t, res)
 	checkBomb(t, r, 64)
 	if !r.diskFull {
-		t.Errorf("writing 100 MiB into the container's home did not fill its 64 MiB root\nstdout: %s", res.Stdout)
+		t.Errorf("writing 120 MiB into the container's home did not fill its 64 MiB root\nstdout: %s", res.Stdout)
 	}
 	assertNoCgroups(t)
 }
@@ -199,7 +214,7 @@ func TestLimitsStopForkAndAllocationVM(t *testing.T) {
 	r := parseBomb(t, res)
 	checkBomb(t, r, 64)
 	if !r.diskFull {
-		t.Errorf("writing 100 MiB into the guest's home did not fill its 64 MiB tmpfs\nstdout: %s", res.Stdout)
+		t.Errorf("writing 120 MiB into the guest's home did not fill its 64 MiB tmpfs\nstdout: %s", res.Stdout)
 	}
 }
 
@@ -334,7 +349,8 @@ func waitFor(timeout time.Duration, cond func() bool) bool {
 
 // TestLimitsCgroupRemovedOnSignals stops a launcher that stays bwrap's
 // parent with SIGTERM (it removes the run's cgroup itself) and kills one
-// with SIGKILL (the next launch removes what it left).
+// with SIGKILL (the next launch removes the cgroup it left and kills what
+// still ran in it).
 func TestLimitsCgroupRemovedOnSignals(t *testing.T) {
 	bt.RequireTool(t, "bwrap", "apt install bubblewrap")
 	bt.RequireRoot(t)
@@ -375,9 +391,8 @@ func TestLimitsCgroupRemovedOnSignals(t *testing.T) {
 				t.Fatalf("the launcher did not stop after %v", sig)
 			}
 			if sig == syscall.SIGKILL {
-				// The sandbox dies with its parent; the next launch
-				// removes the empty cgroup left behind.
-				waitFor(10*time.Second, func() bool { return !populated() })
+				// The next launch removes the cgroup left behind and
+				// kills what the sandbox still ran in it.
 				if res := runNet(t, f, false, f.Env(), "--backend=bubblewrap", "--network=allowlist", "--shell", f.Project, "--", "-c", "true"); res.Status != 0 {
 					t.Fatalf("second launch: status %d: %s", res.Status, res.Stderr)
 				}

@@ -157,7 +157,7 @@ func FormatMilliCPUs(m int64) string {
 	return strconv.FormatFloat(float64(m)/1000, 'f', -1, 64)
 }
 
-// limitValue is a limit as explain shows it: the schema's spelling.
+// value is a limit as explain shows it: the schema's spelling.
 func (k limitKey) value(n int64) any {
 	if n == 0 {
 		return Unlimited

@@ -41,7 +41,7 @@ func Create(s Support, c render.CgroupLimits, id string) (*Cgroup, error) {
 		render.CgroupMemory: c.MemoryBytes > 0,
 		render.CgroupCPU:    c.CPUQuotaMicros > 0,
 	}
-	name := namePrefix + strconv.Itoa(os.Getpid()) + "-" + id
+	name := cgroupName(os.Getpid(), id)
 	cg := &Cgroup{version: s.Version}
 	fail := func(err error) (*Cgroup, error) {
 		cg.Remove()
@@ -272,28 +272,49 @@ func removeCgroup(dir string) error {
 	}
 }
 
-// sweep removes the empty cgroups that launchers which no longer run
-// left in parent (a launcher killed with SIGKILL, or one that replaced
-// itself with the sandbox and has exited).
+// sweep removes the cgroups that launchers which no longer run left in
+// parent (a launcher killed with SIGKILL, or one that replaced itself
+// with the sandbox and has exited), killing what still runs in them: the
+// remains of a sandbox whose launcher is gone.
 func sweep(parent string) {
 	entries, err := os.ReadDir(parent)
 	if err != nil {
 		return
 	}
+	ns := pidNamespace()
 	for _, e := range entries {
 		rest, ok := strings.CutPrefix(e.Name(), namePrefix)
 		if !ok || !e.IsDir() {
 			continue
 		}
-		pidText, _, _ := strings.Cut(rest, "-")
-		pid, err := strconv.Atoi(pidText)
+		parts := strings.Split(rest, "-")
+		if len(parts) < 3 || parts[len(parts)-1] != ns {
+			continue
+		}
+		pid, err := strconv.Atoi(parts[0])
 		if err != nil || pid <= 0 {
 			continue
 		}
 		if err := unix.Kill(pid, 0); errors.Is(err, unix.ESRCH) {
-			unix.Rmdir(filepath.Join(parent, e.Name()))
+			removeCgroup(filepath.Join(parent, e.Name()))
 		}
 	}
+}
+
+// cgroupName names a run's cgroup after the launcher's pid, the run id and
+// the launcher's pid namespace: the sweep judges only launchers whose pids
+// it can see.
+func cgroupName(pid int, id string) string {
+	return namePrefix + strconv.Itoa(pid) + "-" + id + "-" + pidNamespace()
+}
+
+// pidNamespace identifies the calling process's pid namespace.
+func pidNamespace() string {
+	var st unix.Stat_t
+	if err := unix.Stat("/proc/self/ns/pid", &st); err != nil {
+		return "0"
+	}
+	return strconv.FormatUint(st.Ino, 10)
 }
 
 // write writes a cgroup control file.

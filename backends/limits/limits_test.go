@@ -129,20 +129,43 @@ func TestSweepRemovesOnlyDeadLaunchersCgroups(t *testing.T) {
 	if err := cmd.Run(); err != nil {
 		t.Fatal(err)
 	}
-	dead := filepath.Join(parent, namePrefix+strconv.Itoa(cmd.Process.Pid)+"-sweeptest")
-	alive := filepath.Join(parent, namePrefix+strconv.Itoa(os.Getpid())+"-sweeptest")
-	for _, d := range []string{dead, alive} {
+	dead := filepath.Join(parent, cgroupName(cmd.Process.Pid, "sweeptest"))
+	alive := filepath.Join(parent, cgroupName(os.Getpid(), "sweeptest"))
+	// A launcher in another pid namespace may run under a pid this one
+	// does not see: its cgroup is left alone.
+	foreign := filepath.Join(parent, namePrefix+strconv.Itoa(cmd.Process.Pid)+"-sweeptest-1")
+	for _, d := range []string{dead, alive, foreign} {
 		if err := os.Mkdir(d, 0o755); err != nil {
 			t.Fatal(err)
 		}
 		defer os.Remove(d)
 	}
+	// What the dead launcher's sandbox left running is killed.
+	orphan := exec.Command("sleep", "300")
+	if err := orphan.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { orphan.Wait(); close(done) }()
+	if err := write(filepath.Join(dead, "cgroup.procs"), strconv.Itoa(orphan.Process.Pid)); err != nil {
+		orphan.Process.Kill()
+		t.Fatal(err)
+	}
 	sweep(parent)
 	if _, err := os.Stat(dead); !os.IsNotExist(err) {
 		t.Errorf("the dead launcher's cgroup was not removed")
 	}
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		orphan.Process.Kill()
+		t.Errorf("the process left in the dead launcher's cgroup survived the sweep")
+	}
 	if _, err := os.Stat(alive); err != nil {
 		t.Errorf("a running launcher's cgroup was removed: %v", err)
+	}
+	if _, err := os.Stat(foreign); err != nil {
+		t.Errorf("the cgroup of a launcher in another pid namespace was removed: %v", err)
 	}
 }
 
