@@ -12,6 +12,7 @@ import (
 	"github.com/claude-sandbox/claude-sandbox/backends/container"
 	"github.com/claude-sandbox/claude-sandbox/backends/egress"
 	"github.com/claude-sandbox/claude-sandbox/backends/guest"
+	"github.com/claude-sandbox/claude-sandbox/backends/limits"
 	"github.com/claude-sandbox/claude-sandbox/profile"
 	"github.com/claude-sandbox/claude-sandbox/render"
 )
@@ -67,6 +68,8 @@ func HelperMain(args []string) (status int, handled bool) {
 	switch filepath.Base(args[0]) {
 	case render.EntrypointName:
 		return container.Main(args), true
+	case limits.HelperName:
+		return limits.HelperMain(args), true
 	case egress.BridgeName:
 		return egress.BridgeMain(args), true
 	case egress.ConnectName:

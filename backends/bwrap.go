@@ -34,12 +34,24 @@ func runBwrap(p *profile.Policy, h *render.Host, stdio IO) (int, error) {
 		return 0, err
 	}
 	launchNotes(stdio.Stderr, plan.Notes)
+	lim, err := newRunLimits(plan, h)
+	if err != nil {
+		undo()
+		return 0, err
+	}
 	if render.NetworkFor(p, h, profile.Bubblewrap).Proxy || plan.DBusProxy != nil || len(plan.Network) > 0 || len(plan.Placeholders) > 0 {
 		// The launcher stays to serve the proxy, run the D-Bus proxy or the
 		// network helper, or to remove the placeholders of missing
 		// protected paths at exit.
 		defer undo()
-		return superviseBwrap(p, h, plan, stdio)
+		defer lim.Close()
+		return superviseBwrap(p, h, plan, lim, stdio)
+	}
+	// The launcher becomes bwrap: it joins the run's cgroup (which a
+	// later launch removes once empty) and takes the rlimits along.
+	if err := lim.JoinCgroup(); err != nil {
+		lim.Close()
+		return 0, err
 	}
 	if h.Root && h.UID != 0 {
 		// Through sudo the sandbox is the invoking user's: bwrap runs as
@@ -49,6 +61,9 @@ func runBwrap(p *profile.Policy, h *render.Host, stdio IO) (int, error) {
 		}
 	}
 	if err := placeFiles(plan.Files); err != nil {
+		return 0, err
+	}
+	if err := lim.SetRlimits(); err != nil {
 		return 0, err
 	}
 	err = unix.Exec(plan.Argv[0], plan.Argv, plan.Env)
@@ -91,7 +106,7 @@ func placeFiles(files []render.GeneratedFile) error {
 // superviseBwrap runs bwrap as a child while the launcher serves the
 // network proxy, runs the D-Bus proxy or keeps the network helper it
 // attached, then cleans up.
-func superviseBwrap(p *profile.Policy, h *render.Host, plan *render.Plan, stdio IO) (int, error) {
+func superviseBwrap(p *profile.Policy, h *render.Host, plan *render.Plan, lim *runLimits, stdio IO) (int, error) {
 	dir, err := createRunDir(h, h.UID, h.GID)
 	if err != nil {
 		return 0, err
@@ -119,8 +134,11 @@ func superviseBwrap(p *profile.Policy, h *render.Host, plan *render.Plan, stdio 
 	cmd := exec.Command(plan.Argv[0], plan.Argv[1:]...)
 	cmd.Env = plan.Env
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	// bwrap dies with the launcher, so a killed launcher leaves no
+	// sandbox running (nor its cgroup populated).
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if h.Root && h.UID != 0 {
-		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(h.UID), Gid: uint32(h.GID), Groups: uint32s(h.Groups)}}
+		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: uint32(h.UID), Gid: uint32(h.GID), Groups: uint32s(h.Groups)}
 	}
 	for _, f := range plan.Files {
 		r, err := memFile(f.Content)
@@ -132,7 +150,8 @@ func superviseBwrap(p *profile.Policy, h *render.Host, plan *render.Plan, stdio 
 		}
 		cmd.ExtraFiles = append(cmd.ExtraFiles, r)
 	}
-	return superviseStart(cmd, start, nil)
+	lim.Cmd(cmd)
+	return superviseStart(cmd, lim.StartWith(start), nil)
 }
 
 // memFile returns a file holding content, positioned at its start.

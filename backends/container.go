@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"strconv"
 	"syscall"
 
 	"github.com/claude-sandbox/claude-sandbox/profile"
 	"github.com/claude-sandbox/claude-sandbox/render"
+	"golang.org/x/sys/unix"
 )
 
 // runContainer runs the policy in systemd-nspawn: it creates the
@@ -31,6 +33,9 @@ func runContainer(p *profile.Policy, h *render.Host, stdio IO) (int, error) {
 		return 0, err
 	}
 	defer dir.remove()
+	if err := containerRootFS(h, plan.Limits.Values.DiskMiB); err != nil {
+		return 0, err
+	}
 	undo, err := materialize(plan, h)
 	defer undo()
 	if err != nil {
@@ -72,5 +77,30 @@ func runContainer(p *profile.Policy, h *render.Host, stdio IO) (int, error) {
 	cmd.Env = plan.Env
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
-	return superviseStart(cmd, start, nil)
+	lim, err := newRunLimits(plan, h)
+	if err != nil {
+		return 0, err
+	}
+	defer lim.Close()
+	lim.Cmd(cmd)
+	return superviseStart(cmd, lim.StartWith(start), nil)
+}
+
+// containerRootFS makes the container's root directory a tmpfs of
+// sizeMiB (unlimited when 0), so what the container writes outside its
+// shares cannot fill the host's disk. The run directory's removal
+// detaches it.
+func containerRootFS(h *render.Host, sizeMiB int64) error {
+	root := render.ContainerRoot(h)
+	if err := os.Mkdir(root, 0o755); err != nil {
+		return fmt.Errorf("creating the container root: %w", err)
+	}
+	opts := "mode=755"
+	if sizeMiB > 0 {
+		opts += ",size=" + strconv.FormatInt(sizeMiB, 10) + "m"
+	}
+	if err := unix.Mount("claude-sandbox", root, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, opts); err != nil {
+		return fmt.Errorf("mounting the container root: %w", err)
+	}
+	return nil
 }

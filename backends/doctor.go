@@ -5,9 +5,12 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 
+	"github.com/claude-sandbox/claude-sandbox/backends/limits"
 	"github.com/claude-sandbox/claude-sandbox/backends/vmimage"
+	"github.com/claude-sandbox/claude-sandbox/render"
 )
 
 // check is one readiness check: ok with a detail, or a problem with what
@@ -49,7 +52,47 @@ func Doctor(w io.Writer) bool {
 		}
 		any = any || ready
 	}
+	fmt.Fprintln(w, "resource limits:")
+	for _, c := range limitsChecks() {
+		fmt.Fprintf(w, "  %s: %s\n", c.name, c.detail)
+	}
 	return any
+}
+
+// limitsChecks says which mechanisms enforce [limits] on this host for
+// the bubblewrap and container backends (the vm enforces them inside the
+// guest's own kernel).
+func limitsChecks() []check {
+	s := limits.Probe()
+	var cs []check
+	if ctrls := s.Controllers(); len(ctrls) > 0 {
+		how := "writable"
+		if s.Delegated {
+			how = "delegated to this user"
+		}
+		parent := s.Parents[ctrls[0]]
+		cs = append(cs, check{"cgroup", true, fmt.Sprintf("cgroup %s %s below %s: %s", s.Version, how, parent, strings.Join(ctrls, ", "))})
+		for _, c := range []string{render.CgroupPids, render.CgroupMemory, render.CgroupCPU} {
+			if !slices.Contains(ctrls, c) {
+				cs = append(cs, check{"cgroup", true, "no " + c + " controller: " + rlimitFallback(c)})
+			}
+		}
+	} else {
+		cs = append(cs, check{"cgroup", true, s.Why + ": rlimits only (processes: RLIMIT_NPROC, memory: RLIMIT_DATA per process, cpus: not enforced); run as root or in a delegated cgroup for more"})
+	}
+	cs = append(cs, check{"rlimits", true, "open_files and file_size: RLIMIT_NOFILE and RLIMIT_FSIZE"})
+	cs = append(cs, check{"vm", true, "limits apply inside the guest (cgroup v2 and rlimits); memory and cpus also size the machine"})
+	return cs
+}
+
+func rlimitFallback(ctrl string) string {
+	switch ctrl {
+	case render.CgroupPids:
+		return "processes falls back to RLIMIT_NPROC (not enforced for root)"
+	case render.CgroupMemory:
+		return "memory falls back to RLIMIT_DATA per process"
+	}
+	return "cpus is not enforced"
 }
 
 func bwrapChecks() []check {

@@ -10,9 +10,11 @@ import (
 	"os/user"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
+	"github.com/claude-sandbox/claude-sandbox/backends/limits"
 	"github.com/claude-sandbox/claude-sandbox/backends/vmimage"
 	"github.com/claude-sandbox/claude-sandbox/profile"
 	"github.com/claude-sandbox/claude-sandbox/render"
@@ -75,6 +77,7 @@ func Probe(p *profile.Policy) (*render.Host, error) {
 			statInto(h, path)
 		}
 	}
+	probeLimits(h, p)
 	h.RunID = randomID()
 	h.RunDir = runDirFor(h)
 	h.StateDir = stateDirFor(h, p.ProjectDir)
@@ -241,4 +244,19 @@ func kvmUsable() bool {
 	}
 	f.Close()
 	return true
+}
+
+// probeLimits records where the launcher can create a cgroup for the
+// run and, when processes fall back to RLIMIT_NPROC, how many tasks the
+// user runs now.
+func probeLimits(h *render.Host, p *profile.Policy) {
+	if p.Backend == profile.VM {
+		// The guest enforces the limits inside its own kernel.
+		return
+	}
+	s := limits.Probe()
+	h.Cgroup, h.CgroupControllers, h.CgroupDelegated = s.Version, s.Controllers(), s.Delegated
+	if p.Limits.Processes > 0 && h.UID != 0 && !slices.Contains(h.CgroupControllers, render.CgroupPids) {
+		h.UserTasks = limits.UserTasks(h.UID)
+	}
 }

@@ -3,7 +3,7 @@ package profile
 import "strings"
 
 // Decoders of the schema's tables: [egress], [protect], [forward], [env],
-// [mounts], [vm] and [container].
+// [mounts], [vm], [container] and [limits].
 
 func (d *decoder) egress(path []string, v any, s settings) {
 	tbl, ok := d.table(path, v)
@@ -375,5 +375,31 @@ func (d *decoder) container(path []string, v any, s settings) {
 		default:
 			d.unknown(kp, containerKeys)
 		}
+	}
+}
+
+func (d *decoder) limits(path []string, v any, s settings) {
+	tbl, ok := d.table(path, v)
+	if !ok {
+		return
+	}
+	for _, k := range sortedKeys(tbl) {
+		kp := at(path, k)
+		var lk *limitKey
+		for i := range limitKeys {
+			if limitKeys[i].Key == k {
+				lk = &limitKeys[i]
+			}
+		}
+		if lk == nil {
+			d.unknown(kp, limitKeyNames())
+			continue
+		}
+		n, err := lk.parse(tbl[k])
+		if err != nil {
+			d.problem(kp, "", "%v", err)
+			continue
+		}
+		d.put(s, "limits."+k, kp, n)
 	}
 }

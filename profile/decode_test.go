@@ -24,6 +24,13 @@ func TestDecodeProblems(t *testing.T) {
 		{"bad memory", "[vm]\nmemory = \"lots\"\n", []string{`p.toml:2: vm.memory: memory "lots" is not a size`}},
 		{"small memory", "[vm]\nmemory = \"64M\"\n", []string{`p.toml:2: vm.memory: memory 64M is out of range`}},
 		{"cpus zero", "[vm]\ncpus = 0\n", []string{`p.toml:2: vm.cpus: 0 CPUs is out of range`}},
+		{"unknown limit", "[limits]\nprocesess = 10\n", []string{`p.toml:2: unknown key "limits.procesess" (did you mean "processes"?)`}},
+		{"limit type", "[limits]\nprocesses = \"many\"\n", []string{`p.toml:2: limits.processes: want a number or "unlimited", got string "many"`}},
+		{"limit range", "[limits]\nprocesses = 3\n", []string{`p.toml:2: limits.processes: 3 is out of range (16-4194304, or "unlimited")`}},
+		{"limit size", "[limits]\nmemory = \"8X\"\n", []string{`p.toml:2: limits.memory: size "8X" has an unknown unit`}},
+		{"limit size small", "[limits]\ndisk = \"1M\"\n", []string{`p.toml:2: limits.disk: 1M is out of range (64M-1024G)`}},
+		{"limit cpus", "[limits]\ncpus = 0.001\n", []string{`p.toml:2: limits.cpus: 0.001 cpus is out of range`}},
+		{"limit cpus type", "[limits]\ncpus = true\n", []string{`p.toml:2: limits.cpus: want a number of cores`}},
 		{"accel", "[vm]\naccel = \"hvf\"\n", []string{`p.toml:2: vm.accel: unknown accelerator "hvf"`}},
 		{"machine injection", "[vm]\nmachine = \"q35,accel=tcg\"\n", []string{`p.toml:2: vm.machine: invalid machine type`}},
 		{"port range", "[egress]\nlocalhost_ports = [0, 70000]\n", []string{`p.toml:2: egress.localhost_ports: integer 0 is not a port`, `p.toml:2: egress.localhost_ports: integer 70000 is not a port`}},
@@ -86,7 +93,17 @@ allow = ["Example.COM", "*.foo.org"]
 memory = "1536M"
 [env.set]
 A = "1"
+[limits]
+processes = 300
+memory = 2048
+cpus = 1.5
+open_files = "unlimited"
+file_size = "1G"
+disk = "512M"
 `))
+	if want := (Limits{Processes: 300, MemoryMiB: 2048, MilliCPUs: 1500, FileSizeMiB: 1024, DiskMiB: 512}); p.Limits != want {
+		t.Errorf("limits = %+v, want %+v", p.Limits, want)
+	}
 	if p.Network.Mode != NetworkOff {
 		t.Errorf("network = %q, want off", p.Network.Mode)
 	}

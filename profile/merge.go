@@ -36,7 +36,7 @@ type resolved struct {
 //
 // Merge rules: a higher layer replaces a scalar or list value of a lower
 // one, tables ([forward], [mounts], [protect], [env.set], [vm],
-// [container]) merge key by key, and the lists egress.allow, egress.deny
+// [container], [limits]) merge key by key, and the lists egress.allow, egress.deny
 // and egress.localhost_ports are the union of all layers. Within a layer,
 // the selected profile's table applies after the layer's top level, so a
 // layer's profile beats that layer, and a higher layer beats both.
@@ -236,6 +236,11 @@ func build(env Env, acc map[string]resolved, name string, flags Flags) *Policy {
 		Initrd:    str("vm.initrd"),
 		System:    str("vm.system"),
 		Display:   boolean("vm.display"),
+	}
+	for _, k := range limitKeys {
+		if v, ok := get("limits." + k.Key); ok {
+			*k.Field(&p.Limits) = v.(int64)
+		}
 	}
 	p.Container = ContainerSettings{Root: str("container.root"), MachinePrefix: str("container.machine_prefix")}
 	for k, r := range acc {

@@ -71,6 +71,8 @@ type Policy struct {
 	VM VMSettings
 	// Container holds the container backend's settings.
 	Container ContainerSettings
+	// Limits are the run's resource limits.
+	Limits Limits
 
 	// Force is set by --force: dangerous requests were explicitly allowed.
 	Force bool

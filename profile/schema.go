@@ -18,7 +18,7 @@ import (
 // settingKeys are the keys valid at the top level and inside a profile.
 var settingKeys = []string{
 	"backend", "command", "shell", "network", "notice", "hostname", "persist",
-	"egress", "protect", "forward", "dbus", "env", "mounts", "vm", "container",
+	"egress", "protect", "forward", "dbus", "env", "mounts", "vm", "container", "limits",
 }
 
 // topOnlyKeys are valid only at the top level of a file.
@@ -121,6 +121,10 @@ func SchemaKeys() []string {
 		case "container":
 			for _, s := range containerKeys {
 				out = append(out, "container."+s)
+			}
+		case "limits":
+			for _, s := range limitKeyNames() {
+				out = append(out, "limits."+s)
 			}
 		case "profiles":
 			out = append(out, "profiles.<name>")

@@ -95,6 +95,9 @@ func Settings(p *Policy) []Setting {
 	add("vm.display", p.VM.Display)
 	add("container.root", p.Container.Root)
 	add("container.machine_prefix", p.Container.MachinePrefix)
+	for _, l := range LimitSettings(p.Limits) {
+		add(l.Key, l.Value)
+	}
 	return out
 }
 
@@ -107,6 +110,8 @@ func FormatValue(v any) string {
 		return strconv.FormatBool(x)
 	case int:
 		return strconv.Itoa(x)
+	case float64:
+		return strconv.FormatFloat(x, 'f', -1, 64)
 	case []string:
 		q := make([]string, len(x))
 		for i, s := range x {

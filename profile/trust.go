@@ -61,6 +61,12 @@ var trustClasses = map[string]TrustClass{
 	"vm.display":               TrustNarrow,
 	"container.root":           TrustFixed,
 	"container.machine_prefix": TrustFree,
+	"limits.processes":         TrustNarrow, // raising or removing a limit widens
+	"limits.memory":            TrustNarrow,
+	"limits.cpus":              TrustNarrow,
+	"limits.open_files":        TrustNarrow,
+	"limits.file_size":         TrustNarrow,
+	"limits.disk":              TrustNarrow,
 }
 
 // TrustClassOf returns the trust class of a schema key as listed by
@@ -199,6 +205,16 @@ func Widenings(base, p *Policy) []Widening {
 	} {
 		if c.old != c.new {
 			add(c.key, "changes %s from %q to %q", c.key, c.old, c.new)
+		}
+	}
+	for _, k := range limitKeys {
+		old, cur := *k.Field(&base.Limits), *k.Field(&p.Limits)
+		if looser(cur, old) {
+			if cur == 0 {
+				add("limits."+k.Key, "removes the limit on %s (limits.%s)", k.Doc, k.Key)
+			} else {
+				add("limits."+k.Key, "raises limits.%s from %s to %s", k.Key, FormatValue(k.value(old)), FormatValue(k.value(cur)))
+			}
 		}
 	}
 	if p.VM.Display && !base.VM.Display {

@@ -33,6 +33,10 @@ kernel = "/boot/vmlinuz"
 display = true
 [container]
 root = "/nix/store/x-root"
+[limits]
+processes = 1000
+memory = "4G"
+cpus = 2
 [profiles.wide]
 network = "host"
 `
@@ -97,6 +101,18 @@ func TestTrustDirections(t *testing.T) {
 		{"accel free", "[vm]\naccel = \"tcg\"", ""},
 		{"container root", "[container]\nroot = \"/tmp/root\"", "container.root"},
 		{"machine prefix free", "[container]\nmachine_prefix = \"x\"", ""},
+		{"processes lower", "[limits]\nprocesses = 500", ""},
+		{"processes higher", "[limits]\nprocesses = 5000", "limits.processes"},
+		{"processes removed", "[limits]\nprocesses = \"unlimited\"", "limits.processes"},
+		{"memory limit lower", "[limits]\nmemory = \"1G\"", ""},
+		{"memory limit higher", "[limits]\nmemory = \"16G\"", "limits.memory"},
+		{"cpus lower", "[limits]\ncpus = 1.5", ""},
+		{"cpus removed", "[limits]\ncpus = \"unlimited\"", "limits.cpus"},
+		{"open files lower", "[limits]\nopen_files = 1024", ""},
+		{"open files higher", "[limits]\nopen_files = 100000", "limits.open_files"},
+		{"file size removed", "[limits]\nfile_size = \"unlimited\"", "limits.file_size"},
+		{"disk lower", "[limits]\ndisk = \"1G\"", ""},
+		{"disk higher", "[limits]\ndisk = \"100G\"", "limits.disk"},
 		{"notice and hostname free", "notice = false\nhostname = \"h\"", ""},
 		{"select a wide profile", `profile = "wide"`, "network"},
 		{"define a wide profile only", "[profiles.mine]\nnetwork = \"host\"", ""},

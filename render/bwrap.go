@@ -137,6 +137,7 @@ func Bwrap(p *profile.Policy, h *Host) (*Plan, error) {
 
 		Placeholders: us.Placeholders,
 		Protected:    us.Protected,
+		Limits:       Limits(p, h, profile.Bubblewrap),
 	}, nil
 }
 

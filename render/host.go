@@ -70,6 +70,19 @@ type Host struct {
 	Kernel Kernel
 	// RunID is a random identifier unique to this run (machine names).
 	RunID string
+
+	// Cgroup is the cgroup version ("v1" or "v2") in which the launcher
+	// can create a cgroup for the run, "" when it cannot.
+	Cgroup string
+	// CgroupControllers are those of pids, memory and cpu that such a
+	// cgroup can use.
+	CgroupControllers []string
+	// CgroupDelegated is true when the cgroup is created in a subtree
+	// delegated to the (unprivileged) invoking user.
+	CgroupDelegated bool
+	// UserTasks counts the processes and threads the invoking user runs
+	// now (RLIMIT_NPROC counts them too).
+	UserTasks int
 }
 
 // File is what the probe found at a path.

@@ -3,6 +3,7 @@ package render
 import (
 	"fmt"
 	"path"
+	"strconv"
 	"strings"
 
 	"github.com/claude-sandbox/claude-sandbox/profile"
@@ -84,6 +85,13 @@ func Nspawn(p *profile.Policy, h *Host) (*Plan, error) {
 	if net.Unshare {
 		args = append(args, "--private-network")
 	}
+	// nspawn gives its payload the kernel's default rlimits: the limits
+	// that are rlimits travel as its arguments.
+	plan.Limits = Limits(p, h, profile.Container)
+	for _, r := range plan.Limits.Rlimits {
+		args = append(args, "--rlimit=RLIMIT_"+r.Name+"="+utoa(r.Value))
+	}
+	plan.Limits.Rlimits = nil
 
 	// The root: top-level directories and links, generated /etc.
 	for _, d := range []string{"usr", "etc", "proc", "sys", "dev", "run", "tmp", "var", "var/tmp", "root", "home", ContainerDir[1:]} {
@@ -213,6 +221,8 @@ func EnvFile(env map[string]string) []byte {
 func nspawnPath(p string) string {
 	return strings.NewReplacer(`\`, `\\`, ":", `\:`).Replace(p)
 }
+
+func utoa(n uint64) string { return strconv.FormatUint(n, 10) }
 
 func joinInts(v []int) string {
 	s := make([]string, len(v))

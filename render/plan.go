@@ -36,6 +36,8 @@ type Plan struct {
 	Placeholders []Placeholder
 	// Protected says what holds for every protected path, for explain.
 	Protected []Protection
+	// Limits are the run's resource limits and how they are enforced.
+	Limits LimitPlan
 	// Notes are human-readable remarks for explain, for example a forward
 	// the policy asks for that the host lacks.
 	Notes []string

@@ -35,9 +35,21 @@ type GuestConfig struct {
 	Etc map[string]string `json:"etc"`
 	// Network configures the user-mode NIC; false leaves only lo.
 	Network bool `json:"network"`
+	// Limits are the command's resource limits.
+	Limits GuestLimits `json:"limits"`
 	// Rows and Cols are the terminal size.
 	Rows int `json:"rows,omitempty"`
 	Cols int `json:"cols,omitempty"`
+}
+
+// GuestLimits are the resource limits the guest init applies to the
+// command: a cgroup v2 created in the guest, rlimits, and the size of
+// every tmpfs it mounts.
+type GuestLimits struct {
+	Cgroup  CgroupLimits `json:"cgroup"`
+	Rlimits []Rlimit     `json:"rlimits,omitempty"`
+	// TmpfsMiB is the size of each tmpfs, 0 for the kernel's default.
+	TmpfsMiB int64 `json:"tmpfs_mib,omitempty"`
 }
 
 // GuestShare is one mount the guest init performs.
@@ -139,6 +151,17 @@ func QEMU(p *profile.Policy, h *Host) (*Plan, error) {
 	if cpus == 0 {
 		cpus = 4
 	}
+	// The limits bound the machine itself: never more CPUs than the
+	// sandbox may use, nor more memory than it may use plus what the
+	// guest's kernel and init need (the guest's cgroup holds the command
+	// to the limit itself).
+	limits := Limits(p, h, profile.VM)
+	if m := p.Limits.MemoryMiB + GuestKernelMiB; p.Limits.MemoryMiB > 0 && m < int64(mem) {
+		mem = int(m)
+	}
+	if c := p.Limits.MilliCPUs; c > 0 && int((c+999)/1000) < cpus {
+		cpus = int((c + 999) / 1000)
+	}
 	appendLine := []string{"console=ttyS0", "quiet", "loglevel=0", "panic=-1", "rdinit=/init"}
 	if nix {
 		appendLine = []string{"console=ttyS0", "quiet", "panic=-1", "init=" + path.Join(p.VM.System, "init")}
@@ -165,6 +188,7 @@ func QEMU(p *profile.Policy, h *Host) (*Plan, error) {
 		UID: h.UID, GID: h.GID, Groups: h.Groups, User: h.User, Home: h.Home,
 		Hostname: Hostname(p), Cwd: h.Real(p.ProjectDir), Argv: append(append([]string{}, net.Wrap...), cmd...),
 		Etc: map[string]string{}, Network: p.Network.Mode != profile.NetworkOff, Rows: h.TermRows, Cols: h.TermCols,
+		Limits: GuestLimits{Cgroup: limits.Cgroup, Rlimits: limits.Rlimits, TmpfsMiB: p.Limits.DiskMiB},
 	}
 	virtfs(GuestConfigTag, guestDir, false, "")
 	if !nix {
@@ -222,9 +246,16 @@ func QEMU(p *profile.Policy, h *Host) (*Plan, error) {
 	plan.Files = append(plan.Files, GeneratedFile{Path: path.Join(guestDir, GuestConfigName), Content: append(data, '\n'), Mode: 0o600})
 	plan.Argv = args
 	plan.Env = []string{"PATH=" + SystemPath}
+	// The guest applies the limits; the host sets none on QEMU.
+	limits.Cgroup, limits.Rlimits = CgroupLimits{}, nil
+	plan.Limits = limits
 	plan.Notes = notes
 	return plan, nil
 }
+
+// GuestKernelMiB is the guest memory allowed beyond limits.memory for the
+// guest's own kernel and init.
+const GuestKernelMiB = 128
 
 // qemuEscape doubles commas, QEMU's escape inside option values.
 func qemuEscape(s string) string { return strings.ReplaceAll(s, ",", ",,") }

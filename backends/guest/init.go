@@ -203,15 +203,15 @@ func prepareRoot(cfg *render.GuestConfig) error {
 		flags         uintptr
 	}
 	for _, m := range []fsMount{
-		{"tmpfs", "/tmp", "mode=1777", unix.MS_NOSUID | unix.MS_NODEV},
-		{"tmpfs", "/var/tmp", "mode=1777", unix.MS_NOSUID | unix.MS_NODEV},
+		{"tmpfs", "/tmp", "mode=1777" + tmpfsSize(cfg), unix.MS_NOSUID | unix.MS_NODEV},
+		{"tmpfs", "/var/tmp", "mode=1777" + tmpfsSize(cfg), unix.MS_NOSUID | unix.MS_NODEV},
 		{"tmpfs", "/run", "mode=755", unix.MS_NOSUID | unix.MS_NODEV},
-		{"tmpfs", "/home", "mode=755", unix.MS_NOSUID | unix.MS_NODEV},
+		{"tmpfs", "/home", "mode=755" + tmpfsSize(cfg), unix.MS_NOSUID | unix.MS_NODEV},
 		{"proc", "/proc", "", unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC},
 		{"sysfs", "/sys", "", unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC | unix.MS_RDONLY},
 		{"devtmpfs", "/dev", "", unix.MS_NOSUID},
 		{"devpts", "/dev/pts", "newinstance,ptmxmode=0666,mode=620", unix.MS_NOSUID | unix.MS_NOEXEC},
-		{"tmpfs", "/dev/shm", "mode=1777", unix.MS_NOSUID | unix.MS_NODEV},
+		{"tmpfs", "/dev/shm", "mode=1777" + tmpfsSize(cfg), unix.MS_NOSUID | unix.MS_NODEV},
 	} {
 		dir := filepath.Join(newRoot, m.dir)
 		os.MkdirAll(dir, 0o755)
@@ -232,12 +232,12 @@ func prepareRoot(cfg *render.GuestConfig) error {
 	// The home is a fresh tmpfs wherever it lives (under /home or not).
 	home := filepath.Join(newRoot, cfg.Home)
 	os.MkdirAll(home, 0o755)
-	if err := unix.Mount("tmpfs", home, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=700"); err != nil {
+	if err := unix.Mount("tmpfs", home, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=700"+tmpfsSize(cfg)); err != nil {
 		return fmt.Errorf("home tmpfs: %w", err)
 	}
 	os.Chown(home, cfg.UID, cfg.GID)
 	for _, s := range cfg.Shares {
-		if err := mountShare(s, inside); err != nil {
+		if err := mountShare(s, inside, tmpfsSize(cfg)); err != nil {
 			return err
 		}
 	}
@@ -285,14 +285,22 @@ func writeEtc(files map[string]string) error {
 	return nil
 }
 
-func mountShare(s render.GuestShare, cfgDir string) error {
+// tmpfsSize is the size option of the guest's writable tmpfs mounts.
+func tmpfsSize(cfg *render.GuestConfig) string {
+	if cfg.Limits.TmpfsMiB <= 0 {
+		return ""
+	}
+	return ",size=" + strconv.FormatInt(cfg.Limits.TmpfsMiB, 10) + "m"
+}
+
+func mountShare(s render.GuestShare, cfgDir, size string) error {
 	target := filepath.Join(newRoot, s.Target)
 	switch s.Kind {
 	case "9p":
 		return mount9p(s.Tag, target, s.ReadOnly, "cache=mmap,access=client")
 	case "tmpfs":
 		os.MkdirAll(target, 0o755)
-		return unix.Mount("tmpfs", target, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=755")
+		return unix.Mount("tmpfs", target, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=755"+size)
 	case "symlink":
 		os.MkdirAll(filepath.Dir(target), 0o755)
 		os.Remove(target)
@@ -389,7 +397,12 @@ func runCommand(cfg *render.GuestConfig) (int, error) {
 			Credential: &syscall.Credential{Uid: uint32(cfg.UID), Gid: uint32(cfg.GID), Groups: groups},
 		},
 	}
+	placed, err := applyLimits(cfg.Limits, attr.Sys)
+	if err != nil {
+		return 125, err
+	}
 	proc, err := os.StartProcess(argv0, cfg.Argv, attr)
+	placed()
 	if err != nil {
 		return 127, fmt.Errorf("starting %s: %w", cfg.Argv[0], err)
 	}

@@ -77,12 +77,20 @@ type planDoc struct {
 	Network []string `json:"network_helper,omitempty"`
 	Env     []string `json:"env"`
 	// DBusProxy is the filtering D-Bus proxy started beside the sandbox.
-	DBusProxy []string `json:"dbus_proxy,omitempty"`
-	Notes     []string `json:"notes"`
+	DBusProxy []string   `json:"dbus_proxy,omitempty"`
+	Limits    []limitDoc `json:"limits"`
+	Notes     []string   `json:"notes"`
 	// Protected says what holds for every protected path and which
 	// layer protects it.
 	Protected []protectedDoc `json:"protected"`
 	Error     string         `json:"error,omitempty"`
+}
+
+// limitDoc says what enforces one [limits] key on this host.
+type limitDoc struct {
+	Key       string `json:"key"`
+	Value     any    `json:"value"`
+	Mechanism string `json:"mechanism"`
 }
 
 type protectedDoc struct {
@@ -181,7 +189,7 @@ func explain(sess *session, plan planner, all bool) explanation {
 
 // planFor renders p and describes the result.
 func planFor(p *profile.Policy, plan planner) planDoc {
-	d := planDoc{Backend: string(p.Backend), Argv: []string{}, Env: []string{}, Notes: []string{}, Protected: []protectedDoc{}}
+	d := planDoc{Backend: string(p.Backend), Argv: []string{}, Env: []string{}, Limits: []limitDoc{}, Notes: []string{}, Protected: []protectedDoc{}}
 	rendered, err := plan(p)
 	if err != nil {
 		d.Error = err.Error()
@@ -192,6 +200,13 @@ func planFor(p *profile.Policy, plan planner) planDoc {
 	d.Env = envNames(rendered)
 	if rendered.DBusProxy != nil {
 		d.DBusProxy = rendered.DBusProxy.Argv
+	}
+	values := map[string]any{}
+	for _, st := range profile.LimitSettings(rendered.Limits.Values) {
+		values[strings.TrimPrefix(st.Key, "limits.")] = st.Value
+	}
+	for _, m := range rendered.Limits.Mechanisms {
+		d.Limits = append(d.Limits, limitDoc{Key: m.Key, Value: values[m.Key], Mechanism: m.How})
 	}
 	if rendered.Notes != nil {
 		d.Notes = rendered.Notes
@@ -293,6 +308,16 @@ func writePlan(w io.Writer, pd planDoc) {
 		fmt.Fprintf(w, "network helper (attached to a new network namespace the command starts in): %s\n", render.ShellQuote(pd.Network))
 	}
 	fmt.Fprintf(w, "environment (values redacted): %s\n", strings.Join(pd.Env, " "))
+	if len(pd.Limits) > 0 {
+		fmt.Fprintln(w, "limits (enforced by):")
+		for _, l := range pd.Limits {
+			if l.Mechanism == profile.Unlimited {
+				fmt.Fprintf(w, "  %s = %s\n", l.Key, profile.FormatValue(l.Value))
+				continue
+			}
+			fmt.Fprintf(w, "  %s = %s: %s\n", l.Key, profile.FormatValue(l.Value), l.Mechanism)
+		}
+	}
 	if len(pd.DBusProxy) > 0 {
 		fmt.Fprintf(w, "dbus proxy: %s\n", render.ShellQuote(pd.DBusProxy))
 	}

@@ -77,6 +77,8 @@ func fixedPlan(p *profile.Policy) (*render.Plan, error) {
 		Env:       []string{"HOME=" + p.Home, "ANTHROPIC_API_KEY=sk-secret"},
 		Notes:     []string{"example note"},
 		Protected: []render.Protection{{Path: p.ProjectDir + "/.git/hooks", Key: "protect..git/hooks", Holds: "read-only bind"}},
+		Limits: render.Limits(p, &render.Host{UID: 1000, Cgroup: "v2", CgroupDelegated: true,
+			CgroupControllers: []string{render.CgroupPids, render.CgroupMemory}}, p.Backend),
 	}, nil
 }
 
