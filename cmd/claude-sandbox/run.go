@@ -16,8 +16,8 @@ import (
 type runCmd struct {
 	selection
 	DryRun  bool     `name:"dry-run" help:"Print the command that would run (environment values redacted) and exit."`
-	Project string   `arg:"" optional:"" default:"." help:"Project directory (default: the current directory)."`
-	Args    []string `arg:"" optional:"" help:"Arguments appended to the command (write them after --)."`
+	Project string   `arg:"" optional:"" default:"." help:"Project directory (default: the current directory; one named like a command is written ./NAME)."`
+	Args    []string `arg:"" optional:"" help:"Arguments for the command: every word after the project dir (a leading -- is dropped)."`
 }
 
 // Run resolves the policy and runs it, returning the command's status.
