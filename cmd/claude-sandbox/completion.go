@@ -140,8 +140,6 @@ func zshCompletion(w io.Writer, global []flagInfo, cmds []commandInfo) {
 						action = "(" + strings.Join(f.Values, " ") + ")"
 					}
 					spec += fmt.Sprintf("[%s]:%s:%s", zshQuote(f.Help), strings.ToLower(f.Placeholder), action)
-				} else if strings.HasPrefix(n, "--") && f.Long == "network" && n == "--network" {
-					spec = "--network=-[" + zshQuote(f.Help) + "]::mode:(" + strings.Join(f.Values, " ") + ")"
 				} else {
 					spec += "[" + zshQuote(f.Help) + "]"
 				}
