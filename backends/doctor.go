@@ -11,6 +11,7 @@ import (
 
 	"github.com/claude-sandbox/claude-sandbox/backends/vmimage"
 	"github.com/claude-sandbox/claude-sandbox/profile"
+	"github.com/claude-sandbox/claude-sandbox/render"
 )
 
 // level is how a readiness check came out.
@@ -114,9 +115,7 @@ func bwrapChecks(p *profile.Policy) []check {
 			cs = append(cs, ok("user namespaces", "unprivileged user namespaces are available"))
 		}
 	}
-	if p.Network.Mode == profile.NetworkFull {
-		cs = append(cs, networkHelperCheck())
-	}
+	cs = append(cs, networkHelperCheck(p))
 	switch v := readTrim("/proc/sys/dev/tty/legacy_tiocsti"); v {
 	case "0":
 		cs = append(cs, ok("TIOCSTI", "dev.tty.legacy_tiocsti = 0: the kernel refuses terminal injection; the seccomp filter blocks it as well"))
@@ -128,19 +127,26 @@ func bwrapChecks(p *profile.Policy) []check {
 	return cs
 }
 
-// networkHelperCheck finds the user-mode network helper of network "full":
-// pasta for a user, slirp4netns for root (pasta refuses to run as root).
-func networkHelperCheck() check {
-	tool, pkg := "pasta", "passt"
-	if os.Getuid() == 0 {
-		tool, pkg = "slirp4netns", "slirp4netns"
-	}
-	name := "network helper (network = \"full\")"
-	path, err := exec.LookPath(tool)
+// networkHelperCheck asks the bubblewrap backend's own network plan for
+// policy p on this host, so the report names exactly the helper a launch
+// would start (pasta for a user; as root, whatever the backend uses
+// there) or the reason it cannot.
+func networkHelperCheck(p *profile.Policy) check {
+	name := fmt.Sprintf("network (network = %q)", p.Network.Mode)
+	q := *p
+	q.Backend = profile.Bubblewrap
+	h, err := Probe(&q)
 	if err != nil {
-		return bad(name, fmt.Sprintf("%s not found on PATH; install it (apt install %s), or choose another mode (--network=off, or network = \"host\" in your configuration)", tool, pkg))
+		return bad(name, err.Error())
 	}
-	return ok(name, path)
+	plan := render.NetworkFor(&q, h, profile.Bubblewrap)
+	switch {
+	case plan.Err != nil:
+		return bad(name, plan.Err.Error())
+	case len(plan.Prefix) > 0:
+		return ok(name, "through "+plan.Prefix[0])
+	}
+	return ok(name, "no helper needed")
 }
 
 func containerChecks() []check {

@@ -27,8 +27,8 @@ func TestDoctorJudgesTheDefaultLaunch(t *testing.T) {
 	}
 }
 
-// TestDoctorChecksTheNetworkHelper looks for the helper network "full"
-// uses: pasta for a user, slirp4netns for root.
+// TestDoctorChecksTheNetworkHelper asks the backend's network plan: with
+// no helper on PATH, network "full" cannot run.
 func TestDoctorChecksTheNetworkHelper(t *testing.T) {
 	dir := t.TempDir()
 	writeExe(t, dir+"/bwrap")
@@ -39,7 +39,7 @@ func TestDoctorChecksTheNetworkHelper(t *testing.T) {
 	if Doctor(&out, p) {
 		t.Errorf("ready without bwrap or a network helper:\n%s", out.String())
 	}
-	if !strings.Contains(out.String(), `FAIL network helper (network = "full")`) {
+	if !strings.Contains(out.String(), `FAIL network (network = "full")`) {
 		t.Errorf("no network helper failure:\n%s", out.String())
 	}
 }
