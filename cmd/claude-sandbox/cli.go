@@ -324,6 +324,9 @@ func Main(args []string, s stdio) (status int) {
 	ctx, err := parser.Parse(args)
 	if err != nil {
 		fmt.Fprintf(s.err, "claude-sandbox: %v\n", err)
+		if plain && strings.HasPrefix(err.Error(), "unknown flag") {
+			fmt.Fprintf(s.err, "claude-sandbox: arguments for the command go after the project dir: claude-sandbox [flags] DIR ARGS... (claude-sandbox . --resume)\n")
+		}
 		return exitLauncher
 	}
 	err = ctx.Run(s, parser)
