@@ -38,3 +38,16 @@ func TestClaudeCodeFoundThroughSudo(t *testing.T) {
 		})
 	}
 }
+
+// TestClaudeCodeInVMShell finds Claude Code by name in the shell of the
+// vm backend, where it lives in the user's hidden home.
+func TestClaudeCodeInVMShell(t *testing.T) {
+	requireVM(t)
+	f := bt.NewFixture(t, bt.TestUser(t))
+	f.WriteUserConfig(t, vmConfig)
+	bin := installUnderHome(t, f)
+	res := f.Run(t, withPath(f.Env(), bin), "--backend=vm", "--no-network", "--shell", f.Project, "-c", "claude --version")
+	if res.Status != 0 || !claudeVersion.MatchString(res.Stdout) {
+		t.Fatalf("claude by name in the vm's shell: status %d\nstdout: %s\nstderr: %s", res.Status, res.Stdout, res.Stderr)
+	}
+}
