@@ -1,10 +1,10 @@
 package backends
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"syscall"
 
@@ -13,12 +13,33 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// SudoCommand is the command line that runs the launcher at self through
+// sudo with args. sudo searches only its secure_path, so the launcher is
+// named by its full path unless it lies there.
+func SudoCommand(self string, args ...string) string {
+	prog := "claude-sandbox"
+	if self != "" && !secureDir(filepath.Dir(self)) {
+		prog = self
+	}
+	return render.ShellQuote(append([]string{"sudo", prog}, args...))
+}
+
+// secureDir reports whether dir is in Debian's and Fedora's default sudo
+// secure_path.
+func secureDir(dir string) bool {
+	switch dir {
+	case "/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin":
+		return true
+	}
+	return false
+}
+
 // runContainer runs the policy in systemd-nspawn: it creates the
 // ephemeral root in the run's private directory, runs nspawn as a child,
 // forwards signals to it, and removes the root on every way out.
 func runContainer(p *profile.Policy, h *render.Host, stdio IO) (int, error) {
 	if !h.Root {
-		return 0, errors.New("the container backend needs root: run it through sudo (sudo claude-sandbox --backend container ...); files it creates still belong to you")
+		return 0, fmt.Errorf("the container backend needs root: run it through sudo: %s; files it creates still belong to you", SudoCommand(h.Self, "--backend", "container", p.ProjectDir))
 	}
 	if !h.Is(p.ProjectDir, render.Dir) {
 		return 0, fmt.Errorf("project dir %s does not exist", p.ProjectDir)
@@ -75,7 +96,12 @@ func runContainer(p *profile.Policy, h *render.Host, stdio IO) (int, error) {
 	defer stopNetwork()
 	cmd := exec.Command(plan.Argv[0], plan.Argv[1:]...)
 	cmd.Env = plan.Env
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	// nspawn's stderr passes through a filter that drops exactly the
+	// line it prints when it declines to remove the ephemeral root on a
+	// host without systemd as PID 1; the launcher removes the root.
+	stderr := newLineFilter(os.Stderr, nspawnRemoveNoise, "Attempted to remove disk file system")
+	defer stderr.Flush()
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
 	lim, err := newRunLimits(plan, h)
 	if err != nil {

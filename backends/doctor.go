@@ -1,62 +1,108 @@
 package backends
 
 import (
+	"debug/elf"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 
 	"github.com/claude-sandbox/claude-sandbox/backends/limits"
 	"github.com/claude-sandbox/claude-sandbox/backends/vmimage"
+	"github.com/claude-sandbox/claude-sandbox/profile"
 	"github.com/claude-sandbox/claude-sandbox/render"
 )
 
-// check is one readiness check: ok with a detail, or a problem with what
-// to do about it.
+// level is how a readiness check came out.
+type level int
+
+const (
+	pass level = iota
+	warn       // works, but worse than it could
+	fail       // the backend cannot run
+)
+
+// check is one readiness check: how it came out and a detail, or what to
+// do about it.
 type check struct {
 	name   string
-	ok     bool
+	level  level
 	detail string
 }
 
-// Doctor reports, for each backend, whether this host can run it and what
-// to install or change when it cannot. It returns false when no backend can
-// run.
-func Doctor(w io.Writer) bool {
-	any := false
+func ok(name, detail string) check     { return check{name, pass, detail} }
+func bad(name, detail string) check    { return check{name, fail, detail} }
+func poorly(name, detail string) check { return check{name, warn, detail} }
+
+// Doctor reports whether this host can launch policy p (the defaults and
+// the user's configuration for the current directory): its command, and
+// for each backend whether it can run and what to install or change when
+// it cannot. It returns false when p's own launch cannot run.
+func Doctor(w io.Writer, p *profile.Policy) bool {
+	cmd := commandChecks(p)
+	cmdOK := printSection(w, "agent command", cmd)
+	launchOK := cmdOK
 	for _, b := range []struct {
-		name   string
-		checks []check
+		backend profile.Backend
+		checks  []check
 	}{
-		{"bubblewrap", bwrapChecks()},
-		{"container", containerChecks()},
-		{"vm", vmChecks()},
+		{profile.Bubblewrap, bwrapChecks(p)},
+		{profile.Container, containerChecks()},
+		{profile.VM, vmChecks()},
 	} {
-		ready := true
-		for _, c := range b.checks {
-			ready = ready && c.ok
+		ready := printSection(w, string(b.backend), b.checks)
+		if b.backend == p.Backend {
+			launchOK = launchOK && ready
 		}
-		state := "ready"
-		if !ready {
-			state = "not available"
-		}
-		fmt.Fprintf(w, "%s: %s\n", b.name, state)
-		for _, c := range b.checks {
-			mark := "ok  "
-			if !c.ok {
-				mark = "FAIL"
-			}
-			fmt.Fprintf(w, "  %s %s: %s\n", mark, c.name, c.detail)
-		}
-		any = any || ready
 	}
 	fmt.Fprintln(w, "resource limits:")
 	for _, c := range limitsChecks() {
 		fmt.Fprintf(w, "  %s: %s\n", c.name, c.detail)
 	}
-	return any
+	state := "ready"
+	if !launchOK {
+		state = "cannot run"
+	}
+	fmt.Fprintf(w, "default launch (backend %s, network %s, command %s): %s\n", p.Backend, p.Network.Mode, strings.Join(p.Command, " "), state)
+	return launchOK
+}
+
+// printSection prints one section and reports whether nothing failed.
+func printSection(w io.Writer, name string, checks []check) bool {
+	worst := pass
+	for _, c := range checks {
+		worst = max(worst, c.level)
+	}
+	state := map[level]string{pass: "ready", warn: "ready, with problems", fail: "not available"}[worst]
+	fmt.Fprintf(w, "%s: %s\n", name, state)
+	for _, c := range checks {
+		mark := map[level]string{pass: "ok  ", warn: "WARN", fail: "FAIL"}[c.level]
+		fmt.Fprintf(w, "  %s %s: %s\n", mark, c.name, c.detail)
+	}
+	return worst != fail
+}
+
+// commandChecks finds the policy's command as a launch would.
+func commandChecks(p *profile.Policy) []check {
+	if len(p.Command) == 0 {
+		return []check{bad("command", "no command configured")}
+	}
+	name := p.Command[0]
+	found, searched := FindCommand(name)
+	if found != "" {
+		return []check{ok(name, found)}
+	}
+	detail := "not found on PATH " + os.Getenv("PATH")
+	if len(searched) > 0 {
+		detail += " nor in " + strings.Join(searched, ":")
+	}
+	if filepath.Base(name) == "claude" {
+		detail += "; install Claude Code: npm install -g @anthropic-ai/claude-code (as a user, after npm config set prefix ~/.npm-global), or curl -fsSL https://claude.ai/install.sh | bash"
+	}
+	return []check{bad(name, detail)}
 }
 
 // limitsChecks says which mechanisms enforce [limits] on this host for
@@ -71,17 +117,17 @@ func limitsChecks() []check {
 			how = "delegated to this user"
 		}
 		parent := s.Parents[ctrls[0]]
-		cs = append(cs, check{"cgroup", true, fmt.Sprintf("cgroup %s %s below %s: %s", s.Version, how, parent, strings.Join(ctrls, ", "))})
+		cs = append(cs, ok("cgroup", fmt.Sprintf("cgroup %s %s below %s: %s", s.Version, how, parent, strings.Join(ctrls, ", "))))
 		for _, c := range []string{render.CgroupPids, render.CgroupMemory, render.CgroupCPU} {
 			if !slices.Contains(ctrls, c) {
-				cs = append(cs, check{"cgroup", true, "no " + c + " controller: " + rlimitFallback(c)})
+				cs = append(cs, ok("cgroup", "no "+c+" controller: "+rlimitFallback(c)))
 			}
 		}
 	} else {
-		cs = append(cs, check{"cgroup", true, s.Why + ": rlimits only (processes: RLIMIT_NPROC, memory: RLIMIT_DATA per process, cpus: not enforced); run as root or in a delegated cgroup for more"})
+		cs = append(cs, ok("cgroup", s.Why+": rlimits only (processes: RLIMIT_NPROC, memory: RLIMIT_DATA per process, cpus: not enforced); run as root or in a delegated cgroup for more"))
 	}
-	cs = append(cs, check{"rlimits", true, "open_files and file_size: RLIMIT_NOFILE and RLIMIT_FSIZE"})
-	cs = append(cs, check{"vm", true, "limits apply inside the guest (cgroup v2 and rlimits); memory and cpus also size the machine"})
+	cs = append(cs, ok("rlimits", "open_files and file_size: RLIMIT_NOFILE and RLIMIT_FSIZE"))
+	cs = append(cs, ok("vm", "limits apply inside the guest (cgroup v2 and rlimits); memory and cpus also size the machine"))
 	return cs
 }
 
@@ -95,44 +141,68 @@ func rlimitFallback(ctrl string) string {
 	return "cpus is not enforced"
 }
 
-func bwrapChecks() []check {
+func bwrapChecks(p *profile.Policy) []check {
 	var cs []check
 	path, err := exec.LookPath("bwrap")
 	if err != nil {
-		return append(cs, check{"bwrap", false, "not found on PATH; install bubblewrap (apt install bubblewrap, dnf install bubblewrap)"})
+		return append(cs, bad("bwrap", "not found on PATH; install bubblewrap (apt install bubblewrap, dnf install bubblewrap)"))
 	}
 	out, _ := exec.Command(path, "--version").Output()
 	version := strings.TrimSpace(string(out))
-	cs = append(cs, check{"bwrap", true, path + " (" + version + ")"})
+	cs = append(cs, ok("bwrap", path+" ("+version+")"))
 	if os.Getuid() != 0 {
 		if err := userNamespacesUsable(); err != nil {
-			cs = append(cs, check{"user namespaces", false, err.Error()})
+			cs = append(cs, bad("user namespaces", err.Error()))
 		} else {
-			cs = append(cs, check{"user namespaces", true, "unprivileged user namespaces are available"})
+			cs = append(cs, ok("user namespaces", "unprivileged user namespaces are available"))
 		}
 	}
+	cs = append(cs, networkHelperCheck(p))
 	switch v := readTrim("/proc/sys/dev/tty/legacy_tiocsti"); v {
 	case "0":
-		cs = append(cs, check{"TIOCSTI", true, "dev.tty.legacy_tiocsti = 0: the kernel refuses terminal injection; the seccomp filter blocks it as well"})
+		cs = append(cs, ok("TIOCSTI", "dev.tty.legacy_tiocsti = 0: the kernel refuses terminal injection; the seccomp filter blocks it as well"))
 	case "":
-		cs = append(cs, check{"TIOCSTI", true, "kernel without dev.tty.legacy_tiocsti: the seccomp filter blocks terminal injection"})
+		cs = append(cs, ok("TIOCSTI", "kernel without dev.tty.legacy_tiocsti: the seccomp filter blocks terminal injection"))
 	default:
-		cs = append(cs, check{"TIOCSTI", true, "dev.tty.legacy_tiocsti = " + v + ": the seccomp filter blocks terminal injection"})
+		cs = append(cs, ok("TIOCSTI", "dev.tty.legacy_tiocsti = "+v+": the seccomp filter blocks terminal injection"))
 	}
 	return cs
+}
+
+// networkHelperCheck asks the bubblewrap backend's own network plan for
+// policy p on this host, so the report names exactly the helper a launch
+// would start (pasta for a user; as root, whatever the backend uses
+// there) or the reason it cannot.
+func networkHelperCheck(p *profile.Policy) check {
+	name := fmt.Sprintf("network (network = %q)", p.Network.Mode)
+	q := *p
+	q.Backend = profile.Bubblewrap
+	h, err := Probe(&q)
+	if err != nil {
+		return bad(name, err.Error())
+	}
+	plan := render.NetworkFor(&q, h, profile.Bubblewrap)
+	switch {
+	case plan.Err != nil:
+		return bad(name, plan.Err.Error())
+	case len(plan.Prefix) > 0:
+		return ok(name, "through "+plan.Prefix[0])
+	}
+	return ok(name, "no helper needed")
 }
 
 func containerChecks() []check {
 	var cs []check
 	if path, err := exec.LookPath("systemd-nspawn"); err != nil {
-		cs = append(cs, check{"systemd-nspawn", false, "not found on PATH; install systemd-container (apt install systemd-container)"})
+		cs = append(cs, bad("systemd-nspawn", "not found on PATH; install systemd-container (apt install systemd-container)"))
 	} else {
-		cs = append(cs, check{"systemd-nspawn", true, path})
+		cs = append(cs, ok("systemd-nspawn", path))
 	}
 	if os.Getuid() == 0 {
-		cs = append(cs, check{"root", true, "running as root"})
+		cs = append(cs, ok("root", "running as root"))
 	} else {
-		cs = append(cs, check{"root", false, "the container backend needs root: run it through sudo"})
+		self, _ := os.Executable()
+		cs = append(cs, bad("root", "the container backend needs root: run it through sudo: "+SudoCommand(self, "--backend", "container", "DIR")))
 	}
 	return cs
 }
@@ -140,21 +210,40 @@ func containerChecks() []check {
 func vmChecks() []check {
 	var cs []check
 	if path, err := exec.LookPath("qemu-system-x86_64"); err != nil {
-		cs = append(cs, check{"qemu", false, "qemu-system-x86_64 not found on PATH; install QEMU (apt install qemu-system-x86)"})
+		cs = append(cs, bad("qemu", "qemu-system-x86_64 not found on PATH; install QEMU (apt install qemu-system-x86)"))
 	} else {
-		cs = append(cs, check{"qemu", true, path})
+		cs = append(cs, ok("qemu", path))
 	}
 	if k, err := vmimage.FindKernel("/boot", "/lib/modules", ""); err != nil {
-		cs = append(cs, check{"kernel", false, err.Error()})
+		cs = append(cs, bad("kernel", err.Error()))
 	} else {
-		cs = append(cs, check{"kernel", true, k.Image + " with modules in " + k.Modules})
+		cs = append(cs, ok("kernel", k.Image+" with modules in "+k.Modules))
+	}
+	if self, err := os.Executable(); err == nil {
+		cs = append(cs, staticCheck(self))
 	}
 	if kvmUsable() {
-		cs = append(cs, check{"kvm", true, "hardware virtualisation is usable"})
+		cs = append(cs, ok("kvm", "hardware virtualisation is usable"))
 	} else {
-		cs = append(cs, check{"kvm", true, "not usable (no VT-x/AMD-V, or /dev/kvm not accessible: add yourself to the kvm group); the VM runs under software emulation, several times slower"})
+		cs = append(cs, poorly("kvm", "not usable (no VT-x/AMD-V, or /dev/kvm not accessible: add yourself to the kvm group); the VM runs under software emulation, several times slower"))
 	}
 	return cs
+}
+
+// staticCheck tells whether the launcher at self is statically linked: the
+// guest runs it as its /init, where no dynamic loader or libc exists.
+func staticCheck(self string) check {
+	f, err := elf.Open(self)
+	if err != nil {
+		return bad("static launcher", fmt.Sprintf("reading %s: %v", self, err))
+	}
+	defer f.Close()
+	for _, prog := range f.Progs {
+		if prog.Type == elf.PT_INTERP {
+			return bad("static launcher", self+" is dynamically linked; the guest runs it as /init: rebuild it with CGO_ENABLED=0")
+		}
+	}
+	return ok("static launcher", self+" is statically linked")
 }
 
 func readTrim(p string) string {

@@ -68,13 +68,10 @@ func Probe(p *profile.Policy) (*render.Host, error) {
 			h.Tools[tool] = path
 		}
 	}
-	if !p.UseShell && len(p.Command) > 0 {
-		if path, err := exec.LookPath(p.Command[0]); err == nil {
-			if abs, err := filepath.Abs(path); err == nil {
-				path = abs
-			}
-			h.CommandPath = path
-			statInto(h, path)
+	if len(p.Command) > 0 {
+		h.CommandPath, h.CommandSearched = findCommand(p.Command[0], h.Home, sudoed(h))
+		if h.CommandPath != "" {
+			statInto(h, h.CommandPath)
 		}
 	}
 	probeLimits(h, p)
@@ -91,6 +88,19 @@ func Probe(p *profile.Policy) (*render.Host, error) {
 				}
 			}
 		}
+	}
+	return h, nil
+}
+
+// sudoed reports whether the launcher runs as root on behalf of another
+// user (through sudo or pkexec).
+func sudoed(h *render.Host) bool { return h.Root && h.UID != 0 }
+
+// probeUser describes the invoking user only.
+func probeUser() (*render.Host, error) {
+	h := &render.Host{Env: environ(), Root: os.Getuid() == 0}
+	if err := invokingUser(h, false); err != nil {
+		return nil, err
 	}
 	return h, nil
 }

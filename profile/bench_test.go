@@ -63,7 +63,11 @@ func TestRealisticLayers(t *testing.T) {
 	if p.Profile != "dev" || p.Network.Mode != NetworkAllowlist || p.Forward.Display || !p.Forward.SSHAgent || p.VM.CPUs != 2 || p.VM.MemoryMiB != 8192 {
 		t.Errorf("policy = %+v", p)
 	}
-	if len(p.Network.Deny) != 3 || len(p.Network.Allow) != 7 {
+	allow := map[string]bool{}
+	for _, d := range append(builtinAllow(t), p.Network.Allow...) {
+		allow[d] = true
+	}
+	if len(p.Network.Deny) != 3 || len(p.Network.Allow) != len(allow) || !allow["registry.npmjs.org"] || !allow["*.github.com"] {
 		t.Errorf("egress = %+v", p.Network)
 	}
 }

@@ -107,7 +107,7 @@ disk = "512M"
 	if p.Network.Mode != NetworkOff {
 		t.Errorf("network = %q, want off", p.Network.Mode)
 	}
-	if want := []string{"example.com", "*.foo.org"}; !reflect.DeepEqual(p.Network.Allow, want) {
+	if want := append(builtinAllow(t), "example.com", "*.foo.org"); !reflect.DeepEqual(p.Network.Allow, want) {
 		t.Errorf("allow = %q, want %q", p.Network.Allow, want)
 	}
 	if want := []string{".cargo", ".local/bin"}; !reflect.DeepEqual(p.Persist, want) {

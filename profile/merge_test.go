@@ -2,6 +2,7 @@ package profile
 
 import (
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -54,12 +55,25 @@ func TestMergeTablesPerKey(t *testing.T) {
 	}
 }
 
+// builtinAllow is the built-in egress.allow list, which every layer's adds to.
+func builtinAllow(t testing.TB) []string {
+	return resolveLayers(t, Flags{}).Network.Allow
+}
+
+// TestBuiltinAllowKeepsClaudeCodeWorking: under network = "allowlist" the
+// defaults alone reach Claude Code's API.
+func TestBuiltinAllowKeepsClaudeCodeWorking(t *testing.T) {
+	if !slices.Contains(builtinAllow(t), "api.anthropic.com") {
+		t.Errorf("built-in egress.allow %q lacks api.anthropic.com", builtinAllow(t))
+	}
+}
+
 func TestMergeEgressUnion(t *testing.T) {
 	sys := mustLayer(t, LayerSystem, "[egress]\nallow = [\"a.com\"]\ndeny = [\"x.com\"]\nlocalhost_ports = [80]\n")
 	user := mustLayer(t, LayerUser, "[egress]\nallow = [\"b.com\", \"a.com\"]\nlocalhost_ports = [443]\n")
 	proj := mustLayer(t, LayerProject, "[egress]\ndeny = [\"y.com\"]\n")
 	p := resolveLayers(t, Flags{}, sys, user, proj)
-	if !reflect.DeepEqual(p.Network.Allow, []string{"a.com", "b.com"}) ||
+	if !reflect.DeepEqual(p.Network.Allow, append(builtinAllow(t), "a.com", "b.com")) ||
 		!reflect.DeepEqual(p.Network.Deny, []string{"x.com", "y.com"}) ||
 		!reflect.DeepEqual(p.Network.LocalhostPorts, []int{80, 443}) {
 		t.Errorf("network = %+v", p.Network)

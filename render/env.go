@@ -93,8 +93,18 @@ func sandboxPath(p *profile.Policy, h *Host) string {
 	if h.NixOS || h.Exists("/run/current-system") {
 		dirs = append(dirs, "/run/current-system/sw/bin")
 	}
-	if !p.UseShell && h.CommandPath != "" {
-		dirs = append(dirs, path.Dir(h.Real(h.CommandPath)))
+	if h.CommandPath != "" {
+		if p.UseShell {
+			if !onSystemPath(h.CommandPath) {
+				dirs = append(dirs, AgentBin(h))
+			}
+		} else {
+			dirs = append(dirs, path.Dir(h.Real(h.CommandPath)))
+		}
+		// Its interpreter (node) often sits beside it: /opt/node/bin.
+		if d := path.Dir(h.CommandPath); !within(d, h.Home) {
+			dirs = append(dirs, d)
+		}
 	}
 	dirs = append(dirs, path.Join(h.Home, ".local/bin"))
 	return strings.Join(dedupe(strings.Split(strings.Join(dirs, ":"), ":")), ":")

@@ -53,6 +53,10 @@ type Host struct {
 	// not found); renderers bind its installation when it lives in the
 	// hidden home.
 	CommandPath string
+	// CommandSearched lists the directories searched for the command
+	// beyond PATH (through sudo: the invoking user's usual install
+	// places), for the error when it is not found.
+	CommandSearched []string
 
 	// RunDir is this run's private temporary directory on the host (0700),
 	// removed when the run ends. Sockets and generated files live here.

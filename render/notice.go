@@ -29,14 +29,59 @@ func Command(p *profile.Policy, h *Host, backend profile.Backend) ([]string, err
 	}
 	argv := append([]string{}, p.Command...)
 	if h.CommandPath == "" {
-		return nil, fmt.Errorf("command %q not found on PATH %s", p.Command[0], h.Env["PATH"])
+		return nil, commandNotFound(p, h)
 	}
 	argv[0] = h.Real(h.CommandPath)
+	if backend != profile.VM && !visibleInside(argv[0], p, h) {
+		return nil, fmt.Errorf("command %s (found as %s) lies outside what the %s sandbox shows (the system directories /usr, /bin, /sbin, /lib*, /opt, the home's forwarded parts, the project and the mounts): install it under /usr/local or /opt, or share its installation with [mounts] %q = \"ro\"",
+			argv[0], h.CommandPath, backend, InstallDir(argv[0]))
+	}
 	if p.Notice && IsClaudeCode(p.Command[0]) {
 		argv = append(argv, "--append-system-prompt", Notice(p, h, backend))
 	}
 	return append(argv, p.Args...), nil
 }
+
+// commandNotFound explains that the command is not on PATH (nor, through
+// sudo, in the invoking user's install places), with the commands that
+// install Claude Code when that is the command.
+func commandNotFound(p *profile.Policy, h *Host) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "command %q not found on PATH %s", p.Command[0], h.Env["PATH"])
+	if len(h.CommandSearched) > 0 {
+		fmt.Fprintf(&b, " nor in %s's install directories %s", h.User, strings.Join(h.CommandSearched, ":"))
+	}
+	if IsClaudeCode(p.Command[0]) {
+		b.WriteString("; install Claude Code as the user who runs it: npm install -g @anthropic-ai/claude-code (as a user, after npm config set prefix ~/.npm-global), or curl -fsSL https://claude.ai/install.sh | bash")
+	}
+	b.WriteString("; or give its full path in the profile: command = [\"/full/path/to/" + path.Base(p.Command[0]) + "\"]")
+	return fmt.Errorf("%s", b.String())
+}
+
+// visibleInside reports whether the host path real (canonical) appears at
+// the same path inside a bubblewrap or container sandbox: in the system
+// directories, the home's shares, the project or a policy mount.
+func visibleInside(real string, p *profile.Policy, h *Host) bool {
+	roots := []string{"/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/opt", "/run/current-system", h.Home, h.Real(p.ProjectDir)}
+	if p.Forward.Nix {
+		roots = append(roots, "/nix/store")
+	}
+	for _, m := range p.Mounts {
+		if m.Mode != profile.MountTmpfs && m.Mode != profile.MountHide && m.Source == m.Target {
+			roots = append(roots, h.Real(m.Source))
+		}
+	}
+	for _, r := range roots {
+		if r != "" && within(real, r) {
+			return true
+		}
+	}
+	return false
+}
+
+// AgentBin is the directory inside the sandbox where a shell finds the
+// agent command by its name (see agentInstall).
+func AgentBin(h *Host) string { return path.Join(h.Home, ".cache", "claude-sandbox", "bin") }
 
 // Notice is the truthful description of the sandbox given to the agent.
 func Notice(p *profile.Policy, h *Host, backend profile.Backend) string {

@@ -288,19 +288,34 @@ func UserShares(p *profile.Policy, h *Host) (*UserSet, error) {
 }
 
 // agentInstall shares the agent command's installation read-only when it
-// lives under the home directory, which the sandbox otherwise hides.
+// lives under the home directory, which the sandbox otherwise hides. In
+// shell mode the agent is still there for the user to start: a link by
+// its name in AgentBin, which is on the shell's PATH, points at it.
 func (s *shareSet) agentInstall(p *profile.Policy) error {
 	h := s.h
-	if p.UseShell || h.CommandPath == "" {
+	if h.CommandPath == "" {
 		return nil
 	}
 	real := h.Real(h.CommandPath)
-	if !within(real, h.Home) {
-		return nil
+	if within(real, h.Home) {
+		dir := InstallDir(real)
+		s.shares = append(s.shares, Share{Source: dir, Target: dir, Mode: ShareRO, Kind: Dir, Why: "command"})
 	}
-	dir := InstallDir(real)
-	s.shares = append(s.shares, Share{Source: dir, Target: dir, Mode: ShareRO, Kind: Dir, Why: "command"})
+	if p.UseShell && !onSystemPath(h.CommandPath) {
+		s.shares = append(s.shares, Share{Source: real, Target: path.Join(AgentBin(h), path.Base(h.CommandPath)), Mode: ShareSymlink, Why: "command"})
+	}
 	return nil
+}
+
+// onSystemPath reports whether the program at p lies directly in one of
+// SystemPath's directories.
+func onSystemPath(p string) bool {
+	for _, d := range strings.Split(SystemPath, ":") {
+		if path.Dir(p) == d {
+			return true
+		}
+	}
+	return false
 }
 
 // InstallDir returns the directory holding the installation of the

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"sort"
 
 	"github.com/claude-sandbox/claude-sandbox/profile"
 )
@@ -14,7 +15,10 @@ type checkCmd struct {
 	Files   []string `arg:"" optional:"" help:"Files to check (default: every layer that applies to the current directory). A file that is not a configured layer is checked as a project file." type:"path"`
 }
 
-// Run checks the files and exits 1 when any is invalid.
+// Run checks the files and exits 1 when any is invalid, or would be
+// refused by a launch: a value the launcher refuses (such as a read-write
+// mount of ~/.ssh), or a project file that widens the policy and is not
+// trusted.
 func (c *checkCmd) Run(s stdio) error {
 	if len(c.Files) == 0 {
 		return c.checkLayers(s)
@@ -25,6 +29,7 @@ func (c *checkCmd) Run(s stdio) error {
 	}
 	var errs []error
 	var wide []profile.Widening
+	var untrusted []string
 	for _, name := range c.Files {
 		data, err := readLayerFile(name)
 		if err != nil {
@@ -33,35 +38,84 @@ func (c *checkCmd) Run(s stdio) error {
 		}
 		fe := env
 		fe.ProjectDir = filepath.Dir(name)
-		layer, err := profile.Decode(layerKindOf(env, name), name, data, fe.Env)
+		kind := layerKindOf(env, name)
+		layer, err := profile.Decode(kind, name, data, fe.Env)
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		if filepath.Base(name) != profile.ProjectFile {
-			continue
-		}
-		// A project file is also resolved on top of this machine's
-		// lower layers, to find semantic problems and widenings.
+		// The file is also resolved in its place among this machine's
+		// other layers, as a launch would resolve it, to find what the
+		// launcher refuses and what widens the policy.
 		below, err := lowerLayers(fe)
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		_, w, err := profile.Assess(fe.Env, append(below, layer), profile.Flags{})
-		if err != nil {
-			// Problems of the invocation (such as where the file lies)
-			// are not problems of the file.
-			for _, p := range profile.Problems(err) {
-				if p.File != "" {
-					errs = append(errs, p)
-				}
+		layers := []*profile.Layer{layer}
+		for _, l := range below {
+			if l.Kind != kind {
+				layers = append(layers, l)
 			}
+		}
+		sort.SliceStable(layers, func(i, j int) bool { return layerRank[layers[i].Kind] < layerRank[layers[j].Kind] })
+		w, problems := assessFile(fe.Env, layers)
+		if len(problems) > 0 {
+			errs = append(errs, problems...)
+			continue
+		}
+		if kind != profile.LayerProject {
 			continue
 		}
 		wide = append(wide, w...)
+		// A launch reads only a project's .claude-sandbox.toml, and
+		// refuses it when it widens and is not trusted.
+		if len(w) > 0 && filepath.Base(name) == profile.ProjectFile {
+			abs, err := filepath.Abs(name)
+			if err != nil {
+				return err
+			}
+			ok, err := newTrustStore(env).trusted(abs, data)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				untrusted = append(untrusted, abs)
+			}
+		}
 	}
-	return c.report(s, profile.JoinProblems(errs...), wide)
+	return c.report(s, profile.JoinProblems(errs...), wide, untrusted)
+}
+
+// assessFile resolves layers as a launch would and returns the widenings
+// of a project file on top, or the problems found in the files. Problems
+// of the invocation alone (such as where the file lies: a directory that
+// holds the home dir) are not problems of the file; the file is then
+// judged as if that directory were accepted with --force.
+func assessFile(env profile.Env, layers []*profile.Layer) ([]profile.Widening, []error) {
+	_, w, err := profile.Assess(env, layers, profile.Flags{})
+	if err == nil {
+		return w, nil
+	}
+	var inFiles []error
+	for _, p := range profile.Problems(err) {
+		if p.File != "" {
+			inFiles = append(inFiles, p)
+		}
+	}
+	if len(inFiles) > 0 {
+		return nil, inFiles
+	}
+	_, w, err = profile.Assess(env, layers, profile.Flags{Force: true})
+	if err != nil {
+		return nil, []error{err}
+	}
+	return w, nil
+}
+
+// layerRank orders the layer kinds, lowest first.
+var layerRank = map[profile.LayerKind]int{
+	profile.LayerBuiltin: 0, profile.LayerPackage: 1, profile.LayerSystem: 2, profile.LayerUser: 3, profile.LayerProject: 4,
 }
 
 // layerKindOf tells which layer a file given to check belongs to: the
@@ -93,23 +147,40 @@ func (c *checkCmd) checkLayers(s stdio) error {
 			}
 		}
 		if len(inFiles) > 0 {
-			return c.report(s, profile.JoinProblems(inFiles...), nil)
+			return c.report(s, profile.JoinProblems(inFiles...), nil, nil)
 		}
 		// Only the invocation was refused (such as the current directory
 		// being the home dir): the files themselves are checked with
 		// --force semantics for the project dir.
 		sess, err = resolveSession(".", profile.Flags{Force: true})
 		if err != nil {
-			return c.report(s, err, nil)
+			return c.report(s, err, nil, nil)
 		}
 	}
-	return c.report(s, nil, sess.widenings)
+	var untrusted []string
+	if sess.trustState == trustUntrusted {
+		untrusted = []string{sess.project.Path}
+	}
+	return c.report(s, nil, sess.widenings, untrusted)
 }
 
-func (c *checkCmd) report(s stdio, problems error, wide []profile.Widening) error {
+// report prints the problems, the widenings that fail the check and the
+// project files a launch would refuse as untrusted; it exits 1 when there
+// is any.
+func (c *checkCmd) report(s stdio, problems error, wide []profile.Widening, untrusted []string) error {
 	failed := problems != nil
 	if problems != nil {
 		printError(s.err, problems)
+	}
+	for _, file := range untrusted {
+		failed = true
+		fmt.Fprintf(s.err, "claude-sandbox: %s: valid, but widens the policy and is not trusted, so a launch refuses it:\n", file)
+		for _, w := range wide {
+			if w.Origin.File == file {
+				fmt.Fprintf(s.err, "claude-sandbox:   %s\n", w)
+			}
+		}
+		fmt.Fprintf(s.err, "claude-sandbox: review it, then run: claude-sandbox trust %s\n", shellWord(filepath.Dir(file)))
 	}
 	if c.NoWiden && len(wide) > 0 {
 		failed = true

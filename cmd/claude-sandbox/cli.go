@@ -1,10 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
-	"slices"
+	"reflect"
 	"strings"
 
 	"github.com/alecthomas/kong"
@@ -46,30 +47,107 @@ type runOnly struct {
 	Run runCmd `cmd:"" default:"withargs" help:"Run the agent in a sandbox (the default command)."`
 }
 
-// isPlainRun reports whether args can only mean the run command: no word
-// before "--" names another command or asks for help.
-func isPlainRun(args []string) bool {
-	commands := map[string]bool{"run": true, "explain": true, "check": true, "trust": true, "init": true,
-		"doctor": true, "version": true, "completion": true, "man": true, "help": true}
-	for _, a := range args {
-		if a == "--" {
-			break
+// commandNames lists the names of the launcher's commands, as kong derives
+// them from the grammar's fields.
+func commandNames() map[string]bool {
+	names := map[string]bool{"help": true}
+	t := reflect.TypeOf(cli{})
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		if _, ok := f.Tag.Lookup("cmd"); !ok {
+			continue
 		}
-		if commands[a] || a == "-h" || strings.HasPrefix(a, "--help") {
-			return false
+		name := f.Tag.Get("name")
+		if name == "" {
+			name = strings.ToLower(f.Name)
+		}
+		names[name] = true
+	}
+	return names
+}
+
+// valuedFlags lists the run command's flags that take a separate value
+// (--backend NAME), by every spelling.
+func valuedFlags(app *kong.Application) map[string]bool {
+	out := map[string]bool{}
+	for _, n := range app.Children {
+		if n.Name != "run" {
+			continue
+		}
+		for _, f := range n.Flags {
+			if f.IsBool() {
+				continue
+			}
+			out["--"+f.Name] = true
+			if f.Short != 0 {
+				out["-"+string(f.Short)] = true
+			}
 		}
 	}
-	return true
+	return out
+}
+
+// splitRun applies the run grammar
+//
+//	claude-sandbox [run] [flags] [project-dir] [args for the command...]
+//
+// before kong sees the command line. The first word that is not a flag
+// (or a flag's value) is the project dir, unless it names another command
+// (a project dir with such a name is written ./check); every word after
+// the project dir belongs to the command, flags included, and one "--"
+// right after it is dropped. A "--" before any project dir means the
+// current directory. plain is false when args name another command or ask
+// for help (before the project dir); out is then args unchanged.
+func splitRun(args []string, valued, commands map[string]bool) (plain bool, out []string) {
+	sawRun := false
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "--":
+			rest := args[i+1:]
+			return true, join(args[:i], []string{"."}, rest)
+		case a == "-h" || a == "--help":
+			return false, args
+		case strings.HasPrefix(a, "-") && a != "-":
+			if valued[a] {
+				i++
+			}
+		case a == "run" && !sawRun:
+			sawRun = true
+		case commands[a] && !sawRun:
+			return false, args
+		default:
+			rest := args[i+1:]
+			if len(rest) > 0 && rest[0] == "--" {
+				rest = rest[1:]
+			}
+			if len(rest) == 0 {
+				return true, args[:i+1]
+			}
+			return true, join(args[:i+1], nil, rest)
+		}
+	}
+	return true, args
+}
+
+// join builds head, then dir, then "--" and rest when rest is not empty.
+func join(head, dir, rest []string) []string {
+	out := append(append([]string(nil), head...), dir...)
+	if len(rest) > 0 {
+		out = append(append(out, "--"), rest...)
+	}
+	return out
 }
 
 // selection holds the flags that choose the policy; run and explain share them.
 type selection struct {
-	Backend profile.Backend `help:"Backend: bubblewrap, container or vm." placeholder:"NAME"`
-	Profile string          `help:"Select a named profile." placeholder:"NAME"`
-	Shell   bool            `help:"Run the profile's shell instead of the command."`
-	GHToken bool            `name:"gh-token" help:"Forward GH_TOKEN and GITHUB_TOKEN into the sandbox."`
-	Network networkFlag     `negatable:"" help:"Network mode: --network (full), --no-network (off) or --network=off|allowlist|full|host."`
-	Force   bool            `help:"Allow a dangerous project dir or read-write mount of a sensitive path."`
+	Backend   profile.Backend `help:"Backend: bubblewrap, container or vm." placeholder:"NAME"`
+	Profile   string          `help:"Select a named profile." placeholder:"NAME"`
+	Shell     bool            `help:"Run the profile's shell instead of the command."`
+	GHToken   bool            `name:"gh-token" help:"Forward GH_TOKEN and GITHUB_TOKEN into the sandbox."`
+	Network   networkFlag     `help:"Network mode: off, allowlist, full or host." placeholder:"MODE" xor:"network"`
+	NoNetwork bool            `name:"no-network" help:"No network at all (the same as --network=off)." xor:"network"`
+	Force     bool            `help:"Allow a dangerous project dir or read-write mount of a sensitive path."`
 }
 
 // flags converts the selection into the flags layer.
@@ -77,7 +155,7 @@ func (s *selection) flags(args []string) profile.Flags {
 	return profile.Flags{
 		Backend: s.Backend,
 		Profile: s.Profile,
-		Network: s.Network.mode,
+		Network: s.network(),
 		Shell:   s.Shell,
 		GHToken: s.GHToken,
 		Force:   s.Force,
@@ -85,33 +163,28 @@ func (s *selection) flags(args []string) profile.Flags {
 	}
 }
 
-// networkFlag is --network, --no-network and --network=MODE.
+// network is the mode the flags choose ("" for none).
+func (s *selection) network() profile.NetworkMode {
+	if s.NoNetwork {
+		return profile.NetworkOff
+	}
+	return s.Network.mode
+}
+
+// networkFlag is --network MODE (or --network=MODE).
 type networkFlag struct {
 	mode profile.NetworkMode
 }
 
-// IsBool lets --network stand without a value.
-func (n *networkFlag) IsBool() bool { return true }
-
-// Decode reads the flag's optional value.
+// Decode reads the flag's value; a missing one is an error that lists the
+// modes.
 func (n *networkFlag) Decode(ctx *kong.DecodeContext) error {
-	if ctx.Scan.Peek().Type != kong.FlagValueToken {
-		n.mode = profile.NetworkFull
-		return nil
+	tok := ctx.Scan.Peek()
+	if !tok.IsValue() {
+		return fmt.Errorf("--network needs a mode: %s (--no-network is off)", strings.Join(flagValues("network"), ", "))
 	}
-	tok := ctx.Scan.Pop()
-	switch v := tok.Value.(type) {
-	case bool:
-		n.mode = profile.NetworkOff
-		if v {
-			n.mode = profile.NetworkFull
-		}
-		return nil
-	case string:
-		return n.mode.UnmarshalText([]byte(v))
-	default:
-		return fmt.Errorf("--network: unexpected value %v", v)
-	}
+	ctx.Scan.Pop()
+	return n.mode.UnmarshalText([]byte(tok.String()))
 }
 
 // exitError carries an exit status through kong's Run.
@@ -150,7 +223,72 @@ func newParser(grammar any, s stdio) (*kong.Kong, error) {
 		kong.Exit(func(code int) { panic(exitPanic(code)) }),
 		kong.UsageOnError(),
 		kong.HelpOptions{Compact: true},
+		kong.Help(helpPrinter),
 	)
+}
+
+// helpPrinter is kong's help, except that the top-level help also shows
+// the default command's grammar and flags: a plain run is what most
+// command lines are.
+func helpPrinter(options kong.HelpOptions, ctx *kong.Context) error {
+	if ctx.Selected() != nil {
+		return kong.DefaultHelpPrinter(options, ctx)
+	}
+	var def bytes.Buffer
+	saved := ctx.Stdout
+	ctx.Stdout = &def
+	err := kong.DefaultHelpPrinter(options, ctx)
+	ctx.Stdout = saved
+	if err != nil {
+		return err
+	}
+	w := ctx.Stdout
+	fmt.Fprintf(w, "Usage: claude-sandbox [flags] [<project-dir> [<args for the command> ...]]\n")
+	fmt.Fprintf(w, "       claude-sandbox <command> ...\n\n")
+	fmt.Fprintf(w, "%s\n\n", wrap(ctx.Model.Help, 76))
+	fmt.Fprintf(w, "Flags of a run go before the project dir; every word after it goes to the\n")
+	fmt.Fprintf(w, "command (claude-sandbox ~/proj --resume runs claude --resume). A project\n")
+	fmt.Fprintf(w, "dir named like a command is written with a slash: ./check.\n\n")
+	fmt.Fprintf(w, "Flags:\n")
+	_, cmds := describeModel(ctx.Model)
+	lines := [][2]string{{"-h, --help", "Show context-sensitive help."}, {"--version", "Print the version."}}
+	for _, c := range cmds {
+		if !c.Default {
+			continue
+		}
+		for _, f := range c.Flags {
+			name := "--" + f.Long
+			if !f.Bool {
+				name += "=" + f.Placeholder
+			}
+			lines = append(lines, [2]string{name, f.Help})
+		}
+	}
+	for _, l := range lines {
+		fmt.Fprintf(w, "  %-20s %s\n", l[0], l[1])
+	}
+	if i := strings.Index(def.String(), "\nCommands:\n"); i >= 0 {
+		fmt.Fprint(w, def.String()[i:])
+	}
+	return nil
+}
+
+// wrap breaks text into lines of at most width characters.
+func wrap(text string, width int) string {
+	var b strings.Builder
+	n := 0
+	for _, word := range strings.Fields(text) {
+		if n > 0 && n+1+len(word) > width {
+			b.WriteString("\n")
+			n = 0
+		} else if n > 0 {
+			b.WriteString(" ")
+			n++
+		}
+		b.WriteString(word)
+		n += len(word)
+	}
+	return b.String()
 }
 
 // Main runs the launcher with args (without the program name) and returns
@@ -168,18 +306,27 @@ func Main(args []string, s stdio) (status int) {
 			}
 		}
 	}()
-	var grammar any = &cli{}
-	if isPlainRun(args) {
-		grammar = &runOnly{}
+	if len(args) == 1 && args[0] == "--version" {
+		return Main([]string{"version"}, s)
 	}
-	parser, err := newParser(grammar, s)
+	parser, err := newParser(&runOnly{}, s)
 	if err != nil {
 		fmt.Fprintf(s.err, "claude-sandbox: %v\n", err)
 		return exitLauncher
 	}
-	ctx, err := parser.Parse(defaultProject(parser.Model, args))
+	plain, args := splitRun(args, valuedFlags(parser.Model), commandNames())
+	if !plain {
+		if parser, err = newParser(&cli{}, s); err != nil {
+			fmt.Fprintf(s.err, "claude-sandbox: %v\n", err)
+			return exitLauncher
+		}
+	}
+	ctx, err := parser.Parse(args)
 	if err != nil {
 		fmt.Fprintf(s.err, "claude-sandbox: %v\n", err)
+		if plain && strings.HasPrefix(err.Error(), "unknown flag") {
+			fmt.Fprintf(s.err, "claude-sandbox: arguments for the command go after the project dir: claude-sandbox [flags] DIR ARGS... (claude-sandbox . --resume)\n")
+		}
 		return exitLauncher
 	}
 	err = ctx.Run(s, parser)
@@ -195,50 +342,6 @@ func Main(args []string, s stdio) (status int) {
 	}
 	printError(s.err, err)
 	return exitLauncher
-}
-
-// defaultProject makes "claude-sandbox -- ARGS" mean the current
-// directory with ARGS for the command: when a run command line has no
-// project dir before "--", it inserts "." there.
-func defaultProject(app *kong.Application, args []string) []string {
-	dashes := slices.Index(args, "--")
-	if dashes < 0 {
-		return args
-	}
-	var run *kong.Node
-	for _, n := range app.Children {
-		if n.Name == "run" {
-			run = n
-		}
-	}
-	if run == nil {
-		return args
-	}
-	takesValue := map[string]bool{}
-	for _, f := range run.Flags {
-		if !f.IsBool() {
-			takesValue["--"+f.Name] = true
-			if f.Short != 0 {
-				takesValue["-"+string(f.Short)] = true
-			}
-		}
-	}
-	sawCommand := false
-	for i := 0; i < dashes; i++ {
-		a := args[i]
-		switch {
-		case strings.HasPrefix(a, "-"):
-			if takesValue[a] {
-				i++
-			}
-		case a == "run" && !sawCommand:
-			sawCommand = true
-		default:
-			return args // a project dir, or another command
-		}
-	}
-	out := append(append(append([]string(nil), args[:dashes]...), "."), args[dashes:]...)
-	return out
 }
 
 // printError prints an error, one line per problem.

@@ -75,7 +75,13 @@ func bashCompletion(w io.Writer, global []flagInfo, cmds []commandInfo) {
 		fmt.Fprintf(w, "    %s) flags=%q; args=%q ;;\n", label, strings.Join(fl, " "), strings.Join(vals, " "))
 	}
 	fmt.Fprintln(w, "  esac")
-	fmt.Fprintln(w, `  case "$cur" in`)
+	// Bash splits "--backend=vm" into "--backend", "=" and "vm" (= is in
+	// COMP_WORDBREAKS); a value may also follow as the next word.
+	fmt.Fprintln(w, `  local flag="" pfx=""`)
+	fmt.Fprintln(w, `  if [[ $prev == "=" && $COMP_CWORD -ge 2 ]]; then flag="${COMP_WORDS[COMP_CWORD-2]}"`)
+	fmt.Fprintln(w, `  elif [[ $cur == --*=* ]]; then flag="${cur%%=*}"; pfx="$flag="; cur="${cur#*=}"`)
+	fmt.Fprintln(w, `  elif [[ $prev == --* ]]; then flag="$prev"; fi`)
+	fmt.Fprintln(w, `  case "$flag" in`)
 	seen := map[string]bool{}
 	for _, c := range cmds {
 		for _, f := range allFlags(global, c) {
@@ -83,9 +89,11 @@ func bashCompletion(w io.Writer, global []flagInfo, cmds []commandInfo) {
 				continue
 			}
 			seen[f.Long] = true
-			fmt.Fprintf(w, "    --%s=*) COMPREPLY=($(compgen -P \"--%s=\" -W %q -- \"${cur#--%s=}\")); return ;;\n", f.Long, f.Long, strings.Join(f.Values, " "), f.Long)
+			fmt.Fprintf(w, "    --%s) COMPREPLY=($(compgen -P \"$pfx\" -W %q -- \"$cur\")); return ;;\n", f.Long, strings.Join(f.Values, " "))
 		}
 	}
+	fmt.Fprintln(w, "  esac")
+	fmt.Fprintln(w, `  case "$cur" in`)
 	fmt.Fprintln(w, `    -*) COMPREPLY=($(compgen -W "$flags" -- "$cur")); [[ ${COMPREPLY[0]} == *= ]] && compopt -o nospace; return ;;`)
 	fmt.Fprintln(w, "  esac")
 	fmt.Fprintf(w, "  if [[ -z $cmd ]]; then COMPREPLY=($(compgen -W %q -- \"$cur\")); fi\n", strings.Join(names, " "))
@@ -132,8 +140,6 @@ func zshCompletion(w io.Writer, global []flagInfo, cmds []commandInfo) {
 						action = "(" + strings.Join(f.Values, " ") + ")"
 					}
 					spec += fmt.Sprintf("[%s]:%s:%s", zshQuote(f.Help), strings.ToLower(f.Placeholder), action)
-				} else if strings.HasPrefix(n, "--") && f.Long == "network" && n == "--network" {
-					spec = "--network=-[" + zshQuote(f.Help) + "]::mode:(" + strings.Join(f.Values, " ") + ")"
 				} else {
 					spec += "[" + zshQuote(f.Help) + "]"
 				}

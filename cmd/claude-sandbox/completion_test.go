@@ -148,6 +148,10 @@ comp claude-sandbox --backend=c
 comp claude-sandbox explain --j
 comp claude-sandbox --network=a
 comp claude-sandbox completion ""
+comp claude-sandbox --backend = c
+comp claude-sandbox --network = ""
+comp claude-sandbox --network o
+comp claude-sandbox explain --backend = v
 `
 	cmd := exec.Command(bash, "-c", driver, "bash", script)
 	cmd.Dir = dir
@@ -155,7 +159,7 @@ comp claude-sandbox completion ""
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
-	want := "explain\n--backend=container\n--json\n--network=allowlist\nbash zsh fish\n"
+	want := "explain\n--backend=container\n--json\n--network=allowlist\nbash zsh fish\ncontainer\noff allowlist full host\noff\nvm\n"
 	if string(out) != want {
 		t.Errorf("completions:\n%s\nwant:\n%s", out, want)
 	}

@@ -35,8 +35,12 @@ const projectTemplate = `# claude-sandbox settings for this project.
 # Network: "off", "allowlist" (only the [egress] domains), "full" or "host".
 # network = "allowlist"
 
+# Domains reachable under "allowlist". "github.com" matches that name
+# only; "*.github.com" matches the names below it (api.github.com), not
+# github.com itself. Claude Code's own hosts (api.anthropic.com, its
+# sign-in and feature-flag hosts) are allowed by default.
 # [egress]
-# allow = ["api.anthropic.com", "*.github.com"]
+# allow = ["github.com", "*.github.com", "registry.npmjs.org"]
 # localhost_ports = [5432]
 
 # Extra mounts: "rw", "ro", "tmpfs" (empty) or "hide". Relative paths are

@@ -43,15 +43,17 @@ func manFlag(f flagInfo) string {
 }
 
 func writeMan(w io.Writer, desc string, global []flagInfo, cmds []commandInfo) {
-	fmt.Fprintf(w, ".TH CLAUDE\\-SANDBOX 1 \"\" \"claude-sandbox %s\" \"User Commands\"\n", roff(version))
+	fmt.Fprintf(w, ".TH CLAUDE\\-SANDBOX 1 \"\" \"claude-sandbox %s\" \"User Commands\"\n", roff(versionString()))
 	fmt.Fprintln(w, ".SH NAME")
 	fmt.Fprintln(w, `claude\-sandbox \- run an AI coding agent in a sandbox`)
 	fmt.Fprintln(w, ".SH SYNOPSIS")
-	fmt.Fprintln(w, `\fBclaude\-sandbox\fR [\fIFLAGS\fR] [\fIPROJECT_DIR\fR] [\fB\-\-\fR \fIARGS\fR...]`)
+	fmt.Fprintln(w, `\fBclaude\-sandbox\fR [\fIFLAGS\fR] [\fIPROJECT_DIR\fR [\fIARGS\fR...]]`)
 	fmt.Fprintln(w, ".br")
 	fmt.Fprintln(w, `\fBclaude\-sandbox\fR \fICOMMAND\fR [\fIFLAGS\fR] [\fIARGS\fR...]`)
 	fmt.Fprintln(w, ".SH DESCRIPTION")
 	fmt.Fprintln(w, roff(desc))
+	fmt.Fprintln(w, ".PP")
+	fmt.Fprintln(w, roff("Flags of a run go before the project dir; every word after it goes to the command unchanged, flags included, and one -- right after it is dropped. A project dir named like a command is written with a slash (./check)."))
 	fmt.Fprintln(w, ".PP")
 	fmt.Fprintln(w, roff("The policy is read from layered TOML files, lowest precedence first: the built-in defaults, the package defaults, "+
 		profile.SystemConfig+" and $XDG_CONFIG_DIRS/claude-sandbox/config.toml, $XDG_CONFIG_HOME/claude-sandbox/config.toml, "+
@@ -90,7 +92,7 @@ func writeMan(w io.Writer, desc string, global []flagInfo, cmds []commandInfo) {
 		}
 	}
 	fmt.Fprintln(w, ".SH EXIT STATUS")
-	fmt.Fprintln(w, roff("run exits with the sandboxed command's own status. check exits 1 when a file is invalid (or widens the policy with --no-widen); doctor exits 1 when no backend can run. Every failure of the launcher itself, usage errors included, exits 125."))
+	fmt.Fprintln(w, roff("run exits with the sandboxed command's own status. check exits 1 when a file is invalid (or widens the policy with --no-widen); a check also fails on what a launch would refuse, such as an untrusted project file that widens the policy; doctor exits 1 when a plain launch cannot run. Every failure of the launcher itself, usage errors included, exits 125."))
 	fmt.Fprintln(w, ".SH FILES")
 	for _, f := range []string{profile.SystemConfig, "$XDG_CONFIG_HOME/claude-sandbox/config.toml", "PROJECT_DIR/" + profile.ProjectFile, "$XDG_DATA_HOME/claude-sandbox/trust/"} {
 		fmt.Fprintf(w, ".TP\n%s\n", roff(f))

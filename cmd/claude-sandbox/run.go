@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"sort"
 	"strings"
 
@@ -16,8 +17,8 @@ import (
 type runCmd struct {
 	selection
 	DryRun  bool     `name:"dry-run" help:"Print the command that would run (environment values redacted) and exit."`
-	Project string   `arg:"" optional:"" default:"." help:"Project directory (default: the current directory)."`
-	Args    []string `arg:"" optional:"" help:"Arguments appended to the command (write them after --)."`
+	Project string   `arg:"" optional:"" default:"." help:"Project directory (default: the current directory; one named like a command is written ./NAME)."`
+	Args    []string `arg:"" optional:"" help:"Arguments for the command: every word after the project dir (a leading -- is dropped)."`
 }
 
 // Run resolves the policy and runs it, returning the command's status.
@@ -29,6 +30,7 @@ func (c *runCmd) Run(s stdio) error {
 	if sess.trustState == trustUntrusted {
 		return sess.untrustedError()
 	}
+	warnNoGHToken(s.err, sess.policy, os.Getenv)
 	if c.DryRun {
 		return dryRun(s.out, sess.policy, renderPlan)
 	}
@@ -40,6 +42,19 @@ func (c *runCmd) Run(s stdio) error {
 		return &exitError{status: status}
 	}
 	return nil
+}
+
+// warnNoGHToken says so when the policy forwards GitHub tokens but none
+// is set: the sandbox starts without one rather than silently.
+func warnNoGHToken(w io.Writer, p *profile.Policy, getenv func(string) string) {
+	if !p.Forward.GHToken || getenv("GH_TOKEN") != "" || getenv("GITHUB_TOKEN") != "" {
+		return
+	}
+	hint := "set one (GH_TOKEN=$(gh auth token) claude-sandbox --gh-token ...)"
+	if getenv("SUDO_USER") != "" {
+		hint = "sudo drops it from the environment: pass it with sudo GH_TOKEN=\"$GH_TOKEN\" claude-sandbox ..."
+	}
+	fmt.Fprintf(w, "claude-sandbox: forward.gh_token: neither GH_TOKEN nor GITHUB_TOKEN is set, so no token is forwarded; %s\n", hint)
 }
 
 // dryRun prints the command the policy would run: the environment's
