@@ -48,5 +48,8 @@ func runContainer(p *profile.Policy, h *render.Host, stdio IO) (int, error) {
 	cmd.Env = plan.Env
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
-	return supervise(cmd, nil)
+	// systemd-nspawn stops the container on SIGTERM; on SIGHUP it would
+	// exit and leave the container running.
+	status, _, err := supervise(cmd, func(os.Signal) { cmd.Process.Signal(syscall.SIGTERM) })
+	return status, err
 }

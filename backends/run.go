@@ -228,29 +228,54 @@ func seed(s render.SeedFile, chown func(string) error) error {
 }
 
 // supervise runs cmd as a child, forwards SIGINT, SIGTERM and SIGHUP to it
-// (as stop, when given, turns them into something else), and returns its
-// exit status: its own, or 128+N when signal N killed it.
-func supervise(cmd *exec.Cmd, forward func(os.Signal)) (int, error) {
+// (as forward, when given, turns them into something else), and returns
+// its exit status: its own, or 128+N when signal N killed it. When the
+// launcher itself was sent one of those signals, the status is 128+N for
+// the first of them, whatever the child reports after it: a run that was
+// interrupted never looks like a success or like the launcher's own
+// failure; interrupted says so. A SIGINT typed on the terminal the
+// sandbox shares reaches the command directly; it is neither forwarded a
+// second time nor counted.
+func supervise(cmd *exec.Cmd, forward func(os.Signal)) (status int, interrupted bool, err error) {
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	defer signal.Stop(sigs)
 	if err := cmd.Start(); err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
+	received := 0
 	for {
 		select {
 		case sig := <-sigs:
+			if sig == syscall.SIGINT && fromTerminal() {
+				continue
+			}
+			if received == 0 {
+				received = int(sig.(syscall.Signal))
+			}
 			if forward != nil {
 				forward(sig)
 			} else {
 				cmd.Process.Signal(sig)
 			}
 		case err := <-done:
-			return exitStatus(cmd, err)
+			status, err := exitStatus(cmd, err)
+			if received != 0 {
+				return 128 + received, true, nil
+			}
+			return status, false, err
 		}
 	}
+}
+
+// fromTerminal reports whether the launcher is in the foreground process
+// group of the terminal on its standard input, where a typed interrupt
+// reaches every process of the group, the sandboxed command included.
+func fromTerminal() bool {
+	pgrp, err := unix.IoctlGetInt(0, unix.TIOCGPGRP)
+	return err == nil && pgrp == unix.Getpgrp()
 }
 
 // exitStatus maps a finished command to a shell-style status.
