@@ -38,6 +38,7 @@ func checkAttackNeutralised(t *testing.T, f *bt.Fixture, res bt.Result, env []st
 			t.Errorf("the launcher's report does not name %s:\n%s", p, res.Stderr)
 		}
 	}
+	t.Logf("launcher's report:\n%s", res.Stderr)
 	if !strings.Contains(res.Stderr, "core.fsmonitor = touch") || !strings.Contains(res.Stderr, "mv -- ") {
 		t.Errorf("the report does not say what would run and how to restore:\n%s", res.Stderr)
 	}

@@ -280,3 +280,20 @@ func claudeStateExec(data []byte) []string {
 	sort.Strings(out)
 	return out
 }
+
+// DocTable is the vocabulary as the README's Markdown table.
+func DocTable() string {
+	var b strings.Builder
+	b.WriteString("| kind | where | why | on a finding |\n|---|---|---|---|\n")
+	for _, k := range Kinds {
+		action := "reported"
+		if k.Quarantine {
+			action = "renamed aside"
+		}
+		if k.Exec != nil {
+			action += " when it adds something that runs"
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", k.Label, k.Where, k.Runs, action)
+	}
+	return b.String()
+}
