@@ -108,3 +108,25 @@ func TestVMAuditNestedRepository(t *testing.T) {
 	res := f.Run(t, f.Env(), "--backend=vm", "--no-network", "--shell", f.Project, "--", "-c", attackScript(f.Project))
 	checkAttackNeutralised(t, f, res, f.Env(), false)
 }
+
+// TestBubblewrapAuditAfterLauncherKilled kills the launcher (no exit
+// audit can run) after the attack: the audit by hand finds it against
+// the snapshot the killed launcher recorded at its start.
+func TestBubblewrapAuditAfterLauncherKilled(t *testing.T) {
+	bt.RequireTool(t, "bwrap", "apt install bubblewrap")
+	bt.RequireTool(t, "git", "apt install git")
+	f := bt.NewFixture(t, bt.TestUser(t))
+	marker := filepath.Join(f.Project, "attack-done")
+	status, stderr := launchAndSignal(t, f, f.Env(), true, []string{"--backend=bubblewrap", "--no-network", "--shell", f.Project, "--",
+		"-c", attackScript(f.Project) + "\ntouch " + marker + "\nwhile :; do sleep 1; done"}, marker, syscall.SIGKILL)
+	if status != -1 {
+		t.Fatalf("the launcher was not killed: status %d\n%s", status, stderr)
+	}
+	r := f.Run(t, f.Env(), "audit", f.Project)
+	if r.Status != 1 || !strings.Contains(r.Stderr, "sub/.git/config") || !strings.Contains(r.Stderr, "sub/.git/hooks/post-checkout") {
+		t.Fatalf("audit after a killed launcher: status %d\nstdout: %s\nstderr: %s", r.Status, r.Stdout, r.Stderr)
+	}
+	if _, err := os.Lstat(filepath.Join(f.Project, "sub/.git/config")); err == nil {
+		t.Errorf("the nested repository's config was not renamed aside")
+	}
+}

@@ -85,7 +85,9 @@ func readDir(dir string) ([]fs.DirEntry, error) {
 func walk(snap Snapshot, dir string, z zone) error {
 	entries, err := readDir(dir)
 	if err != nil {
-		if errors.Is(err, fs.ErrPermission) || errors.Is(err, unix.ENOTDIR) {
+		if errors.Is(err, fs.ErrPermission) || errors.Is(err, unix.ENOTDIR) || errors.Is(err, fs.ErrNotExist) {
+			// Gone since its parent was listed, or not readable by
+			// the user (nor by git as the user).
 			return nil
 		}
 		return fmt.Errorf("audit: %w", err)
