@@ -2,6 +2,7 @@ package audit
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -65,6 +66,31 @@ func BenchmarkTake(b *testing.B) {
 		}
 		if len(snap) != 14 {
 			b.Fatalf("%d entries, want 14", len(snap))
+		}
+	}
+}
+
+// BenchmarkBeginEnd measures what the audit adds to a launch in a small
+// project (2,500 files, most of them git objects and node_modules; eleven
+// repositories; a ~/.claude with settings): the
+// snapshot at launch and its record, the snapshot and comparison at exit.
+func BenchmarkBeginEnd(b *testing.B) {
+	root, claude, state := b.TempDir(), b.TempDir(), b.TempDir()
+	genTree(b, root, 2500)
+	for _, f := range []string{"settings.json", ".claude.json", "commands/a.md", "agents/b.md"} {
+		p := filepath.Join(claude, f)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		os.WriteFile(p, []byte(`{"numStartups":1}`), 0o644)
+	}
+	s := Store{Dir: filepath.Join(state, "p"), Scope: Scope{Project: root, ClaudeDir: claude}, UID: -1}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		r, err := s.Begin(io.Discard)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := r.End(io.Discard); err != nil {
+			b.Fatal(err)
 		}
 	}
 }
