@@ -242,3 +242,26 @@ func TestStoreLifecycle(t *testing.T) {
 		t.Errorf("pending after accept: %+v", pending)
 	}
 }
+
+// TestHooksPath: with core.hooksPath set by the user, a file the sandbox
+// adds to that directory is a hook git runs.
+func TestHooksPath(t *testing.T) {
+	proj := t.TempDir()
+	plainGitDir(t, proj, ".git")
+	write(t, proj, ".git/config", "[core]\n\thooksPath = scripts/hooks\n", 0o644)
+	write(t, proj, "scripts/hooks/pre-commit", "lint\n", 0o755)
+	before, err := Take(Scope{Project: proj})
+	if err != nil {
+		t.Fatal(err)
+	}
+	write(t, proj, "scripts/hooks/post-checkout", "evil\n", 0o755)
+	write(t, proj, "scripts/other/post-checkout", "not a hook\n", 0o755)
+	after, err := Take(Scope{Project: proj})
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := Compare(before, after)
+	if len(found) != 1 || found[0].Path != filepath.Join(proj, "scripts/hooks/post-checkout") || found[0].Kind != KindHook {
+		t.Errorf("findings %+v, want the new hook in scripts/hooks", found)
+	}
+}

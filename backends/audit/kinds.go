@@ -51,7 +51,7 @@ const (
 var Kinds = []Kind{
 	{ID: KindRepoConfig, Label: "git repository config", Where: "config and config.worktree in every git directory (.git, .git/modules/*, .git/worktrees/*, bare repositories)",
 		Runs: "git runs these commands in that repository", Quarantine: true, Exec: gitConfigExec},
-	{ID: KindHook, Label: "git hook", Where: "files in the hooks directory of every git directory, except *.sample",
+	{ID: KindHook, Label: "git hook", Where: "files in the hooks directory of every git directory and in the directory a repository's core.hooksPath names inside the project, except *.sample",
 		Runs: "git runs it at the matching event", Quarantine: true},
 	{ID: KindGitDirLink, Label: "symbolic link in a git directory", Where: "symbolic links anywhere in a git directory",
 		Runs: "git follows it to a file it may run", Quarantine: true, Exec: linkExec},

@@ -63,6 +63,9 @@ func Take(s Scope) (Snapshot, error) {
 			return nil, err
 		}
 	}
+	if s.Project != "" {
+		addHooksPaths(snap, s.Project)
+	}
 	if s.ClaudeDir != "" {
 		err := walk(snap, s.ClaudeDir, zoneClaude)
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -293,4 +296,46 @@ func inspect(p, kind string) Entry {
 		e.Exec = k.Exec(data)
 	}
 	return e
+}
+
+// addHooksPaths records, as hooks, the files directly in every directory
+// inside the project that a repository's core.hooksPath names.
+func addHooksPaths(snap Snapshot, project string) {
+	var dirs []string
+	for p, e := range snap {
+		if e.Kind != KindRepoConfig {
+			continue
+		}
+		for _, x := range e.Exec {
+			v, ok := strings.CutPrefix(x, "core.hookspath = ")
+			if !ok {
+				continue
+			}
+			if !filepath.IsAbs(v) {
+				// Relative to the working tree: the parent of .git, or
+				// the git directory of a bare repository.
+				base := filepath.Dir(p)
+				if filepath.Base(base) == ".git" {
+					base = filepath.Dir(base)
+				}
+				v = filepath.Join(base, v)
+			}
+			if rel, err := filepath.Rel(project, v); err == nil && rel != ".." && !strings.HasPrefix(rel, "../") {
+				dirs = append(dirs, v)
+			}
+		}
+	}
+	for _, d := range dirs {
+		entries, err := readDir(d)
+		if err != nil {
+			continue
+		}
+		for _, e := range entries {
+			if e.IsDir() || strings.HasSuffix(e.Name(), ".sample") {
+				continue
+			}
+			p := filepath.Join(d, e.Name())
+			snap[p] = inspect(p, KindHook)
+		}
+	}
 }
