@@ -1,8 +1,6 @@
 package backends_test
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -75,14 +73,6 @@ func checkAttackNeutralised(t *testing.T, f *bt.Fixture, res bt.Result, env []st
 	}
 }
 
-// removeAuditState removes the audit state the launcher kept for the
-// fixture's project in the user's home.
-func removeAuditState(t *testing.T, f *bt.Fixture) {
-	sum := sha256.Sum256([]byte(f.Project + "\n"))
-	dir := filepath.Join(f.Home, ".local/state/claude-sandbox/audit", filepath.Base(f.Project)+"-"+hex.EncodeToString(sum[:])[:12])
-	t.Cleanup(func() { os.RemoveAll(dir) })
-}
-
 func TestBubblewrapAuditNestedRepository(t *testing.T) {
 	bt.RequireTool(t, "bwrap", "apt install bubblewrap")
 	bt.RequireTool(t, "git", "apt install git")
@@ -95,7 +85,6 @@ func TestContainerAuditNestedRepository(t *testing.T) {
 	requireContainer(t)
 	bt.RequireTool(t, "git", "apt install git")
 	f := bt.NewSudoFixture(t, bt.TestUser(t))
-	removeAuditState(t, f)
 	res := f.RunAsRoot(t, f.SudoEnv(), "--backend=container", "--no-network", "--shell", f.Project, "--", "-c", attackScript(f.Project))
 	checkAttackNeutralised(t, f, res, f.SudoEnv(), true)
 }
