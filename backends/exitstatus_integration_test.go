@@ -3,6 +3,7 @@ package backends_test
 import (
 	"bytes"
 	"errors"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/creack/pty"
 
 	bt "github.com/claude-sandbox/claude-sandbox/backends/backendtest"
 )
@@ -158,4 +161,66 @@ func launchAndSignal(t *testing.T, f *bt.Fixture, env []string, asUser bool, arg
 		t.Fatalf("the launcher did not end\n%s", stderr.String())
 	}
 	return 0, ""
+}
+
+// TestBubblewrapTerminalInterrupt types ^C on the terminal the sandbox
+// shares. The command receives it from the terminal, once: the launcher,
+// in the same foreground process group, does not send it again. bwrap's
+// own outer process dies of that SIGINT too, which ends the sandbox, so
+// the status is the command's own (it handled the signal and exited) or
+// 130; never a success, 1 or 125.
+func TestBubblewrapTerminalInterrupt(t *testing.T) {
+	bt.RequireTool(t, "bwrap", "apt install bubblewrap")
+	f := bt.NewFixture(t, bt.TestUser(t))
+	count, marker, stop := filepath.Join(f.Project, "count"), filepath.Join(f.Project, "ready"), filepath.Join(f.Project, "stop")
+	script := `n=0; trap 'n=$((n+1)); echo $n > ` + count + `' INT; touch ` + marker + `; while [ ! -e ` + stop + ` ]; do sleep 0.05; done; exit 7`
+	cmd := exec.Command(bt.Launcher(t), "--backend=bubblewrap", "--no-network", "--shell", f.Project, "--", "-c", script)
+	cmd.Env = f.Env()
+	cmd.Dir = f.Project
+	if os.Getuid() == 0 && f.User.UID != 0 {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(f.User.UID), Gid: uint32(f.User.GID)}}
+	}
+	tty, err := pty.Start(cmd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tty.Close()
+	var out bytes.Buffer
+	go io.Copy(&out, tty)
+	defer func() { t.Logf("terminal output:\n%s", out.String()) }()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	waitFile := func(p string) {
+		t.Helper()
+		deadline := time.After(60 * time.Second)
+		for {
+			if _, err := os.Stat(p); err == nil {
+				return
+			}
+			select {
+			case err := <-done:
+				t.Fatalf("the launcher ended early: %v", err)
+			case <-deadline:
+				cmd.Process.Kill()
+				t.Fatalf("%s never appeared", p)
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+	}
+	waitFile(marker)
+	tty.Write([]byte{3})
+	os.WriteFile(stop, nil, 0o644)
+	select {
+	case <-done:
+	case <-time.After(60 * time.Second):
+		cmd.Process.Kill()
+		t.Fatal("the launcher did not end")
+	}
+	if st := cmd.ProcessState.ExitCode(); st != 7 && st != 130 {
+		t.Errorf("status %d after ^C, want the command's own 7 or 130", st)
+	}
+	// The sandbox may end while the trap writes: an empty file is one.
+	if data, err := os.ReadFile(count); err == nil && strings.TrimSpace(string(data)) != "1" && len(data) != 0 {
+		t.Errorf("the command received %q SIGINTs, want 1", strings.TrimSpace(string(data)))
+	}
 }
