@@ -35,6 +35,9 @@ type Finding struct {
 	After Entry `json:"after"`
 	// Quarantine is where the file was renamed to, or "".
 	Quarantine string `json:"quarantine,omitempty"`
+	// QuarantineError says why a file that should have been renamed
+	// aside was not.
+	QuarantineError string `json:"quarantine_error,omitempty"`
 }
 
 // Compare lists what after adds or changes relative to before, by path.
@@ -86,14 +89,17 @@ func Neutralise(findings []Finding) []Finding {
 			continue
 		}
 		if cur := inspect(f.Path, f.Kind); cur.Hash != f.After.Hash {
+			f.QuarantineError = "it changed again while being audited"
 			continue
 		}
 		q := f.Path + QuarantineSuffix
 		for n := 1; exists(q); n++ {
 			q = fmt.Sprintf("%s%s.%d", f.Path, QuarantineSuffix, n)
 		}
-		if err := os.Rename(f.Path, q); err == nil {
-			f.Quarantine = q
+		if err := os.Rename(f.Path, q); err != nil {
+			f.QuarantineError = err.Error()
+		} else {
+			f.Quarantine, f.QuarantineError = q, ""
 		}
 	}
 	return findings
@@ -144,6 +150,8 @@ func Report(w io.Writer, findings []Finding) {
 		}
 		if f.Quarantine != "" {
 			fmt.Fprintf(w, "claude-sandbox: audit:     renamed aside; to restore it: mv -- %s %s\n", quote(f.Quarantine), quote(f.Path))
+		} else if f.QuarantineError != "" {
+			fmt.Fprintf(w, "claude-sandbox: audit:     NOT renamed aside (%s): git will run it; move it away yourself\n", oneLine(f.QuarantineError))
 		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -81,6 +82,9 @@ func (s Store) Begin(w io.Writer) (*Run, error) {
 	if len(pending) > len(found) {
 		fmt.Fprintln(w, "claude-sandbox: audit: files changed by earlier sandboxed runs are still pending review:")
 		for _, f := range pending {
+			if slices.ContainsFunc(found, func(g Finding) bool { return g.Path == f.Path }) {
+				continue
+			}
 			line := "claude-sandbox: audit:   " + f.Path + " (" + kindByID(f.Kind).Label
 			if f.Quarantine != "" {
 				line += ", renamed aside to " + f.Quarantine
