@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/claude-sandbox/claude-sandbox/render"
 	"golang.org/x/sys/unix"
@@ -240,6 +241,11 @@ func supervise(cmd *exec.Cmd, forward func(os.Signal)) (status int, interrupted 
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	defer signal.Stop(sigs)
+	// What the child leaves behind when it dies first (bwrap's process
+	// inside the sandbox, a container's init) becomes the launcher's, so
+	// that the run ends only when the sandbox has.
+	unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+	defer reapOrphans()
 	if err := cmd.Start(); err != nil {
 		return 0, false, err
 	}
@@ -268,6 +274,54 @@ func supervise(cmd *exec.Cmd, forward func(os.Signal)) (status int, interrupted 
 			return status, false, err
 		}
 	}
+}
+
+// reapOrphans ends what the sandbox left behind when its top process
+// died first (it was reparented to the launcher): each leftover child is
+// killed, which ends a PID namespace it is the init of, and waited for,
+// up to a bound, so the exit audit never runs beside a live sandbox.
+func reapOrphans() {
+	kids := children()
+	if len(kids) == 0 {
+		return
+	}
+	for _, pid := range kids {
+		unix.Kill(pid, unix.SIGKILL)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			var ws unix.WaitStatus
+			if _, err := unix.Wait4(-1, &ws, 0, nil); errors.Is(err, unix.ECHILD) {
+				return
+			} else if err != nil && !errors.Is(err, unix.EINTR) {
+				return
+			}
+		}
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+	}
+}
+
+// children lists the launcher's child processes.
+func children() []int {
+	tasks, _ := os.ReadDir("/proc/self/task")
+	var out []int
+	for _, t := range tasks {
+		data, err := os.ReadFile("/proc/self/task/" + t.Name() + "/children")
+		if err != nil {
+			continue
+		}
+		for _, f := range strings.Fields(string(data)) {
+			if pid, err := strconv.Atoi(f); err == nil {
+				out = append(out, pid)
+			}
+		}
+	}
+	return out
 }
 
 // fromTerminal reports whether the launcher is in the foreground process
