@@ -44,15 +44,18 @@ func Run(ctx context.Context, p *profile.Policy, stdio IO) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	var run func(*profile.Policy, *render.Host, IO) (int, error)
 	switch p.Backend {
 	case profile.Bubblewrap:
-		return runBwrap(p, h, stdio)
+		run = runBwrap
 	case profile.Container:
-		return runContainer(p, h, stdio)
+		run = runContainer
 	case profile.VM:
-		return runVM(p, h, stdio)
+		run = runVM
+	default:
+		return 0, fmt.Errorf("unknown backend %q", p.Backend)
 	}
-	return 0, fmt.Errorf("unknown backend %q", p.Backend)
+	return audited(p, h, stdio, func() (int, error) { return run(p, h, stdio) })
 }
 
 // HelperMain runs the launcher's internal helper mode named by args[0],

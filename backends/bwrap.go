@@ -6,16 +6,17 @@ import (
 	"os/exec"
 	"syscall"
 
-	"github.com/claude-sandbox/claude-sandbox/backends/container"
 	"github.com/claude-sandbox/claude-sandbox/profile"
 	"github.com/claude-sandbox/claude-sandbox/render"
 	"golang.org/x/sys/unix"
 )
 
-// runBwrap launches the bubblewrap sandbox. Unless the network mode needs
-// the launcher to stay (the egress proxy), it replaces itself with bwrap,
-// so no launcher process stays resident; the generated files reach bwrap
-// on inherited memory file descriptors and never touch the disk.
+// runBwrap launches the bubblewrap sandbox. The launcher stays bwrap's
+// parent: it forwards signals, serves the egress proxy, runs the D-Bus
+// proxy or the network helper when the policy needs them, removes the
+// placeholders of missing protected paths, and audits the project when
+// the command ends. The generated files reach bwrap on inherited memory
+// file descriptors and never touch the disk.
 func runBwrap(p *profile.Policy, h *render.Host, stdio IO) (int, error) {
 	if !h.Is(p.ProjectDir, render.Dir) {
 		return 0, fmt.Errorf("project dir %s does not exist", p.ProjectDir)
@@ -30,83 +31,16 @@ func runBwrap(p *profile.Policy, h *render.Host, stdio IO) (int, error) {
 		return 0, err
 	}
 	undo, err := materialize(plan, h)
+	defer undo()
 	if err != nil {
 		return 0, err
 	}
 	launchNotes(stdio.Stderr, plan.Notes)
 	lim, err := newRunLimits(plan, h)
 	if err != nil {
-		undo()
 		return 0, err
 	}
-	if render.NetworkFor(p, h, profile.Bubblewrap).Proxy || plan.DBusProxy != nil || len(plan.Network) > 0 || len(plan.Placeholders) > 0 {
-		// The launcher stays to serve the proxy, run the D-Bus proxy or the
-		// network helper, or to remove the placeholders of missing
-		// protected paths at exit.
-		defer undo()
-		defer lim.Close()
-		return superviseBwrap(p, h, plan, lim, stdio)
-	}
-	// The launcher becomes bwrap: it joins the run's cgroup (which a
-	// later launch removes once empty) and takes the rlimits along.
-	if err := lim.JoinCgroup(); err != nil {
-		lim.Close()
-		return 0, err
-	}
-	if h.Root && h.UID != 0 {
-		// Through sudo the sandbox is the invoking user's: bwrap runs as
-		// that user, never as root.
-		if err := container.SwitchUser(h.UID, h.GID, h.Groups); err != nil {
-			return 0, err
-		}
-	}
-	if err := placeFiles(plan.Files); err != nil {
-		return 0, err
-	}
-	if err := lim.SetRlimits(); err != nil {
-		return 0, err
-	}
-	err = unix.Exec(plan.Argv[0], plan.Argv, plan.Env)
-	return 0, fmt.Errorf("exec %s: %w", plan.Argv[0], err)
-}
-
-// placeFiles puts each generated file with a descriptor number on exactly
-// that descriptor (render.FirstFD and up, above the runtime's own),
-// inheritable across exec. The contents live in memory files; they are
-// first moved above the target range so that placing one never closes
-// another.
-func placeFiles(files []render.GeneratedFile) error {
-	high := make([]int, len(files))
-	for i, f := range files {
-		fd, err := unix.MemfdCreate("claude-sandbox", unix.MFD_CLOEXEC)
-		if err != nil {
-			return fmt.Errorf("memfd: %w", err)
-		}
-		if _, err := unix.Pwrite(fd, f.Content, 0); err != nil {
-			return fmt.Errorf("memfd: %w", err)
-		}
-		moved, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 200)
-		if err != nil {
-			return fmt.Errorf("memfd: %w", err)
-		}
-		unix.Close(fd)
-		high[i] = moved
-	}
-	for i, f := range files {
-		if f.FD == 0 {
-			continue
-		}
-		if err := unix.Dup3(high[i], f.FD, 0); err != nil {
-			return fmt.Errorf("placing fd %d: %w", f.FD, err)
-		}
-	}
-	return nil
-}
-
-// superviseBwrap runs bwrap as a child while the launcher serves the
-// network proxy, runs the D-Bus proxy or keeps the network helper it
-// attached, then cleans up.
-func superviseBwrap(p *profile.Policy, h *render.Host, plan *render.Plan, lim *runLimits, stdio IO) (int, error) {
+	defer lim.Close()
 	dir, err := createRunDir(h, h.UID, h.GID)
 	if err != nil {
 		return 0, err
@@ -134,24 +68,31 @@ func superviseBwrap(p *profile.Policy, h *render.Host, plan *render.Plan, lim *r
 	cmd := exec.Command(plan.Argv[0], plan.Argv[1:]...)
 	cmd.Env = plan.Env
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
-	// bwrap dies with the launcher, so a killed launcher leaves no
-	// sandbox running (nor its cgroup populated).
+	// bwrap's --die-with-parent ends the sandbox if the launcher is
+	// killed; the parent-death signal also covers a pasta in front of it.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if h.Root && h.UID != 0 {
+		// Through sudo the sandbox is the invoking user's: bwrap runs as
+		// that user, never as root.
 		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: uint32(h.UID), Gid: uint32(h.GID), Groups: uint32s(h.Groups)}
 	}
 	for _, f := range plan.Files {
+		if f.FD == 0 {
+			continue
+		}
 		r, err := memFile(f.Content)
 		if err != nil {
 			return 0, err
 		}
-		for len(cmd.ExtraFiles) < f.FD-3 {
+		defer r.Close()
+		for len(cmd.ExtraFiles) <= f.FD-3 {
 			cmd.ExtraFiles = append(cmd.ExtraFiles, nil)
 		}
-		cmd.ExtraFiles = append(cmd.ExtraFiles, r)
+		cmd.ExtraFiles[f.FD-3] = r
 	}
 	lim.Cmd(cmd)
-	return superviseStart(cmd, lim.StartWith(start), nil)
+	status, _, err := superviseStart(cmd, lim.StartWith(start), nil)
+	return status, err
 }
 
 // memFile returns a file holding content, positioned at its start.

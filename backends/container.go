@@ -109,7 +109,10 @@ func runContainer(p *profile.Policy, h *render.Host, stdio IO) (int, error) {
 	}
 	defer lim.Close()
 	lim.Cmd(cmd)
-	return superviseStart(cmd, lim.StartWith(start), nil)
+	// systemd-nspawn stops the container on SIGTERM; on SIGHUP it would
+	// exit and leave the container running.
+	status, _, err := superviseStart(cmd, lim.StartWith(start), func(os.Signal) { cmd.Process.Signal(syscall.SIGTERM) })
+	return status, err
 }
 
 // containerRootFS makes the container's root directory a tmpfs of

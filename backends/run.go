@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/claude-sandbox/claude-sandbox/render"
 	"golang.org/x/sys/unix"
@@ -259,35 +260,113 @@ func seed(s render.SeedFile, chown func(string) error) error {
 }
 
 // supervise runs cmd as a child, forwards SIGINT, SIGTERM and SIGHUP to it
-// (as stop, when given, turns them into something else), and returns its
-// exit status: its own, or 128+N when signal N killed it.
-func supervise(cmd *exec.Cmd, forward func(os.Signal)) (int, error) {
+// (as forward, when given, turns them into something else), and returns
+// its exit status: its own, or 128+N when signal N killed it. When the
+// launcher itself was sent one of those signals, the status is 128+N for
+// the first of them, whatever the child reports after it: a run that was
+// interrupted never looks like a success or like the launcher's own
+// failure; interrupted says so. A SIGINT typed on the terminal the
+// sandbox shares reaches the command directly; it is neither forwarded a
+// second time nor counted.
+func supervise(cmd *exec.Cmd, forward func(os.Signal)) (status int, interrupted bool, err error) {
 	return superviseStart(cmd, (*exec.Cmd).Start, forward)
 }
 
-// superviseStart is supervise with cmd started by start (for example
-// inside a network namespace the launcher made).
-func superviseStart(cmd *exec.Cmd, start func(*exec.Cmd) error, forward func(os.Signal)) (int, error) {
+// superviseStart is supervise with cmd started by start (inside a
+// network namespace the launcher made, or inside the run's cgroup).
+func superviseStart(cmd *exec.Cmd, start func(*exec.Cmd) error, forward func(os.Signal)) (status int, interrupted bool, err error) {
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	defer signal.Stop(sigs)
+	// What the child leaves behind when it dies first (bwrap's process
+	// inside the sandbox, a container's init) becomes the launcher's, so
+	// that the run ends only when the sandbox has.
+	unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+	defer reapOrphans()
 	if err := start(cmd); err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
+	received := 0
 	for {
 		select {
 		case sig := <-sigs:
+			if sig == syscall.SIGINT && fromTerminal() {
+				continue
+			}
+			if received == 0 {
+				received = int(sig.(syscall.Signal))
+			}
 			if forward != nil {
 				forward(sig)
 			} else {
 				cmd.Process.Signal(sig)
 			}
 		case err := <-done:
-			return exitStatus(cmd, err)
+			status, err := exitStatus(cmd, err)
+			if received != 0 {
+				return 128 + received, true, nil
+			}
+			return status, false, err
 		}
 	}
+}
+
+// reapOrphans ends what the sandbox left behind when its top process
+// died first (it was reparented to the launcher): each leftover child is
+// killed, which ends a PID namespace it is the init of, and waited for,
+// up to a bound, so the exit audit never runs beside a live sandbox.
+func reapOrphans() {
+	kids := children()
+	if len(kids) == 0 {
+		return
+	}
+	for _, pid := range kids {
+		unix.Kill(pid, unix.SIGKILL)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			var ws unix.WaitStatus
+			if _, err := unix.Wait4(-1, &ws, 0, nil); errors.Is(err, unix.ECHILD) {
+				return
+			} else if err != nil && !errors.Is(err, unix.EINTR) {
+				return
+			}
+		}
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+	}
+}
+
+// children lists the launcher's child processes.
+func children() []int {
+	tasks, _ := os.ReadDir("/proc/self/task")
+	var out []int
+	for _, t := range tasks {
+		data, err := os.ReadFile("/proc/self/task/" + t.Name() + "/children")
+		if err != nil {
+			continue
+		}
+		for _, f := range strings.Fields(string(data)) {
+			if pid, err := strconv.Atoi(f); err == nil {
+				out = append(out, pid)
+			}
+		}
+	}
+	return out
+}
+
+// fromTerminal reports whether the launcher is in the foreground process
+// group of the terminal on its standard input, where a typed interrupt
+// reaches every process of the group, the sandboxed command included.
+func fromTerminal() bool {
+	pgrp, err := unix.IoctlGetInt(0, unix.TIOCGPGRP)
+	return err == nil && pgrp == unix.Getpgrp()
 }
 
 // exitStatus maps a finished command to a shell-style status.

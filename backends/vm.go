@@ -100,7 +100,7 @@ func runVM(p *profile.Policy, h *render.Host, stdio IO) (int, error) {
 	if h.Root && h.UID != 0 {
 		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: uint32(h.UID), Gid: uint32(h.GID), Groups: uint32s(h.Groups)}
 	}
-	status, err := supervise(cmd, func(os.Signal) {
+	status, interrupted, err := supervise(cmd, func(os.Signal) {
 		// QEMU shuts the guest down cleanly on SIGTERM.
 		cmd.Process.Signal(syscall.SIGTERM)
 	})
@@ -109,6 +109,9 @@ func runVM(p *profile.Policy, h *render.Host, stdio IO) (int, error) {
 	}
 	if err != nil {
 		return 0, fmt.Errorf("running QEMU: %w", err)
+	}
+	if interrupted {
+		return status, nil
 	}
 	data, rerr := os.ReadFile(filepath.Join(render.GuestDir(h), render.GuestStatusName))
 	if rerr != nil {

@@ -6,6 +6,8 @@ package backendtest
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -193,7 +195,12 @@ func NewSudoFixture(t testing.TB, u User) *Fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { os.RemoveAll(proj) })
+	t.Cleanup(func() {
+		os.RemoveAll(proj)
+		// The launcher's audit state for this project, in the real home.
+		sum := sha256.Sum256([]byte(proj + "\n"))
+		os.RemoveAll(filepath.Join(u.Home, ".local/state/claude-sandbox/audit", filepath.Base(proj)+"-"+hex.EncodeToString(sum[:])[:12]))
+	})
 	return newFixture(t, u, u.Home, u.Home, proj)
 }
 

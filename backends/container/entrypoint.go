@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -92,59 +94,99 @@ func ParseEnv(data []byte) []string {
 // Main is the entrypoint: it reads and removes the environment file,
 // creates the user's runtime directory, drops to the user's uid, gid and
 // groups with no new privileges and an empty capability bounding set,
-// installs the sandbox's seccomp filter, and executes the command. It returns only on failure.
+// installs the sandbox's seccomp filter, and runs the command as its
+// child, forwarding signals to it. It returns the command's status, 128+N
+// when signal N killed it (the container's stub init would turn a death
+// by signal into 255), or 125 when it could not start the command.
 func Main(args []string) int {
 	o, err := ParseArgs(args[1:])
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "claude-sandbox-entrypoint: %v\n", err)
 		return 125
 	}
-	if err := run(o); err != nil {
+	status, err := run(o)
+	if err != nil {
 		fmt.Fprintf(os.Stderr, "claude-sandbox-entrypoint: %v\n", err)
 		return 125
 	}
-	return 0
+	return status
 }
 
-func run(o *Options) error {
+func run(o *Options) (int, error) {
 	data, err := os.ReadFile(EnvFile)
 	if err != nil {
-		return fmt.Errorf("reading the environment: %w", err)
+		return 0, fmt.Errorf("reading the environment: %w", err)
 	}
 	if err := os.Remove(EnvFile); err != nil {
-		return fmt.Errorf("removing the environment file: %w", err)
+		return 0, fmt.Errorf("removing the environment file: %w", err)
 	}
 	env := ParseEnv(data)
 	if o.RuntimeDir != "" {
 		if err := os.MkdirAll(o.RuntimeDir, 0o700); err != nil {
-			return fmt.Errorf("creating %s: %w", o.RuntimeDir, err)
+			return 0, fmt.Errorf("creating %s: %w", o.RuntimeDir, err)
 		}
 		if err := os.Chown(o.RuntimeDir, o.UID, o.GID); err != nil {
-			return fmt.Errorf("chown %s: %w", o.RuntimeDir, err)
+			return 0, fmt.Errorf("chown %s: %w", o.RuntimeDir, err)
 		}
 		if err := os.Chmod(o.RuntimeDir, 0o700); err != nil {
-			return fmt.Errorf("chmod %s: %w", o.RuntimeDir, err)
+			return 0, fmt.Errorf("chmod %s: %w", o.RuntimeDir, err)
 		}
 	}
 	if err := GiveDirs(o.UserDirs, o.UID, o.GID); err != nil {
-		return err
+		return 0, err
 	}
 	argv0, err := lookPath(o.Argv[0], env)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	if err := dropPrivileges(o); err != nil {
-		return err
+		return 0, err
 	}
 	if o.Chdir != "" {
 		if err := os.Chdir(o.Chdir); err != nil {
-			return fmt.Errorf("chdir: %w", err)
+			return 0, fmt.Errorf("chdir: %w", err)
 		}
 	}
+	// The filter is inherited by the command; the entrypoint itself only
+	// waits for it and passes signals on.
 	if err := installSeccomp(); err != nil {
-		return err
+		return 0, err
 	}
-	return fmt.Errorf("exec %s: %w", argv0, unix.Exec(argv0, o.Argv, env))
+	return runChild(argv0, o.Argv, env)
+}
+
+// runChild runs the command and waits for it, forwarding the signals a
+// container stop or a user sends (an interrupt typed on the terminal
+// already reached the command, and is not sent twice).
+func runChild(argv0 string, argv, env []string) (int, error) {
+	sigs := make(chan os.Signal, 8)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGUSR1, syscall.SIGUSR2)
+	cmd := exec.Command(argv0)
+	cmd.Args = argv
+	cmd.Env = env
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	if err := cmd.Start(); err != nil {
+		return 0, fmt.Errorf("starting %s: %w", argv0, err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	for {
+		select {
+		case sig := <-sigs:
+			if sig == syscall.SIGINT || sig == syscall.SIGQUIT {
+				if pgrp, err := unix.IoctlGetInt(0, unix.TIOCGPGRP); err == nil && pgrp == unix.Getpgrp() {
+					continue
+				}
+			}
+			cmd.Process.Signal(sig)
+		case <-done:
+			ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus)
+			if ok && ws.Signaled() {
+				return 128 + int(ws.Signal()), nil
+			}
+			return cmd.ProcessState.ExitCode(), nil
+		}
+	}
 }
 
 // GiveDirs gives each existing directory in dirs (created as root for

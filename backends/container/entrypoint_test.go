@@ -76,3 +76,15 @@ func TestGiveDirs(t *testing.T) {
 		}
 	}
 }
+
+func TestRunChildStatus(t *testing.T) {
+	for script, want := range map[string]int{"exit 0": 0, "exit 42": 42, "kill -TERM $$": 128 + 15, "kill -KILL $$": 128 + 9} {
+		got, err := runChild("/bin/sh", []string{"sh", "-c", script}, []string{"PATH=/usr/bin:/bin"})
+		if err != nil || got != want {
+			t.Errorf("%s: status %d, %v; want %d", script, got, err, want)
+		}
+	}
+	if _, err := runChild("/nonexistent", []string{"x"}, nil); err == nil {
+		t.Errorf("a command that cannot start is no error")
+	}
+}

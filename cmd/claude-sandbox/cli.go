@@ -21,7 +21,7 @@ import (
 // included) exits with exitLauncher so scripts can tell the two apart.
 const (
 	exitOK       = 0
-	exitInvalid  = 1 // check: a file is invalid or widens the policy; doctor: no backend can run
+	exitInvalid  = 1 // check: a file is invalid or widens the policy; doctor: no backend can run; audit: findings pending
 	exitLauncher = 125
 )
 
@@ -33,6 +33,7 @@ type cli struct {
 	Trust      trustCmd      `cmd:"" help:"Trust the project's .claude-sandbox.toml as it is now."`
 	Init       initCmd       `cmd:"" help:"Write a commented .claude-sandbox.toml into the project."`
 	Doctor     doctorCmd     `cmd:"" help:"Report which backends this host can run."`
+	Audit      auditCmd      `cmd:"" help:"Report files that host tools run by themselves, changed by sandboxed runs and not yet accepted."`
 	Version    versionCmd    `cmd:"" help:"Print the version."`
 	Completion completionCmd `cmd:"" help:"Print a shell completion script (bash, zsh or fish)."`
 	Man        manCmd        `cmd:"" help:"Print the manual page (roff)."`

@@ -92,7 +92,7 @@ func writeMan(w io.Writer, desc string, global []flagInfo, cmds []commandInfo) {
 		}
 	}
 	fmt.Fprintln(w, ".SH EXIT STATUS")
-	fmt.Fprintln(w, roff("run exits with the sandboxed command's own status. check exits 1 when a file is invalid (or widens the policy with --no-widen); a check also fails on what a launch would refuse, such as an untrusted project file that widens the policy; doctor exits 1 when a plain launch cannot run. Every failure of the launcher itself, usage errors included, exits 125."))
+	fmt.Fprintln(w, roff("run exits with the sandboxed command's own status, or 128+N when the launcher itself was sent signal N (SIGINT, SIGTERM or SIGHUP). check exits 1 when a file is invalid (or widens the policy with --no-widen); a check also fails on what a launch would refuse, such as an untrusted project file that widens the policy; doctor exits 1 when a plain launch cannot run; audit exits 1 when files are pending review. Every failure of the launcher itself, usage errors included, exits 125."))
 	fmt.Fprintln(w, ".SH FILES")
 	for _, f := range []string{profile.SystemConfig, "$XDG_CONFIG_HOME/claude-sandbox/config.toml", "PROJECT_DIR/" + profile.ProjectFile, "$XDG_DATA_HOME/claude-sandbox/trust/"} {
 		fmt.Fprintf(w, ".TP\n%s\n", roff(f))
