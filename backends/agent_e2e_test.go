@@ -113,6 +113,13 @@ func shellJoin(args []string) string {
 	return strings.Join(q, " ")
 }
 
+// history is the pane's whole content, scrolled-off lines included,
+// with wrapped lines joined.
+func (m *tmux) history() string {
+	m.t.Helper()
+	return m.run("capture-pane", "-p", "-J", "-S", "-", "-t", "agent")
+}
+
 // waitFor polls the pane until it shows text.
 func (m *tmux) waitFor(text string, timeout time.Duration) (string, bool) {
 	deadline := time.Now().Add(timeout)
@@ -154,36 +161,52 @@ func TestClaudeCodeInteractiveFirstRunAndState(t *testing.T) {
 	})
 }
 
+// exited matches the status line the pane's shell prints when the launcher
+// has returned, followed by the terminal's settings and an end line.
+var exited = regexp.MustCompile(`LAUNCHER-EXITED=(\d+)\n((?s:.*))\nSTTY-DONE`)
+
+// afterLaunch is what the pane's shell runs once the launcher returned:
+// print its status, then the terminal's settings, then a line saying
+// both are on screen; the test waits for that last line.
+const afterLaunch = "; echo LAUNCHER-EXITED=$?; stty -a; echo STTY-DONE; sleep 600"
+
 // firstRunAndState runs Claude Code twice in a tmux pane owned by owner.
 func firstRunAndState(t *testing.T, f *bt.Fixture, owner bt.User, command string) {
 	os.Remove(filepath.Join(f.Home, ".claude.json"))
 	m := &tmux{t: t, socket: "csbx-" + filepath.Base(f.Project) + "-" + filepath.Base(filepath.Dir(f.Home)), user: owner}
 	t.Cleanup(func() { m.run("kill-server") })
-	launch := "cd " + f.Project + " && " + command + "; echo LAUNCHER-EXITED=$?; stty -a; sleep 60"
+	launch := "cd " + f.Project + " && " + command + afterLaunch
 	var firstUserID string
 	for run := 1; run <= 2; run++ {
 		m.run("kill-session", "-t", "agent")
 		start := time.Now()
 		m.run("new-session", "-d", "-s", "agent", "-x", "100", "-y", "40", launch)
-		screen, ok := m.waitFor("Welcome to Claude Code", 120*time.Second)
+		screen, ok := m.waitFor("Welcome to Claude Code", 5*time.Minute)
 		if !ok {
 			t.Fatalf("run %d: no welcome screen:\n%s", run, screen)
 		}
 		t.Logf("run %d: welcome screen after %v", run, time.Since(start).Round(time.Millisecond))
-		// With the network off Claude Code says so and exits rather than hang.
-		screen, ok = m.waitFor("LAUNCHER-EXITED=", 120*time.Second)
-		if !ok {
+		// With the network off Claude Code says so and exits rather than
+		// hang; the shell then prints the status and the terminal's
+		// settings, all of which must be on screen before it is read.
+		if screen, ok = m.waitFor("STTY-DONE", 5*time.Minute); !ok {
 			t.Fatalf("run %d: Claude Code did not exit with the network off:\n%s", run, screen)
 		}
+		screen = m.history()
 		if !strings.Contains(screen, "Unable to connect to Anthropic services") {
 			t.Errorf("run %d: no connection error on screen:\n%s", run, screen)
 		}
-		if strings.Contains(screen, "LAUNCHER-EXITED=0") || strings.Contains(screen, "LAUNCHER-EXITED=125") {
-			t.Errorf("run %d: unexpected status:\n%s", run, screen)
+		sm := exited.FindStringSubmatch(screen)
+		if sm == nil {
+			t.Fatalf("run %d: no launcher status and terminal settings on screen:\n%s", run, screen)
+		}
+		if sm[1] == "0" || sm[1] == "125" {
+			t.Errorf("run %d: unexpected status %s:\n%s", run, sm[1], screen)
 		}
 		// The terminal is sane again: echo and canonical mode on.
-		if !regexp.MustCompile(`(^|\s)echo(\s|$)`).MatchString(screen) || !regexp.MustCompile(`(^|\s)icanon(\s|$)`).MatchString(screen) {
-			t.Errorf("run %d: terminal left without echo or canonical mode:\n%s", run, screen)
+		stty := sm[2]
+		if !regexp.MustCompile(`(^|\s)echo(\s|;|$)`).MatchString(stty) || !regexp.MustCompile(`(^|\s)icanon(\s|;|$)`).MatchString(stty) {
+			t.Errorf("run %d: terminal left without echo or canonical mode:\n%s", run, stty)
 		}
 		// What Claude Code wrote into its configuration is on the host, and
 		// the second run keeps the identity the first one saved.
@@ -311,13 +334,13 @@ func TestClaudeCodeKeysAndResize(t *testing.T) {
 	m := &tmux{t: t, socket: "csbx-keys-" + filepath.Base(filepath.Dir(f.Home)), user: f.User}
 	t.Cleanup(func() { m.run("kill-server") })
 	env := strings.Join(withPath(f.Env("ANTHROPIC_API_KEY=sk-ant-test-only"), bin), " ")
-	launch := "cd " + f.Project + " && env " + env + " " + bt.Launcher(t) + " --no-network .; echo LAUNCHER-EXITED=$?; stty -a; sleep 60"
+	launch := "cd " + f.Project + " && env " + env + " " + bt.Launcher(t) + " --no-network ." + afterLaunch
 	m.run("new-session", "-d", "-s", "agent", "-x", "100", "-y", "30", launch)
-	if screen, ok := m.waitFor("trust this folder", 60*time.Second); !ok {
+	if screen, ok := m.waitFor("trust this folder", 5*time.Minute); !ok {
 		t.Fatalf("no workspace trust dialog:\n%s", screen)
 	}
 	m.run("send-keys", "-t", "agent", "Enter")
-	screen, ok := m.waitFor("Detected a custom API key", 30*time.Second)
+	screen, ok := m.waitFor("Detected a custom API key", 2*time.Minute)
 	if !ok {
 		t.Fatalf("the Enter key did not reach Claude Code:\n%s", screen)
 	}
@@ -325,21 +348,14 @@ func TestClaudeCodeKeysAndResize(t *testing.T) {
 		t.Errorf("rule %d wide in a 100-column window:\n%s", w, screen)
 	}
 	m.run("resize-window", "-t", "agent", "-x", "60", "-y", "30")
-	deadline := time.Now().Add(15 * time.Second)
-	for time.Now().Before(deadline) && ruleWidth(m.run("capture-pane", "-p", "-t", "agent")) != 60 {
-		time.Sleep(200 * time.Millisecond)
-	}
-	if w := ruleWidth(m.run("capture-pane", "-p", "-t", "agent")); w != 60 {
-		t.Errorf("after resizing to 60 columns the interface did not redraw: rule %d wide", w)
+	redrawn := bt.WaitUntil(2*time.Minute, func() bool { return ruleWidth(m.run("capture-pane", "-p", "-t", "agent")) == 60 })
+	if !redrawn {
+		t.Errorf("after resizing to 60 columns the interface did not redraw: rule %d wide", ruleWidth(m.run("capture-pane", "-p", "-t", "agent")))
 	}
 	// Closing the window hangs up the sandbox; it must not outlive it.
+	// Only this fixture's processes name its project.
 	m.run("kill-session", "-t", "agent")
-	deadline = time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		if out, _ := exec.Command("pgrep", "-f", "--", "--chdir "+f.Project).Output(); len(out) == 0 {
-			return
-		}
-		time.Sleep(200 * time.Millisecond)
+	if !bt.WaitUntil(time.Minute, func() bool { return len(bt.Processes(f.Project)) == 0 }) {
+		t.Errorf("the sandbox outlived its closed terminal: %v", bt.Processes(f.Project))
 	}
-	t.Errorf("the sandbox outlived its closed terminal")
 }

@@ -51,6 +51,7 @@ func TestBubblewrapPromises(t *testing.T) {
 			if r.UserNamespace {
 				t.Errorf("the sandbox can create user namespaces")
 			}
+			f.AssertNoRunDirs(t)
 		})
 	}
 }
@@ -78,6 +79,7 @@ func TestBubblewrapExitStatuses(t *testing.T) {
 			t.Errorf("command exited %d, launcher %d (%s)", want, res.Status, res.Stderr)
 		}
 	}
+	f.AssertNoRunDirs(t)
 }
 
 func TestBubblewrapDryRunRedactsValues(t *testing.T) {

@@ -52,7 +52,7 @@ func TestBubblewrapAllowlist(t *testing.T) {
 	listed, other := serveHTTP(t), serveHTTP(t)
 	f.WriteUserConfig(t, fmt.Sprintf("network = \"allowlist\"\n[egress]\nallow = [\"localhost\"]\nlocalhost_ports = [%d]\n", listed))
 	curl := func(url string) string {
-		return fmt.Sprintf("echo %s=$(curl -s -o /dev/null -w %%{http_code} --max-time 5 --noproxy '' -x http://127.0.0.1:3128 %s)", strings.NewReplacer(":", "_", "/", "_", ".", "_").Replace(url), url)
+		return fmt.Sprintf("echo %s=$(curl -s -o /dev/null -w %%{http_code} --max-time 60 --noproxy '' -x http://127.0.0.1:3128 %s)", strings.NewReplacer(":", "_", "/", "_", ".", "_").Replace(url), url)
 	}
 	script := strings.Join([]string{
 		curl(fmt.Sprintf("http://localhost:%d/", other)),
@@ -89,6 +89,7 @@ func TestBubblewrapAllowlist(t *testing.T) {
 			t.Errorf("the refusal summary lacks %q:\n%s", s, res.Stderr)
 		}
 	}
+	f.AssertNoRunDirs(t)
 }
 
 func TestBubblewrapFullNetworkIsolatesHost(t *testing.T) {
@@ -120,8 +121,8 @@ func TestBubblewrapFullNetworkIsolatesHost(t *testing.T) {
 // allowlistScript asks through the proxy for an allowed loopback port and
 // a name that is not allowed, printing both HTTP statuses.
 func allowlistScript(proxy string, port int) string {
-	return fmt.Sprintf("echo local=$(curl -s -o /dev/null -w %%{http_code} --max-time 10 --noproxy '' -x %s http://127.0.0.1:%d/); "+
-		"echo evil=$(curl -s -o /dev/null -w %%{http_code} --max-time 10 --noproxy '' -x %s http://evil.invalid/)", proxy, port, proxy)
+	return fmt.Sprintf("echo local=$(curl -s -o /dev/null -w %%{http_code} --max-time 60 --noproxy '' -x %s http://127.0.0.1:%d/); "+
+		"echo evil=$(curl -s -o /dev/null -w %%{http_code} --max-time 60 --noproxy '' -x %s http://evil.invalid/)", proxy, port, proxy)
 }
 
 func checkAllowlist(t *testing.T, res bt.Result) {

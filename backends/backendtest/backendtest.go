@@ -17,6 +17,7 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/claude-sandbox/claude-sandbox/backends/probereport"
 )
@@ -79,15 +80,7 @@ func TestUser(t testing.TB) User {
 		return userFrom(t, u)
 	}
 	var err error
-	userOnce.Do(func() {
-		if _, lerr := user.Lookup(TestUserName); lerr == nil {
-			return
-		}
-		out, cerr := exec.Command("useradd", "--create-home", "--shell", "/bin/bash", TestUserName).CombinedOutput()
-		if cerr != nil {
-			err = fmt.Errorf("useradd: %v: %s", cerr, out)
-		}
-	})
+	userOnce.Do(func() { err = createTestUser() })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,6 +89,27 @@ func TestUser(t testing.TB) User {
 		t.Fatal(lerr)
 	}
 	return userFrom(t, u)
+}
+
+// createTestUser adds the test account unless it exists. Other test
+// processes may add it at the same moment, and useradd fails while
+// another holds the lock on /etc/passwd, so it retries until the account
+// exists.
+func createTestUser() error {
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		if _, err := user.Lookup(TestUserName); err == nil {
+			return nil
+		}
+		out, err := exec.Command("useradd", "--create-home", "--shell", "/bin/bash", TestUserName).CombinedOutput()
+		if err == nil {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("useradd %s: %v: %s", TestUserName, err, out)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 func userFrom(t testing.TB, u *user.User) User {
@@ -162,6 +176,10 @@ type Fixture struct {
 	Secret  string
 	// Probe is the probe binary's path inside the project.
 	Probe string
+	// TmpDir is the TMPDIR of the fixture's launches: the launcher keeps
+	// its run directories there, apart from those of every other run on
+	// the machine.
+	TmpDir string
 }
 
 // NewFixture creates a fixture for u. The home is a fresh directory, never
@@ -189,6 +207,7 @@ func NewSudoFixture(t testing.TB, u User) *Fixture {
 		t.Fatalf("a sudo fixture writes into the home of %s; only %s may be used", u.Name, TestUserName)
 	}
 	os.MkdirAll(u.Home, 0o755)
+	lockHome(t, u.Home)
 	proj, err := os.MkdirTemp(u.Home, "proj-")
 	if err != nil {
 		t.Fatal(err)
@@ -197,13 +216,29 @@ func NewSudoFixture(t testing.TB, u User) *Fixture {
 	return newFixture(t, u, u.Home, u.Home, proj)
 }
 
+// lockHome holds an exclusive lock on home until the test ends: fixtures
+// in the real home share its files (configuration, installs, state), so
+// test processes running side by side take turns with them.
+func lockHome(t testing.TB, home string) {
+	t.Helper()
+	f, err := os.OpenFile(filepath.Join(home, ".csbx-test.lock"), os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		f.Close()
+		t.Fatalf("locking %s: %v", home, err)
+	}
+	t.Cleanup(func() { f.Close() })
+}
+
 // SudoEnv is the environment of a launch through sudo by the fixture's user.
 func (f *Fixture) SudoEnv(extra ...string) []string {
 	env := []string{
 		"HOME=/root", "USER=root", "LOGNAME=root",
 		"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
 		"SUDO_USER=" + f.User.Name, "SUDO_UID=" + strconv.Itoa(f.User.UID), "SUDO_GID=" + strconv.Itoa(f.User.GID),
-		"TERM=xterm-256color", "LANG=C.UTF-8",
+		"TERM=xterm-256color", "LANG=C.UTF-8", "TMPDIR=" + f.TmpDir,
 	}
 	return append(env, extra...)
 }
@@ -216,6 +251,7 @@ func (f *Fixture) RunAsRoot(t testing.TB, env []string, args ...string) Result {
 
 func newFixture(t testing.TB, u User, base, home, project string) *Fixture {
 	f := &Fixture{User: u, Home: home, Project: project, Secret: filepath.Join(home, "secret.txt")}
+	f.TmpDir = newTmpDir(t, u)
 	rel, _ := filepath.Rel(home, project)
 	files := map[string]string{
 		"secret.txt":                   "top secret\n",
@@ -283,7 +319,7 @@ func (f *Fixture) Env(extra ...string) []string {
 		"XDG_DATA_HOME=" + filepath.Join(f.Home, ".local/share"),
 		"XDG_STATE_HOME=" + filepath.Join(f.Home, ".local/state"),
 		"XDG_CACHE_HOME=" + filepath.Join(f.Home, ".cache"),
-		"TERM=xterm-256color", "LANG=C.UTF-8",
+		"TERM=xterm-256color", "LANG=C.UTF-8", "TMPDIR=" + f.TmpDir,
 	}
 	return append(env, extra...)
 }
