@@ -8,39 +8,65 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	bt "github.com/claude-sandbox/claude-sandbox/backends/backendtest"
 )
 
-var (
-	claudeOnce sync.Once
-	claudeDir  string
-	claudeErr  error
-)
+// claudeInstall is Claude Code installed from the npm registry, the way
+// users do, into a temporary prefix once per test process. TestMain starts
+// it early, so that the download overlaps the tests that do not need it.
+type claudeInstall struct {
+	once  sync.Once
+	begun atomic.Bool
+	done  chan struct{}
+	dir   string
+	out   []byte
+	err   error
+}
 
-// claudeCode installs Claude Code from the npm registry once per test
-// process, the way users do, and returns the prefix holding node_modules.
+func newClaudeInstall() *claudeInstall { return &claudeInstall{done: make(chan struct{})} }
+
+// start begins the installation unless it has begun.
+func (c *claudeInstall) start() {
+	c.once.Do(func() {
+		c.begun.Store(true)
+		go func() {
+			defer close(c.done)
+			c.dir, c.err = os.MkdirTemp("", "csbx-claude-code-")
+			if c.err != nil {
+				return
+			}
+			os.Chmod(c.dir, 0o755)
+			c.out, c.err = exec.Command("npm", "install", "--no-audit", "--no-fund", "--prefix", c.dir, "@anthropic-ai/claude-code").CombinedOutput()
+		}()
+	})
+}
+
+// remove waits for a started installation and removes it.
+func (c *claudeInstall) remove() {
+	if !c.begun.Load() {
+		return
+	}
+	<-c.done
+	if c.dir != "" {
+		os.RemoveAll(c.dir)
+	}
+}
+
+// claudeCode returns the prefix holding Claude Code's node_modules,
+// waiting for the installation.
 func claudeCode(t *testing.T) string {
 	t.Helper()
 	bt.RequireTool(t, "npm", "apt install npm")
-	claudeOnce.Do(func() {
-		claudeDir, claudeErr = os.MkdirTemp("", "csbx-claude-code-")
-		if claudeErr != nil {
-			return
-		}
-		os.Chmod(claudeDir, 0o755)
-		out, err := exec.Command("npm", "install", "--no-audit", "--no-fund", "--prefix", claudeDir, "@anthropic-ai/claude-code").CombinedOutput()
-		if err != nil {
-			claudeErr = err
-			t.Logf("npm: %s", out)
-		}
-	})
-	if claudeErr != nil {
-		t.Fatalf("installing Claude Code: %v", claudeErr)
+	claude.start()
+	<-claude.done
+	if claude.err != nil {
+		t.Fatalf("installing Claude Code: %v\n%s", claude.err, claude.out)
 	}
-	return claudeDir
+	return claude.dir
 }
 
 // installUnderHome copies Claude Code into the fixture's home as a user
@@ -79,6 +105,9 @@ func installUnderRealHome(t *testing.T, f *bt.Fixture) string {
 }
 
 func TestClaudeCodeVersionThroughTheSandbox(t *testing.T) {
+	// Slow and independent of the other tests: it runs in parallel with
+	// them, after the quick ones.
+	t.Parallel()
 	bt.RequireTool(t, "bwrap", "apt install bubblewrap")
 	f := bt.NewFixture(t, bt.TestUser(t))
 	bin := installUnderHome(t, f)
@@ -135,6 +164,9 @@ func (m *tmux) waitFor(text string, timeout time.Duration) (string, bool) {
 }
 
 func TestClaudeCodeInteractiveFirstRunAndState(t *testing.T) {
+	// Slow and independent of the other tests: it runs in parallel with
+	// them, after the quick ones.
+	t.Parallel()
 	bt.RequireTool(t, "tmux", "apt install tmux")
 	t.Run("bubblewrap", func(t *testing.T) {
 		bt.RequireTool(t, "bwrap", "apt install bubblewrap")
@@ -193,6 +225,7 @@ func firstRunAndState(t *testing.T, f *bt.Fixture, owner bt.User, command string
 			t.Fatalf("run %d: Claude Code did not exit with the network off:\n%s", run, screen)
 		}
 		screen = m.history()
+		f.AssertNoRunDirs(t)
 		if !strings.Contains(screen, "Unable to connect to Anthropic services") {
 			t.Errorf("run %d: no connection error on screen:\n%s", run, screen)
 		}
@@ -277,6 +310,9 @@ func TestClaudeCodeSystemWideInstall(t *testing.T) {
 // TestClaudeCodeInContainerAndVM runs Claude Code from the user's hidden
 // home in the container and vm backends.
 func TestClaudeCodeInContainerAndVM(t *testing.T) {
+	// Slow and independent of the other tests: it runs in parallel with
+	// them, after the quick ones.
+	t.Parallel()
 	t.Run("container", func(t *testing.T) {
 		requireContainer(t)
 		f := bt.NewSudoFixture(t, bt.TestUser(t))
@@ -322,6 +358,9 @@ func ruleWidth(screen string) int {
 // makes it redraw at the new width (the window-size signal reaches it
 // although terminal injection is blocked).
 func TestClaudeCodeKeysAndResize(t *testing.T) {
+	// Slow and independent of the other tests: it runs in parallel with
+	// them, after the quick ones.
+	t.Parallel()
 	bt.RequireTool(t, "bwrap", "apt install bubblewrap")
 	bt.RequireTool(t, "tmux", "apt install tmux")
 	f := bt.NewFixture(t, bt.TestUser(t))

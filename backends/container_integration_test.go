@@ -44,6 +44,7 @@ func TestContainerExitStatuses(t *testing.T) {
 			t.Errorf("command exited %d, launcher %d (%s)", want, res.Status, res.Stderr)
 		}
 	}
+	f.AssertNoRunDirs(t)
 }
 
 func TestContainerConcurrentRuns(t *testing.T) {

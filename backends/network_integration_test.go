@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"os"
 	"strings"
 	"testing"
 
@@ -27,7 +26,7 @@ func serveHTTP(t *testing.T) int {
 // abstractSocket listens on an abstract Unix socket until the test ends.
 func abstractSocket(t *testing.T) string {
 	t.Helper()
-	name := fmt.Sprintf("csbx-test-%d", os.Getpid())
+	name := bt.Marker("csbx-test")
 	l, err := net.Listen("unix", "@"+name)
 	if err != nil {
 		t.Fatal(err)
@@ -144,9 +143,13 @@ func TestContainerAllowlist(t *testing.T) {
 	res := f.RunAsRoot(t, f.SudoEnv(), "--backend=container", "--network=allowlist", "--shell", f.Project, "--",
 		"-c", allowlistScript("http://127.0.0.1:3128", port))
 	checkAllowlist(t, res)
+	f.AssertNoRunDirs(t)
 }
 
 func TestVMAllowlist(t *testing.T) {
+	// Slow and independent of the other tests: it runs in parallel with
+	// them, after the quick ones.
+	t.Parallel()
 	requireVM(t)
 	bt.RequireTool(t, "curl", "apt install curl")
 	f := bt.NewFixture(t, bt.TestUser(t))
@@ -155,4 +158,5 @@ func TestVMAllowlist(t *testing.T) {
 	res := f.Run(t, f.Env(), "--backend=vm", "--network=allowlist", "--shell", f.Project, "--",
 		"-c", allowlistScript("http://10.0.2.100:3128", port))
 	checkAllowlist(t, res)
+	f.AssertNoRunDirs(t)
 }
