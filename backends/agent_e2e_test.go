@@ -149,12 +149,14 @@ func (m *tmux) history() string {
 	return m.run("capture-pane", "-p", "-J", "-S", "-", "-t", "agent")
 }
 
-// waitFor polls the pane until it shows text.
+// waitFor polls the pane until it shows text or showed it: a fast run
+// may scroll it off the screen before it is looked at, so the scrolled-off
+// lines count too.
 func (m *tmux) waitFor(text string, timeout time.Duration) (string, bool) {
 	deadline := time.Now().Add(timeout)
 	screen := ""
 	for time.Now().Before(deadline) {
-		screen = m.run("capture-pane", "-p", "-t", "agent")
+		screen = m.run("capture-pane", "-p", "-S", "-", "-t", "agent")
 		if strings.Contains(screen, text) {
 			return screen, true
 		}
@@ -383,6 +385,8 @@ func TestClaudeCodeKeysAndResize(t *testing.T) {
 	if !ok {
 		t.Fatalf("the Enter key did not reach Claude Code:\n%s", screen)
 	}
+	// The dialog waits for a key: the screen shows it now.
+	screen = m.run("capture-pane", "-p", "-t", "agent")
 	if w := ruleWidth(screen); w != 100 {
 		t.Errorf("rule %d wide in a 100-column window:\n%s", w, screen)
 	}

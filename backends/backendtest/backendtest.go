@@ -198,38 +198,69 @@ func NewFixture(t testing.TB, u User) *Fixture {
 	return newFixture(t, u, base, filepath.Join(base, "home"), filepath.Join(base, "home", "proj"))
 }
 
-// NewSudoFixture creates a fixture in the user's real home directory, for
-// launches through sudo, which take the home from the passwd database. It
-// is meant for the dedicated test user only.
+// NewSudoFixture creates a fixture for launches through sudo, which take
+// the home from the passwd database: the tests cannot point them at a
+// fresh directory, and the home of a shared account would be shared with
+// every other test run on the machine. So the fixture's user is an
+// account of its own, created for the test (as root only) and removed,
+// with its home, when the test ends; u must be TestUser's account, which
+// it stands for.
 func NewSudoFixture(t testing.TB, u User) *Fixture {
 	t.Helper()
 	if u.Name != TestUserName {
-		t.Fatalf("a sudo fixture writes into the home of %s; only %s may be used", u.Name, TestUserName)
+		t.Fatalf("a sudo fixture stands for %s; %s may not be used", TestUserName, u.Name)
 	}
-	os.MkdirAll(u.Home, 0o755)
-	lockHome(t, u.Home)
-	proj, err := os.MkdirTemp(u.Home, "proj-")
+	own := ownUser(t)
+	proj, err := os.MkdirTemp(own.Home, "proj-")
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { os.RemoveAll(proj) })
-	return newFixture(t, u, u.Home, u.Home, proj)
+	return newFixture(t, own, own.Home, own.Home, proj)
 }
 
-// lockHome holds an exclusive lock on home until the test ends: fixtures
-// in the real home share its files (configuration, installs, state), so
-// test processes running side by side take turns with them.
-func lockHome(t testing.TB, home string) {
+// ownUser creates an unprivileged account with a home for this test only
+// and deletes it when the test ends; it fails the test if a process of
+// the account outlives it.
+func ownUser(t testing.TB) User {
 	t.Helper()
-	f, err := os.OpenFile(filepath.Join(home, ".csbx-test.lock"), os.O_RDWR|os.O_CREATE, 0o600)
+	RequireRoot(t)
+	name := Marker("csbx")
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		out, err := exec.Command("useradd", "--create-home", "--shell", "/bin/bash", name).CombinedOutput()
+		if err == nil {
+			break
+		}
+		// useradd fails while another process holds the lock on /etc/passwd.
+		if time.Now().After(deadline) {
+			t.Fatalf("useradd %s: %v: %s", name, err, out)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	lu, err := user.Lookup(name)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
-		f.Close()
-		t.Fatalf("locking %s: %v", home, err)
-	}
-	t.Cleanup(func() { f.Close() })
+	u := userFrom(t, lu)
+	t.Cleanup(func() {
+		var out []byte
+		var err error
+		deleted := WaitUntil(time.Minute, func() bool {
+			// userdel refuses while a process of the user runs, or while
+			// another process holds the lock on /etc/passwd.
+			out, err = exec.Command("userdel", name).CombinedOutput()
+			return err == nil
+		})
+		if !deleted {
+			t.Errorf("userdel %s (does a process of the test's user survive?): %v: %s", name, err, out)
+			return
+		}
+		if err := removeSameDevice(u.Home); err != nil {
+			t.Errorf("removing the home of %s: %v", name, err)
+		}
+	})
+	os.Chmod(u.Home, 0o755)
+	return u
 }
 
 // SudoEnv is the environment of a launch through sudo by the fixture's user.
