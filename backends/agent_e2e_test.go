@@ -281,6 +281,9 @@ var claudeVersion = regexp.MustCompile(`\d+\.\d+\.\d+ \(Claude Code\)`)
 // changes /usr/local, so it runs only under CI or as root with
 // CLAUDE_SANDBOX_TEST_USR_LOCAL=1, and removes what it added.
 func TestClaudeCodeSystemWideInstall(t *testing.T) {
+	// It waits for the download of Claude Code, which runs meanwhile,
+	// and the other tests put their own install first on PATH.
+	t.Parallel()
 	bt.RequireTool(t, "bwrap", "apt install bubblewrap")
 	if !bt.InCI() && os.Getenv("CLAUDE_SANDBOX_TEST_USR_LOCAL") != "1" {
 		t.Skip("changes /usr/local: set CLAUDE_SANDBOX_TEST_USR_LOCAL=1 to run it outside CI")
