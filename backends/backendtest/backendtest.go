@@ -183,10 +183,8 @@ type Fixture struct {
 }
 
 // NewFixture creates a fixture for u. The home is a fresh directory, never
-// the user's real home; the launcher is pointed at it through HOME (or,
-// for runs through sudo, through the passwd entry's home, which the tests
-// cannot change, so a sudo run uses the user's real home directory with a
-// fresh project inside it).
+// the user's real home; the launcher is pointed at it through HOME (runs
+// through sudo take the passwd entry's home instead: see NewSudoFixture).
 func NewFixture(t testing.TB, u User) *Fixture {
 	t.Helper()
 	base, err := os.MkdirTemp("", "csbx-fixture-")
