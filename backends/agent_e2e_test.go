@@ -399,9 +399,14 @@ func TestClaudeCodeKeysAndResize(t *testing.T) {
 		t.Errorf("after resizing to 60 columns the interface did not redraw: rule %d wide", ruleWidth(m.run("capture-pane", "-p", "-t", "agent")))
 	}
 	// Closing the window hangs up the sandbox; it must not outlive it.
-	// Only this fixture's processes name its project.
+	// Only this fixture's processes name its project (the sandbox) or
+	// carry its environment (the launcher).
+	left := func() []string { return append(bt.Processes(f.Project), f.LaunchedProcesses()...) }
+	if len(left()) == 0 {
+		t.Fatalf("no process of the running sandbox found")
+	}
 	m.run("kill-session", "-t", "agent")
-	if !bt.WaitUntil(time.Minute, func() bool { return len(bt.Processes(f.Project)) == 0 }) {
-		t.Errorf("the sandbox outlived its closed terminal: %v", bt.Processes(f.Project))
+	if !bt.WaitUntil(time.Minute, func() bool { return len(left()) == 0 }) {
+		t.Errorf("the sandbox outlived its closed terminal: %v", left())
 	}
 }

@@ -93,6 +93,33 @@ func Processes(texts ...string) []string {
 	return out
 }
 
+// LaunchedProcesses lists the processes (as "pid: command line") started
+// with the fixture's environment: the launchers of the fixture and
+// whatever inherited their environment, never another test's.
+func (f *Fixture) LaunchedProcesses() []string {
+	entries, _ := os.ReadDir("/proc")
+	self := strconv.Itoa(os.Getpid())
+	want := []byte("TMPDIR=" + f.TmpDir)
+	var out []string
+	for _, e := range entries {
+		if _, err := strconv.Atoi(e.Name()); err != nil || e.Name() == self {
+			continue
+		}
+		env, err := os.ReadFile(filepath.Join("/proc", e.Name(), "environ"))
+		if err != nil {
+			continue
+		}
+		for _, kv := range bytes.Split(env, []byte{0}) {
+			if bytes.Equal(kv, want) {
+				cmdline, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+				out = append(out, e.Name()+": "+string(bytes.ReplaceAll(bytes.TrimRight(cmdline, "\x00"), []byte{0}, []byte{' '})))
+				break
+			}
+		}
+	}
+	return out
+}
+
 // WaitUntil polls cond until it holds or timeout passes, and reports
 // whether it held. The timeout is a limit for a failure, never the
 // condition: make it generous, a busy machine is slow.
