@@ -8,39 +8,65 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	bt "github.com/claude-sandbox/claude-sandbox/backends/backendtest"
 )
 
-var (
-	claudeOnce sync.Once
-	claudeDir  string
-	claudeErr  error
-)
+// claudeInstall is Claude Code installed from the npm registry, the way
+// users do, into a temporary prefix once per test process. TestMain starts
+// it early, so that the download overlaps the tests that do not need it.
+type claudeInstall struct {
+	once  sync.Once
+	begun atomic.Bool
+	done  chan struct{}
+	dir   string
+	out   []byte
+	err   error
+}
 
-// claudeCode installs Claude Code from the npm registry once per test
-// process, the way users do, and returns the prefix holding node_modules.
+func newClaudeInstall() *claudeInstall { return &claudeInstall{done: make(chan struct{})} }
+
+// start begins the installation unless it has begun.
+func (c *claudeInstall) start() {
+	c.once.Do(func() {
+		c.begun.Store(true)
+		go func() {
+			defer close(c.done)
+			c.dir, c.err = os.MkdirTemp("", "csbx-claude-code-")
+			if c.err != nil {
+				return
+			}
+			os.Chmod(c.dir, 0o755)
+			c.out, c.err = exec.Command("npm", "install", "--no-audit", "--no-fund", "--prefix", c.dir, "@anthropic-ai/claude-code").CombinedOutput()
+		}()
+	})
+}
+
+// remove waits for a started installation and removes it.
+func (c *claudeInstall) remove() {
+	if !c.begun.Load() {
+		return
+	}
+	<-c.done
+	if c.dir != "" {
+		os.RemoveAll(c.dir)
+	}
+}
+
+// claudeCode returns the prefix holding Claude Code's node_modules,
+// waiting for the installation.
 func claudeCode(t *testing.T) string {
 	t.Helper()
 	bt.RequireTool(t, "npm", "apt install npm")
-	claudeOnce.Do(func() {
-		claudeDir, claudeErr = os.MkdirTemp("", "csbx-claude-code-")
-		if claudeErr != nil {
-			return
-		}
-		os.Chmod(claudeDir, 0o755)
-		out, err := exec.Command("npm", "install", "--no-audit", "--no-fund", "--prefix", claudeDir, "@anthropic-ai/claude-code").CombinedOutput()
-		if err != nil {
-			claudeErr = err
-			t.Logf("npm: %s", out)
-		}
-	})
-	if claudeErr != nil {
-		t.Fatalf("installing Claude Code: %v", claudeErr)
+	claude.start()
+	<-claude.done
+	if claude.err != nil {
+		t.Fatalf("installing Claude Code: %v\n%s", claude.err, claude.out)
 	}
-	return claudeDir
+	return claude.dir
 }
 
 // installUnderHome copies Claude Code into the fixture's home as a user
@@ -79,6 +105,9 @@ func installUnderRealHome(t *testing.T, f *bt.Fixture) string {
 }
 
 func TestClaudeCodeVersionThroughTheSandbox(t *testing.T) {
+	// Slow and independent of the other tests: it runs in parallel with
+	// them, after the quick ones.
+	t.Parallel()
 	bt.RequireTool(t, "bwrap", "apt install bubblewrap")
 	f := bt.NewFixture(t, bt.TestUser(t))
 	bin := installUnderHome(t, f)
@@ -113,12 +142,21 @@ func shellJoin(args []string) string {
 	return strings.Join(q, " ")
 }
 
-// waitFor polls the pane until it shows text.
+// history is the pane's whole content, scrolled-off lines included,
+// with wrapped lines joined.
+func (m *tmux) history() string {
+	m.t.Helper()
+	return m.run("capture-pane", "-p", "-J", "-S", "-", "-t", "agent")
+}
+
+// waitFor polls the pane until it shows text or showed it: a fast run
+// may scroll it off the screen before it is looked at, so the scrolled-off
+// lines count too.
 func (m *tmux) waitFor(text string, timeout time.Duration) (string, bool) {
 	deadline := time.Now().Add(timeout)
 	screen := ""
 	for time.Now().Before(deadline) {
-		screen = m.run("capture-pane", "-p", "-t", "agent")
+		screen = m.run("capture-pane", "-p", "-S", "-", "-t", "agent")
 		if strings.Contains(screen, text) {
 			return screen, true
 		}
@@ -128,6 +166,9 @@ func (m *tmux) waitFor(text string, timeout time.Duration) (string, bool) {
 }
 
 func TestClaudeCodeInteractiveFirstRunAndState(t *testing.T) {
+	// Slow and independent of the other tests: it runs in parallel with
+	// them, after the quick ones.
+	t.Parallel()
 	bt.RequireTool(t, "tmux", "apt install tmux")
 	t.Run("bubblewrap", func(t *testing.T) {
 		bt.RequireTool(t, "bwrap", "apt install bubblewrap")
@@ -154,36 +195,53 @@ func TestClaudeCodeInteractiveFirstRunAndState(t *testing.T) {
 	})
 }
 
+// exited matches the status line the pane's shell prints when the launcher
+// has returned, followed by the terminal's settings and an end line.
+var exited = regexp.MustCompile(`LAUNCHER-EXITED=(\d+)\n((?s:.*))\nSTTY-DONE`)
+
+// afterLaunch is what the pane's shell runs once the launcher returned:
+// print its status, then the terminal's settings, then a line saying
+// both are on screen; the test waits for that last line.
+const afterLaunch = "; echo LAUNCHER-EXITED=$?; stty -a; echo STTY-DONE; sleep 600"
+
 // firstRunAndState runs Claude Code twice in a tmux pane owned by owner.
 func firstRunAndState(t *testing.T, f *bt.Fixture, owner bt.User, command string) {
 	os.Remove(filepath.Join(f.Home, ".claude.json"))
 	m := &tmux{t: t, socket: "csbx-" + filepath.Base(f.Project) + "-" + filepath.Base(filepath.Dir(f.Home)), user: owner}
 	t.Cleanup(func() { m.run("kill-server") })
-	launch := "cd " + f.Project + " && " + command + "; echo LAUNCHER-EXITED=$?; stty -a; sleep 60"
+	launch := "cd " + f.Project + " && " + command + afterLaunch
 	var firstUserID string
 	for run := 1; run <= 2; run++ {
 		m.run("kill-session", "-t", "agent")
 		start := time.Now()
 		m.run("new-session", "-d", "-s", "agent", "-x", "100", "-y", "40", launch)
-		screen, ok := m.waitFor("Welcome to Claude Code", 120*time.Second)
+		screen, ok := m.waitFor("Welcome to Claude Code", 5*time.Minute)
 		if !ok {
 			t.Fatalf("run %d: no welcome screen:\n%s", run, screen)
 		}
 		t.Logf("run %d: welcome screen after %v", run, time.Since(start).Round(time.Millisecond))
-		// With the network off Claude Code says so and exits rather than hang.
-		screen, ok = m.waitFor("LAUNCHER-EXITED=", 120*time.Second)
-		if !ok {
+		// With the network off Claude Code says so and exits rather than
+		// hang; the shell then prints the status and the terminal's
+		// settings, all of which must be on screen before it is read.
+		if screen, ok = m.waitFor("STTY-DONE", 5*time.Minute); !ok {
 			t.Fatalf("run %d: Claude Code did not exit with the network off:\n%s", run, screen)
 		}
+		screen = m.history()
+		f.AssertNoRunDirs(t)
 		if !strings.Contains(screen, "Unable to connect to Anthropic services") {
 			t.Errorf("run %d: no connection error on screen:\n%s", run, screen)
 		}
-		if strings.Contains(screen, "LAUNCHER-EXITED=0") || strings.Contains(screen, "LAUNCHER-EXITED=125") {
-			t.Errorf("run %d: unexpected status:\n%s", run, screen)
+		sm := exited.FindStringSubmatch(screen)
+		if sm == nil {
+			t.Fatalf("run %d: no launcher status and terminal settings on screen:\n%s", run, screen)
+		}
+		if sm[1] == "0" || sm[1] == "125" {
+			t.Errorf("run %d: unexpected status %s:\n%s", run, sm[1], screen)
 		}
 		// The terminal is sane again: echo and canonical mode on.
-		if !regexp.MustCompile(`(^|\s)echo(\s|$)`).MatchString(screen) || !regexp.MustCompile(`(^|\s)icanon(\s|$)`).MatchString(screen) {
-			t.Errorf("run %d: terminal left without echo or canonical mode:\n%s", run, screen)
+		stty := sm[2]
+		if !regexp.MustCompile(`(^|\s)echo(\s|;|$)`).MatchString(stty) || !regexp.MustCompile(`(^|\s)icanon(\s|;|$)`).MatchString(stty) {
+			t.Errorf("run %d: terminal left without echo or canonical mode:\n%s", run, stty)
 		}
 		// What Claude Code wrote into its configuration is on the host, and
 		// the second run keeps the identity the first one saved.
@@ -223,6 +281,9 @@ var claudeVersion = regexp.MustCompile(`\d+\.\d+\.\d+ \(Claude Code\)`)
 // changes /usr/local, so it runs only under CI or as root with
 // CLAUDE_SANDBOX_TEST_USR_LOCAL=1, and removes what it added.
 func TestClaudeCodeSystemWideInstall(t *testing.T) {
+	// It waits for the download of Claude Code, which runs meanwhile,
+	// and the other tests put their own install first on PATH.
+	t.Parallel()
 	bt.RequireTool(t, "bwrap", "apt install bubblewrap")
 	if !bt.InCI() && os.Getenv("CLAUDE_SANDBOX_TEST_USR_LOCAL") != "1" {
 		t.Skip("changes /usr/local: set CLAUDE_SANDBOX_TEST_USR_LOCAL=1 to run it outside CI")
@@ -254,6 +315,9 @@ func TestClaudeCodeSystemWideInstall(t *testing.T) {
 // TestClaudeCodeInContainerAndVM runs Claude Code from the user's hidden
 // home in the container and vm backends.
 func TestClaudeCodeInContainerAndVM(t *testing.T) {
+	// Slow and independent of the other tests: it runs in parallel with
+	// them, after the quick ones.
+	t.Parallel()
 	t.Run("container", func(t *testing.T) {
 		requireContainer(t)
 		f := bt.NewSudoFixture(t, bt.TestUser(t))
@@ -299,6 +363,9 @@ func ruleWidth(screen string) int {
 // makes it redraw at the new width (the window-size signal reaches it
 // although terminal injection is blocked).
 func TestClaudeCodeKeysAndResize(t *testing.T) {
+	// Slow and independent of the other tests: it runs in parallel with
+	// them, after the quick ones.
+	t.Parallel()
 	bt.RequireTool(t, "bwrap", "apt install bubblewrap")
 	bt.RequireTool(t, "tmux", "apt install tmux")
 	f := bt.NewFixture(t, bt.TestUser(t))
@@ -311,35 +378,35 @@ func TestClaudeCodeKeysAndResize(t *testing.T) {
 	m := &tmux{t: t, socket: "csbx-keys-" + filepath.Base(filepath.Dir(f.Home)), user: f.User}
 	t.Cleanup(func() { m.run("kill-server") })
 	env := strings.Join(withPath(f.Env("ANTHROPIC_API_KEY=sk-ant-test-only"), bin), " ")
-	launch := "cd " + f.Project + " && env " + env + " " + bt.Launcher(t) + " --no-network .; echo LAUNCHER-EXITED=$?; stty -a; sleep 60"
+	launch := "cd " + f.Project + " && env " + env + " " + bt.Launcher(t) + " --no-network ." + afterLaunch
 	m.run("new-session", "-d", "-s", "agent", "-x", "100", "-y", "30", launch)
-	if screen, ok := m.waitFor("trust this folder", 60*time.Second); !ok {
+	if screen, ok := m.waitFor("trust this folder", 5*time.Minute); !ok {
 		t.Fatalf("no workspace trust dialog:\n%s", screen)
 	}
 	m.run("send-keys", "-t", "agent", "Enter")
-	screen, ok := m.waitFor("Detected a custom API key", 30*time.Second)
+	screen, ok := m.waitFor("Detected a custom API key", 2*time.Minute)
 	if !ok {
 		t.Fatalf("the Enter key did not reach Claude Code:\n%s", screen)
 	}
+	// The dialog waits for a key: the screen shows it now.
+	screen = m.run("capture-pane", "-p", "-t", "agent")
 	if w := ruleWidth(screen); w != 100 {
 		t.Errorf("rule %d wide in a 100-column window:\n%s", w, screen)
 	}
 	m.run("resize-window", "-t", "agent", "-x", "60", "-y", "30")
-	deadline := time.Now().Add(15 * time.Second)
-	for time.Now().Before(deadline) && ruleWidth(m.run("capture-pane", "-p", "-t", "agent")) != 60 {
-		time.Sleep(200 * time.Millisecond)
-	}
-	if w := ruleWidth(m.run("capture-pane", "-p", "-t", "agent")); w != 60 {
-		t.Errorf("after resizing to 60 columns the interface did not redraw: rule %d wide", w)
+	redrawn := bt.WaitUntil(2*time.Minute, func() bool { return ruleWidth(m.run("capture-pane", "-p", "-t", "agent")) == 60 })
+	if !redrawn {
+		t.Errorf("after resizing to 60 columns the interface did not redraw: rule %d wide", ruleWidth(m.run("capture-pane", "-p", "-t", "agent")))
 	}
 	// Closing the window hangs up the sandbox; it must not outlive it.
-	m.run("kill-session", "-t", "agent")
-	deadline = time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		if out, _ := exec.Command("pgrep", "-f", "--", "--chdir "+f.Project).Output(); len(out) == 0 {
-			return
-		}
-		time.Sleep(200 * time.Millisecond)
+	// Only this fixture's processes name its project (the sandbox) or
+	// carry its environment (the launcher).
+	left := func() []string { return append(bt.Processes(f.Project), f.LaunchedProcesses()...) }
+	if len(left()) == 0 {
+		t.Fatalf("no process of the running sandbox found")
 	}
-	t.Errorf("the sandbox outlived its closed terminal")
+	m.run("kill-session", "-t", "agent")
+	if !bt.WaitUntil(time.Minute, func() bool { return len(left()) == 0 }) {
+		t.Errorf("the sandbox outlived its closed terminal: %v", left())
+	}
 }

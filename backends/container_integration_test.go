@@ -4,7 +4,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -33,7 +32,7 @@ func TestContainerPromises(t *testing.T) {
 	if r.Processes > 6 {
 		t.Errorf("%d processes visible, want only the container's own", r.Processes)
 	}
-	assertNoRunDirs(t)
+	f.AssertNoRunDirs(t)
 }
 
 func TestContainerExitStatuses(t *testing.T) {
@@ -45,6 +44,7 @@ func TestContainerExitStatuses(t *testing.T) {
 			t.Errorf("command exited %d, launcher %d (%s)", want, res.Status, res.Stderr)
 		}
 	}
+	f.AssertNoRunDirs(t)
 }
 
 func TestContainerConcurrentRuns(t *testing.T) {
@@ -66,48 +66,42 @@ func TestContainerConcurrentRuns(t *testing.T) {
 			t.Errorf("run %d: status %d: %s", i, r.Status, r.Stderr)
 		}
 	}
-	assertNoRunDirs(t)
+	f.AssertNoRunDirs(t)
 }
 
 func TestContainerSIGTERMCleansUp(t *testing.T) {
 	requireContainer(t)
 	f := bt.NewSudoFixture(t, bt.TestUser(t))
-	cmd := exec.Command(bt.Launcher(t), "--backend=container", "--no-network", "--shell", f.Project, "--", "-c", "sleep 300")
+	// The command marks itself: a file in the project once it runs, and
+	// its command line, which no other process on the machine carries.
+	marker := bt.Marker("csbx-sleep")
+	cmd := exec.Command(bt.Launcher(t), "--backend=container", "--no-network", "--shell", f.Project, "--",
+		"-c", "touch "+marker+"; exec -a "+marker+" sleep 300")
 	cmd.Env = f.SudoEnv()
 	cmd.Dir = f.Project
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(20 * time.Second)
-	for len(runDirs(t)) == 0 && time.Now().Before(deadline) {
-		time.Sleep(50 * time.Millisecond)
-	}
-	time.Sleep(500 * time.Millisecond)
-	cmd.Process.Signal(syscall.SIGTERM)
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
+	running := bt.WaitUntil(3*time.Minute, func() bool {
+		_, err := os.Stat(filepath.Join(f.Project, marker))
+		return err == nil && len(bt.Processes(marker)) > 0
+	})
+	if !running {
+		cmd.Process.Kill()
+		<-done
+		t.Fatal("the container's command did not start")
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-done:
-	case <-time.After(30 * time.Second):
+	case <-time.After(2 * time.Minute):
 		cmd.Process.Kill()
 		t.Fatal("the launcher did not stop after SIGTERM")
 	}
-	out, _ := exec.Command("pgrep", "-f", "sleep 300").Output()
-	if strings.TrimSpace(string(out)) != "" {
-		t.Errorf("the container's command survived: pids %s", out)
+	if !bt.WaitUntil(30*time.Second, func() bool { return len(bt.Processes(marker)) == 0 }) {
+		t.Errorf("the container's command survived: %v", bt.Processes(marker))
 	}
-	assertNoRunDirs(t)
-}
-
-// runDirs lists run directories of the launcher in /tmp.
-func runDirs(t *testing.T) []string {
-	m, _ := filepath.Glob(filepath.Join(os.TempDir(), "claude-sandbox-*"))
-	return m
-}
-
-func assertNoRunDirs(t *testing.T) {
-	t.Helper()
-	if m := runDirs(t); len(m) > 0 {
-		t.Errorf("run directories left behind: %v", m)
-	}
+	f.AssertNoRunDirs(t)
 }

@@ -1,7 +1,9 @@
 package backends_test
 
 import (
+	"flag"
 	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
@@ -9,12 +11,21 @@ import (
 	bt "github.com/claude-sandbox/claude-sandbox/backends/backendtest"
 )
 
+// claude is this test process's installation of Claude Code.
+var claude = newClaudeInstall()
+
 func TestMain(m *testing.M) {
+	flag.Parse()
+	// The Claude Code tests run last (in parallel); when they are
+	// selected, the download starts now and overlaps the other tests.
+	if run := flag.Lookup("test.run").Value.String(); run == "" || strings.Contains(run, "Claude") {
+		if _, err := exec.LookPath("npm"); err == nil {
+			claude.start()
+		}
+	}
 	code := m.Run()
 	bt.Cleanup()
-	if claudeDir != "" {
-		os.RemoveAll(claudeDir)
-	}
+	claude.remove()
 	os.Exit(code)
 }
 
@@ -51,6 +62,7 @@ func TestBubblewrapPromises(t *testing.T) {
 			if r.UserNamespace {
 				t.Errorf("the sandbox can create user namespaces")
 			}
+			f.AssertNoRunDirs(t)
 		})
 	}
 }
@@ -78,6 +90,7 @@ func TestBubblewrapExitStatuses(t *testing.T) {
 			t.Errorf("command exited %d, launcher %d (%s)", want, res.Status, res.Stderr)
 		}
 	}
+	f.AssertNoRunDirs(t)
 }
 
 func TestBubblewrapDryRunRedactsValues(t *testing.T) {

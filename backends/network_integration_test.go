@@ -32,7 +32,7 @@ func serveHTTP(t *testing.T) int {
 // abstractSocket listens on an abstract Unix socket until the test ends.
 func abstractSocket(t *testing.T) string {
 	t.Helper()
-	name := fmt.Sprintf("csbx-test-%d", os.Getpid())
+	name := bt.Marker("csbx-test")
 	l, err := net.Listen("unix", "@"+name)
 	if err != nil {
 		t.Fatal(err)
@@ -57,7 +57,7 @@ func TestBubblewrapAllowlist(t *testing.T) {
 	listed, other := serveHTTP(t), serveHTTP(t)
 	f.WriteUserConfig(t, fmt.Sprintf("network = \"allowlist\"\n[egress]\nallow = [\"localhost\"]\nlocalhost_ports = [%d]\n", listed))
 	curl := func(url string) string {
-		return fmt.Sprintf("echo %s=$(curl -s -o /dev/null -w %%{http_code} --max-time 5 --noproxy '' -x http://127.0.0.1:3128 %s)", strings.NewReplacer(":", "_", "/", "_", ".", "_").Replace(url), url)
+		return fmt.Sprintf("echo %s=$(curl -s -o /dev/null -w %%{http_code} --max-time 60 --noproxy '' -x http://127.0.0.1:3128 %s)", strings.NewReplacer(":", "_", "/", "_", ".", "_").Replace(url), url)
 	}
 	script := strings.Join([]string{
 		curl(fmt.Sprintf("http://localhost:%d/", other)),
@@ -94,6 +94,7 @@ func TestBubblewrapAllowlist(t *testing.T) {
 			t.Errorf("the refusal summary lacks %q:\n%s", s, res.Stderr)
 		}
 	}
+	f.AssertNoRunDirs(t)
 }
 
 // TestFullNetwork attacks the full network mode of every backend that
@@ -166,8 +167,8 @@ func TestFullNetwork(t *testing.T) {
 // allowlistScript asks through the proxy for an allowed loopback port and
 // a name that is not allowed, printing both HTTP statuses.
 func allowlistScript(proxy string, port int) string {
-	return fmt.Sprintf("echo local=$(curl -s -o /dev/null -w %%{http_code} --max-time 10 --noproxy '' -x %s http://127.0.0.1:%d/); "+
-		"echo evil=$(curl -s -o /dev/null -w %%{http_code} --max-time 10 --noproxy '' -x %s http://evil.invalid/)", proxy, port, proxy)
+	return fmt.Sprintf("echo local=$(curl -s -o /dev/null -w %%{http_code} --max-time 60 --noproxy '' -x %s http://127.0.0.1:%d/); "+
+		"echo evil=$(curl -s -o /dev/null -w %%{http_code} --max-time 60 --noproxy '' -x %s http://evil.invalid/)", proxy, port, proxy)
 }
 
 func checkAllowlist(t *testing.T, res bt.Result) {
@@ -189,9 +190,13 @@ func TestContainerAllowlist(t *testing.T) {
 	res := f.RunAsRoot(t, f.SudoEnv(), "--backend=container", "--network=allowlist", "--shell", f.Project, "--",
 		"-c", allowlistScript("http://127.0.0.1:3128", port))
 	checkAllowlist(t, res)
+	f.AssertNoRunDirs(t)
 }
 
 func TestVMAllowlist(t *testing.T) {
+	// Slow and independent of the other tests: it runs in parallel with
+	// them, after the quick ones.
+	t.Parallel()
 	requireVM(t)
 	bt.RequireTool(t, "curl", "apt install curl")
 	f := bt.NewFixture(t, bt.TestUser(t))
@@ -200,6 +205,7 @@ func TestVMAllowlist(t *testing.T) {
 	res := f.Run(t, f.Env(), "--backend=vm", "--network=allowlist", "--shell", f.Project, "--",
 		"-c", allowlistScript("http://10.0.2.100:3128", port))
 	checkAllowlist(t, res)
+	f.AssertNoRunDirs(t)
 }
 
 // TestFullNetworkHelperStops ends launches in full mode that attach

@@ -187,7 +187,7 @@ func TestContainerDBusFiltered(t *testing.T) {
 			trustedProjectConfig(t, f, cfg)
 			res := f.RunAsRoot(t, f.SudoEnv("XDG_RUNTIME_DIR="+rt, "DBUS_SESSION_BUS_ADDRESS="+addr), "--backend=container", "--no-network", "--shell", f.Project, "--", "-c", dbusScript)
 			checkDBus(t, res, raw)
-			assertProxyGone(t, rt, os.TempDir())
+			assertProxyGone(t, rt, f.TmpDir)
 		})
 	}
 }

@@ -38,13 +38,16 @@ func TestBubblewrapTerminalInjectionBlocked(t *testing.T) {
 	go func() { waited <- cmd.Wait() }()
 	select {
 	case <-waited:
-	case <-time.After(30 * time.Second):
+	case <-time.After(3 * time.Minute):
 		cmd.Process.Kill()
 		t.Fatal("the sandbox did not exit")
 	}
+	// Everything the sandbox wrote is read once no process holds the
+	// terminal any more.
 	select {
 	case <-done:
-	case <-time.After(2 * time.Second):
+	case <-time.After(time.Minute):
+		t.Fatal("the terminal stayed open after the sandbox exited")
 	}
 	r := bt.ParseReport(t, out.String())
 	if r.TIOCSTI != "operation not permitted" {

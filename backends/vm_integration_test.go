@@ -3,7 +3,7 @@ package backends_test
 import (
 	"os"
 	"os/exec"
-	"strings"
+	"path/filepath"
 	"syscall"
 	"testing"
 	"time"
@@ -24,6 +24,9 @@ func requireVM(t *testing.T) {
 const vmConfig = "[vm]\nmemory = \"1G\"\ncpus = 1\n"
 
 func TestVMPromises(t *testing.T) {
+	// Slow and independent of the other tests: it runs in parallel with
+	// them, after the quick ones.
+	t.Parallel()
 	requireVM(t)
 	f := bt.NewFixture(t, bt.TestUser(t))
 	f.WriteUserConfig(t, vmConfig)
@@ -38,33 +41,49 @@ func TestVMPromises(t *testing.T) {
 	if r.PID1 != "init" {
 		t.Errorf("PID 1 in the guest is %q, want the launcher's init", r.PID1)
 	}
-	assertNoRunDirs(t)
+	f.AssertNoRunDirs(t)
 }
 
 func TestVMExitStatusesAndNetwork(t *testing.T) {
+	// Slow and independent of the other tests: it runs in parallel with
+	// them, after the quick ones.
+	t.Parallel()
 	requireVM(t)
 	f := bt.NewFixture(t, bt.TestUser(t))
 	f.WriteUserConfig(t, vmConfig)
-	for _, want := range []int{0, 1} {
-		res := f.Run(t, f.Env(), "--backend=vm", "--no-network", "--shell", f.Project, "--", "-c", "exit "+itoa(want))
-		if res.Status != want {
-			t.Errorf("command exited %d, launcher %d (%s)", want, res.Status, res.Stderr)
-		}
+	res := f.Run(t, f.Env(), "--backend=vm", "--no-network", "--shell", f.Project, "--", "-c", "exit 1")
+	if res.Status != 1 {
+		t.Errorf("command exited 1, launcher %d (%s)", res.Status, res.Stderr)
 	}
-	// With the network on, the guest has a network card besides lo.
-	res := f.Run(t, f.Env(), "--backend=vm", "--network=full", "--shell", f.Project, "--", "-c", f.ShellCommand(nil, 0))
+	// With the network on, the guest has a network card besides lo; the
+	// command's status 0 is the launcher's (each boot costs, so one run
+	// checks both).
+	res = f.Run(t, f.Env(), "--backend=vm", "--network=full", "--shell", f.Project, "--", "-c", f.ShellCommand(nil, 0))
+	if res.Status != 0 {
+		t.Errorf("command exited 0, launcher %d (%s)", res.Status, res.Stderr)
+	}
 	r := bt.ParseReport(t, res.Stdout)
 	if !bt.Has(r.Interfaces, "eth0") {
 		t.Errorf("network full: interfaces %v, want eth0", r.Interfaces)
 	}
+	f.AssertNoRunDirs(t)
 }
 
 func TestVMKilledLauncherLeavesNothing(t *testing.T) {
+	// Slow and independent of the other tests: it runs in parallel with
+	// them, after the quick ones.
+	t.Parallel()
 	requireVM(t)
 	f := bt.NewFixture(t, bt.TestUser(t))
 	f.WriteUserConfig(t, vmConfig)
+	// QEMU's command line names the run directory, which lives in the
+	// fixture's TMPDIR: that tells this test's QEMU from any other.
+	qemu := func() []string { return bt.Processes("qemu-system", f.TmpDir) }
 	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGKILL} {
-		cmd := exec.Command(bt.Launcher(t), "--backend=vm", "--no-network", "--shell", f.Project, "--", "-c", "sleep 300")
+		// The guest's command leaves a file in the project once it runs.
+		started := filepath.Join(f.Project, "started-"+sig.String())
+		cmd := exec.Command(bt.Launcher(t), "--backend=vm", "--no-network", "--shell", f.Project, "--",
+			"-c", "touch '"+started+"'; sleep 300")
 		cmd.Env = f.Env()
 		cmd.Dir = f.Project
 		if os.Getuid() == 0 {
@@ -73,32 +92,37 @@ func TestVMKilledLauncherLeavesNothing(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(3 * time.Second)
-		cmd.Process.Signal(sig)
 		done := make(chan error, 1)
 		go func() { done <- cmd.Wait() }()
+		booted := bt.WaitUntil(5*time.Minute, func() bool {
+			_, err := os.Stat(started)
+			return err == nil
+		})
+		if !booted {
+			cmd.Process.Kill()
+			<-done
+			t.Fatalf("%v: the guest's command did not start", sig)
+		}
+		if len(qemu()) == 0 {
+			t.Errorf("%v: no QEMU of this run found while its guest runs", sig)
+		}
+		cmd.Process.Signal(sig)
 		select {
 		case <-done:
-		case <-time.After(60 * time.Second):
+		case <-time.After(2 * time.Minute):
 			cmd.Process.Kill()
 			t.Fatalf("%v: the launcher did not stop", sig)
 		}
-		deadline := time.Now().Add(10 * time.Second)
-		for time.Now().Before(deadline) {
-			out, _ := exec.Command("pgrep", "-u", itoa(f.User.UID), "qemu-system").Output()
-			if strings.TrimSpace(string(out)) == "" {
-				break
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-		if out, _ := exec.Command("pgrep", "-u", itoa(f.User.UID), "qemu-system").Output(); strings.TrimSpace(string(out)) != "" {
-			t.Errorf("%v: QEMU still running: %s", sig, out)
+		if !bt.WaitUntil(time.Minute, func() bool { return len(qemu()) == 0 }) {
+			t.Errorf("%v: QEMU still running: %v", sig, qemu())
 		}
 		if sig == syscall.SIGKILL {
 			// SIGKILL cannot be caught: the next launch removes what the
 			// killed one left.
-			f.Run(t, f.Env(), "--backend=vm", "--no-network", "--shell", f.Project, "--", "-c", "true")
+			if res := f.Run(t, f.Env(), "--backend=vm", "--no-network", "--shell", f.Project, "--", "-c", "true"); res.Status != 0 {
+				t.Errorf("the launch after SIGKILL: status %d: %s", res.Status, res.Stderr)
+			}
 		}
-		assertNoRunDirs(t)
+		f.AssertNoRunDirs(t)
 	}
 }

@@ -6,8 +6,6 @@ package backendtest
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -19,6 +17,7 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/claude-sandbox/claude-sandbox/backends/probereport"
 )
@@ -81,15 +80,7 @@ func TestUser(t testing.TB) User {
 		return userFrom(t, u)
 	}
 	var err error
-	userOnce.Do(func() {
-		if _, lerr := user.Lookup(TestUserName); lerr == nil {
-			return
-		}
-		out, cerr := exec.Command("useradd", "--create-home", "--shell", "/bin/bash", TestUserName).CombinedOutput()
-		if cerr != nil {
-			err = fmt.Errorf("useradd: %v: %s", cerr, out)
-		}
-	})
+	userOnce.Do(func() { err = createTestUser() })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,6 +89,27 @@ func TestUser(t testing.TB) User {
 		t.Fatal(lerr)
 	}
 	return userFrom(t, u)
+}
+
+// createTestUser adds the test account unless it exists. Other test
+// processes may add it at the same moment, and useradd fails while
+// another holds the lock on /etc/passwd, so it retries until the account
+// exists.
+func createTestUser() error {
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		if _, err := user.Lookup(TestUserName); err == nil {
+			return nil
+		}
+		out, err := exec.Command("useradd", "--create-home", "--shell", "/bin/bash", TestUserName).CombinedOutput()
+		if err == nil {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("useradd %s: %v: %s", TestUserName, err, out)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 func userFrom(t testing.TB, u *user.User) User {
@@ -164,13 +176,15 @@ type Fixture struct {
 	Secret  string
 	// Probe is the probe binary's path inside the project.
 	Probe string
+	// TmpDir is the TMPDIR of the fixture's launches: the launcher keeps
+	// its run directories there, apart from those of every other run on
+	// the machine.
+	TmpDir string
 }
 
 // NewFixture creates a fixture for u. The home is a fresh directory, never
-// the user's real home; the launcher is pointed at it through HOME (or,
-// for runs through sudo, through the passwd entry's home, which the tests
-// cannot change, so a sudo run uses the user's real home directory with a
-// fresh project inside it).
+// the user's real home; the launcher is pointed at it through HOME (runs
+// through sudo take the passwd entry's home instead: see NewSudoFixture).
 func NewFixture(t testing.TB, u User) *Fixture {
 	t.Helper()
 	base, err := os.MkdirTemp("", "csbx-fixture-")
@@ -182,26 +196,69 @@ func NewFixture(t testing.TB, u User) *Fixture {
 	return newFixture(t, u, base, filepath.Join(base, "home"), filepath.Join(base, "home", "proj"))
 }
 
-// NewSudoFixture creates a fixture in the user's real home directory, for
-// launches through sudo, which take the home from the passwd database. It
-// is meant for the dedicated test user only.
+// NewSudoFixture creates a fixture for launches through sudo, which take
+// the home from the passwd database: the tests cannot point them at a
+// fresh directory, and the home of a shared account would be shared with
+// every other test run on the machine. So the fixture's user is an
+// account of its own, created for the test (as root only) and removed,
+// with its home, when the test ends; u must be TestUser's account, which
+// it stands for.
 func NewSudoFixture(t testing.TB, u User) *Fixture {
 	t.Helper()
 	if u.Name != TestUserName {
-		t.Fatalf("a sudo fixture writes into the home of %s; only %s may be used", u.Name, TestUserName)
+		t.Fatalf("a sudo fixture stands for %s; %s may not be used", TestUserName, u.Name)
 	}
-	os.MkdirAll(u.Home, 0o755)
-	proj, err := os.MkdirTemp(u.Home, "proj-")
+	own := ownUser(t)
+	proj, err := os.MkdirTemp(own.Home, "proj-")
 	if err != nil {
 		t.Fatal(err)
 	}
+	return newFixture(t, own, own.Home, own.Home, proj)
+}
+
+// ownUser creates an unprivileged account with a home for this test only
+// and deletes it when the test ends; it fails the test if a process of
+// the account outlives it.
+func ownUser(t testing.TB) User {
+	t.Helper()
+	RequireRoot(t)
+	name := Marker("csbx")
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		out, err := exec.Command("useradd", "--create-home", "--shell", "/bin/bash", name).CombinedOutput()
+		if err == nil {
+			break
+		}
+		// useradd fails while another process holds the lock on /etc/passwd.
+		if time.Now().After(deadline) {
+			t.Fatalf("useradd %s: %v: %s", name, err, out)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	lu, err := user.Lookup(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := userFrom(t, lu)
 	t.Cleanup(func() {
-		os.RemoveAll(proj)
-		// The launcher's audit state for this project, in the real home.
-		sum := sha256.Sum256([]byte(proj + "\n"))
-		os.RemoveAll(filepath.Join(u.Home, ".local/state/claude-sandbox/audit", filepath.Base(proj)+"-"+hex.EncodeToString(sum[:])[:12]))
+		var out []byte
+		var err error
+		deleted := WaitUntil(time.Minute, func() bool {
+			// userdel refuses while a process of the user runs, or while
+			// another process holds the lock on /etc/passwd.
+			out, err = exec.Command("userdel", name).CombinedOutput()
+			return err == nil
+		})
+		if !deleted {
+			t.Errorf("userdel %s (does a process of the test's user survive?): %v: %s", name, err, out)
+			return
+		}
+		if err := removeSameDevice(u.Home); err != nil {
+			t.Errorf("removing the home of %s: %v", name, err)
+		}
 	})
-	return newFixture(t, u, u.Home, u.Home, proj)
+	os.Chmod(u.Home, 0o755)
+	return u
 }
 
 // SudoEnv is the environment of a launch through sudo by the fixture's user.
@@ -210,7 +267,7 @@ func (f *Fixture) SudoEnv(extra ...string) []string {
 		"HOME=/root", "USER=root", "LOGNAME=root",
 		"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
 		"SUDO_USER=" + f.User.Name, "SUDO_UID=" + strconv.Itoa(f.User.UID), "SUDO_GID=" + strconv.Itoa(f.User.GID),
-		"TERM=xterm-256color", "LANG=C.UTF-8",
+		"TERM=xterm-256color", "LANG=C.UTF-8", "TMPDIR=" + f.TmpDir,
 	}
 	return append(env, extra...)
 }
@@ -223,6 +280,7 @@ func (f *Fixture) RunAsRoot(t testing.TB, env []string, args ...string) Result {
 
 func newFixture(t testing.TB, u User, base, home, project string) *Fixture {
 	f := &Fixture{User: u, Home: home, Project: project, Secret: filepath.Join(home, "secret.txt")}
+	f.TmpDir = newTmpDir(t, u)
 	rel, _ := filepath.Rel(home, project)
 	files := map[string]string{
 		"secret.txt":                   "top secret\n",
@@ -290,7 +348,7 @@ func (f *Fixture) Env(extra ...string) []string {
 		"XDG_DATA_HOME=" + filepath.Join(f.Home, ".local/share"),
 		"XDG_STATE_HOME=" + filepath.Join(f.Home, ".local/state"),
 		"XDG_CACHE_HOME=" + filepath.Join(f.Home, ".cache"),
-		"TERM=xterm-256color", "LANG=C.UTF-8",
+		"TERM=xterm-256color", "LANG=C.UTF-8", "TMPDIR=" + f.TmpDir,
 	}
 	return append(env, extra...)
 }

@@ -3,7 +3,6 @@ package backendtest
 import (
 	"fmt"
 	"net"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -36,7 +35,7 @@ func StartHost(t testing.TB) Host {
 			c.Close()
 		}
 	}()
-	marker := fmt.Sprintf("csbx-marker-%d", os.Getpid())
+	marker := Marker("csbx-marker")
 	cmd := exec.Command("bash", "-c", "exec -a "+marker+" sleep 600")
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
