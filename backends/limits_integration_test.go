@@ -335,18 +335,6 @@ func launcherCgroups(pid int) []string {
 	return out
 }
 
-// pollUntil polls cond until it holds or the timeout passes.
-func pollUntil(timeout time.Duration, cond func() bool) bool {
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return true
-}
-
 // TestLimitsCgroupRemovedOnSignals stops a launcher that stays bwrap's
 // parent with SIGTERM (it removes the run's cgroup itself) and kills one
 // with SIGKILL (the next launch removes the cgroup it left and kills what
@@ -379,7 +367,7 @@ func TestLimitsCgroupRemovedOnSignals(t *testing.T) {
 				}
 				return false
 			}
-			if !pollUntil(30*time.Second, populated) {
+			if !bt.WaitUntil(30*time.Second, populated) {
 				cmd.Process.Kill()
 				t.Fatalf("no populated cgroup of launcher %d appeared", pid)
 			}
@@ -397,7 +385,7 @@ func TestLimitsCgroupRemovedOnSignals(t *testing.T) {
 					t.Fatalf("second launch: status %d: %s", res.Status, res.Stderr)
 				}
 			}
-			if !pollUntil(10*time.Second, func() bool { return len(launcherCgroups(pid)) == 0 }) {
+			if !bt.WaitUntil(10*time.Second, func() bool { return len(launcherCgroups(pid)) == 0 }) {
 				t.Errorf("after %v the run's cgroups remain: %v", sig, launcherCgroups(pid))
 			}
 			if out, _ := exec.Command("pgrep", "-f", marker).Output(); strings.TrimSpace(string(out)) != "" {

@@ -233,7 +233,7 @@ func TestFullNetworkHelperStops(t *testing.T) {
 			done := make(chan error, 1)
 			go func() { done <- cmd.Wait() }()
 			var helper, sandboxed int
-			waitFor(t, 30*time.Second, func() bool {
+			bt.MustWaitUntil(t, "the sandbox to start", 30*time.Second, func() bool {
 				helper = childNamed(cmd.Process.Pid, "slirp4netns")
 				sandboxed = processWithCmdline(marker)
 				return helper != 0 && sandboxed != 0
@@ -245,20 +245,8 @@ func TestFullNetworkHelperStops(t *testing.T) {
 				cmd.Process.Kill()
 				t.Fatal("the launcher did not stop after SIGTERM")
 			}
-			waitFor(t, 10*time.Second, func() bool { return !alive(helper) && processWithCmdline(marker) == 0 })
+			bt.MustWaitUntil(t, "the network helper and the command to end", 10*time.Second, func() bool { return !alive(helper) && processWithCmdline(marker) == 0 })
 		})
-	}
-}
-
-// waitFor polls cond until it holds or the time is up.
-func waitFor(t *testing.T, limit time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(limit)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("condition not met within %v", limit)
-		}
-		time.Sleep(20 * time.Millisecond)
 	}
 }
 

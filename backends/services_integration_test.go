@@ -51,18 +51,6 @@ func startService(t *testing.T, u bt.User, env []string, argv ...string) *exec.C
 	return cmd
 }
 
-// waitUntil polls cond until it holds or the deadline passes.
-func waitUntil(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // sessionBus starts a real session dbus-daemon as u with its socket in
 // rt, two peers owning org.freedesktop.Notifications (in the default talk
 // list) and org.example.Outside (in no list), and returns its address.
@@ -93,7 +81,7 @@ func sessionBus(t *testing.T, u bt.User, rt string) string {
 	env = append(env, "DBUS_SESSION_BUS_ADDRESS="+addr)
 	for _, name := range []string{"org.freedesktop.Notifications", "org.example.Outside"} {
 		startService(t, u, env, "dbus-test-tool", "echo", "--name="+name)
-		waitUntil(t, name+" on the bus", func() bool {
+		bt.MustWaitUntil(t, name+" on the bus", 30*time.Second, func() bool {
 			c := exec.Command("dbus-send", "--session", "--print-reply", "--dest=org.freedesktop.DBus", "/org/freedesktop/DBus",
 				"org.freedesktop.DBus.NameHasOwner", "string:"+name)
 			c.Env = env
@@ -220,7 +208,7 @@ func pulseServer(t *testing.T, u bt.User, rt, home string) {
 		"pulseaudio", "--daemonize=no", "--exit-idle-time=-1", "--use-pid-file=no", "-n",
 		"--load=module-native-protocol-unix", "--load=module-null-sink", "--log-target=stderr", "--log-level=error")
 	sock := filepath.Join(rt, "pulse", "native")
-	waitUntil(t, sock, func() bool {
+	bt.MustWaitUntil(t, sock, 30*time.Second, func() bool {
 		st, err := os.Stat(sock)
 		return err == nil && st.Mode()&os.ModeSocket != 0
 	})
@@ -372,8 +360,8 @@ func TestBubblewrapDBusProxyEndsWithLauncher(t *testing.T) {
 		out, _ := exec.Command("pgrep", "-f", "xdg-dbus-proxy .*"+rt).Output()
 		return strings.TrimSpace(string(out))
 	}
-	waitUntil(t, "the proxy to start", func() bool { return proxies() != "" })
+	bt.MustWaitUntil(t, "the proxy to start", 30*time.Second, func() bool { return proxies() != "" })
 	cmd.Process.Signal(syscall.SIGKILL)
 	cmd.Wait()
-	waitUntil(t, "the proxy to end after the launcher was killed", func() bool { return proxies() == "" })
+	bt.MustWaitUntil(t, "the proxy to end after the launcher was killed", 30*time.Second, func() bool { return proxies() == "" })
 }

@@ -171,3 +171,12 @@ func removeSameDevice(dir string) error {
 	}
 	return walk(dir)
 }
+
+// MustWaitUntil is WaitUntil that fails the test, naming what it waited
+// for, when the time is up.
+func MustWaitUntil(t testing.TB, what string, timeout time.Duration, cond func() bool) {
+	t.Helper()
+	if !WaitUntil(timeout, cond) {
+		t.Fatalf("timed out after %v waiting for %s", timeout, what)
+	}
+}
