@@ -165,9 +165,11 @@ func TestContainerDBusFiltered(t *testing.T) {
 	u := bt.TestUser(t)
 	for _, raw := range []bool{false, true} {
 		t.Run(fmt.Sprintf("raw=%v", raw), func(t *testing.T) {
-			rt := runtimeDir(t, u)
-			addr := sessionBus(t, u, rt)
+			// Through sudo the sandbox runs as the fixture's own
+			// account: the bus must be that account's.
 			f := bt.NewSudoFixture(t, u)
+			rt := runtimeDir(t, f.User)
+			addr := sessionBus(t, f.User, rt)
 			cfg := "[forward]\ndbus = true\n"
 			if raw {
 				cfg += "[dbus]\nfilter = false\n"
@@ -244,10 +246,11 @@ func TestBubblewrapPulseAudio(t *testing.T) {
 
 func TestContainerPulseAudio(t *testing.T) {
 	requireContainer(t)
-	u := bt.TestUser(t)
-	rt := runtimeDir(t, u)
-	f := bt.NewSudoFixture(t, u)
-	pulseServer(t, u, rt, runtimeDir(t, u))
+	// Through sudo the sandbox runs as the fixture's own account: the
+	// server must be that account's.
+	f := bt.NewSudoFixture(t, bt.TestUser(t))
+	rt := runtimeDir(t, f.User)
+	pulseServer(t, f.User, rt, runtimeDir(t, f.User))
 	trustedProjectConfig(t, f, "[forward]\naudio = true\n")
 	res := f.RunAsRoot(t, f.SudoEnv("XDG_RUNTIME_DIR="+rt), "--backend=container", "--no-network", "--shell", f.Project, "--", "-c", pulseScript)
 	checkPulse(t, f, res)
