@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
 	"testing"
@@ -154,4 +155,103 @@ func TestVMAllowlist(t *testing.T) {
 	res := f.Run(t, f.Env(), "--backend=vm", "--network=allowlist", "--shell", f.Project, "--",
 		"-c", allowlistScript("http://10.0.2.100:3128", port))
 	checkAllowlist(t, res)
+}
+
+// serveLowPorts serves "ok-http" on the host's 127.0.0.1:80 and "ok-tls"
+// on 127.0.0.1:443 (a test certificate) until the test ends; names below
+// "localhost" lead there through the proxy. It needs root.
+func serveLowPorts(t *testing.T) {
+	t.Helper()
+	bt.RequireRoot(t)
+	for _, port := range []int{80, 443} {
+		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		if err != nil {
+			t.Fatalf("the test needs the host's 127.0.0.1:%d: %v", port, err)
+		}
+		body := "ok-http"
+		if port == 443 {
+			body = "ok-tls"
+		}
+		srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, body) }))
+		srv.Listener.Close()
+		srv.Listener = l
+		if port == 443 {
+			srv.StartTLS()
+		} else {
+			srv.Start()
+		}
+		t.Cleanup(srv.Close)
+	}
+}
+
+// transparentScript fetches the allowed name with clients that ignore
+// the proxy variables (or have them removed), tries a name outside the
+// allowlist, a port other than 80 and 443 and a raw address, and prints
+// one line per attempt.
+const transparentScript = `unset HTTP_PROXY HTTPS_PROXY ALL_PROXY http_proxy https_proxy all_proxy
+echo curl-http=$(curl -s --max-time 10 http://app.localhost/)
+echo curl-tls=$(curl -sk --max-time 10 https://app.localhost/)
+echo node-http=$(node -e 'fetch("http://app.localhost/").then(r=>r.text()).then(t=>console.log(t),e=>console.log("error",e.cause&&e.cause.code))')
+echo node-tls=$(NODE_TLS_REJECT_UNAUTHORIZED=0 node -e 'fetch("https://app.localhost/").then(r=>r.text()).then(t=>console.log(t),e=>console.log("error",e.cause&&e.cause.code))' 2>/dev/null)
+echo node-evil=$(node -e 'fetch("http://evil.test/").then(r=>r.text()).then(t=>console.log(t),e=>console.log("error",e.cause&&e.cause.code))')
+python3 - <<'PY'
+import socket, ssl, urllib.request
+def get(url, **kw):
+    try:
+        return urllib.request.urlopen(url, timeout=10, **kw).read().decode()
+    except Exception as e:
+        return "error " + type(e).__name__
+print("py-http=" + get("http://app.localhost/"))
+print("py-tls=" + get("https://app.localhost/", context=ssl._create_unverified_context()))
+print("py-evil=" + get("http://evil.test/"))
+def tcp(host, port):
+    try:
+        socket.create_connection((host, port), timeout=5).close()
+        return "connected"
+    except Exception as e:
+        return "error " + type(e).__name__
+print("tcp-5432=" + tcp("app.localhost", 5432))
+print("tcp-raw=" + tcp("192.0.2.1", 443))
+PY`
+
+func checkTransparent(t *testing.T, res bt.Result) {
+	t.Helper()
+	if res.Status != 0 {
+		t.Fatalf("status %d\nstdout: %s\nstderr: %s", res.Status, res.Stdout, res.Stderr)
+	}
+	for _, want := range []string{"curl-http=ok-http", "curl-tls=ok-tls", "node-http=ok-http", "node-tls=ok-tls",
+		"node-evil=error ENOTFOUND", "py-http=ok-http", "py-tls=ok-tls", "py-evil=error URLError",
+		"tcp-5432=error ConnectionRefusedError", "tcp-raw=error OSError"} {
+		if !strings.Contains(res.Stdout, want+"\n") {
+			t.Errorf("want %q in:\n%s", want, res.Stdout)
+		}
+	}
+
+	if !strings.Contains(res.Stderr, "evil.test (not in allowlist)") {
+		t.Errorf("the refusal summary lacks the name outside the allowlist:\n%s", res.Stderr)
+	}
+}
+
+func TestBubblewrapAllowlistTransparent(t *testing.T) {
+	bt.RequireTool(t, "bwrap", "apt install bubblewrap")
+	bt.RequireTool(t, "curl", "apt install curl")
+	bt.RequireTool(t, "node", "apt install nodejs")
+	bt.RequireTool(t, "python3", "apt install python3")
+	serveLowPorts(t)
+	f := bt.NewFixture(t, bt.TestUser(t))
+	f.WriteUserConfig(t, "network = \"allowlist\"\n[egress]\nallow = [\"app.localhost\"]\n")
+	res := f.Run(t, f.Env(), "--backend=bubblewrap", "--shell", f.Project, "--", "-c", transparentScript)
+	checkTransparent(t, res)
+}
+
+func TestContainerAllowlistTransparent(t *testing.T) {
+	requireContainer(t)
+	bt.RequireTool(t, "curl", "apt install curl")
+	bt.RequireTool(t, "node", "apt install nodejs")
+	bt.RequireTool(t, "python3", "apt install python3")
+	serveLowPorts(t)
+	f := bt.NewSudoFixture(t, bt.TestUser(t))
+	f.WriteUserConfig(t, "[egress]\nallow = [\"app.localhost\"]\n")
+	res := f.RunAsRoot(t, f.SudoEnv(), "--backend=container", "--network=allowlist", "--shell", f.Project, "--", "-c", transparentScript)
+	checkTransparent(t, res)
 }

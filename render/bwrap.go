@@ -77,14 +77,18 @@ func Bwrap(p *profile.Policy, h *Host) (*Plan, error) {
 	}
 
 	// The system, read-only.
-	bwrapSystem(b, p, h)
+	bwrapSystem(b, p, h, net.ResolvConf != nil)
 
 	// Private kernel file systems and scratch space.
 	b.add("--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--tmpfs", "/var/tmp",
 		"--tmpfs", "/run", "--perms", "0700", "--dir", Runtime(h), "--tmpfs", "/home", "--dir", h.Home)
 
 	// Generated /etc files on descriptors.
-	for _, f := range GeneratedEtc(p, h, profile.Bubblewrap) {
+	etc := GeneratedEtc(p, h, profile.Bubblewrap)
+	if net.ResolvConf != nil {
+		etc = append(etc, EtcFile{"resolv.conf", net.ResolvConf})
+	}
+	for _, f := range etc {
 		fd := b.file(f.Content, true)
 		b.add("--perms", "0644", "--file", fd, path.Join("/etc", f.Name))
 	}
@@ -134,8 +138,9 @@ func Bwrap(p *profile.Policy, h *Host) (*Plan, error) {
 // bwrapSystem adds the host's system directories: /usr and the usual
 // top-level directories (as symlinks where the host has merged /usr), the
 // Nix store and daemon socket, NixOS's system profile, and the host /etc
-// entries the policy shares.
-func bwrapSystem(b *bwrapArgs, p *profile.Policy, h *Host) {
+// entries the policy shares (but the host's resolv.conf when the
+// network mode brings its own).
+func bwrapSystem(b *bwrapArgs, p *profile.Policy, h *Host, ownResolv bool) {
 	b.add("--ro-bind", "/usr", "/usr")
 	for _, dir := range []string{"/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/opt"} {
 		f, ok := h.Files[dir]
@@ -165,6 +170,9 @@ func bwrapSystem(b *bwrapArgs, p *profile.Policy, h *Host) {
 	}
 	b.add("--dir", "/etc")
 	for _, e := range HostEtc(p, h) {
+		if ownResolv && e == "/etc/resolv.conf" {
+			continue
+		}
 		b.add("--ro-bind", h.Real(e), e)
 	}
 }

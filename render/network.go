@@ -37,6 +37,12 @@ type NetworkPlan struct {
 	Err error
 	// Symlinks are links the runner creates in the run directory.
 	Symlinks []Symlink
+	// JoinPrefix tells the backend that Prefix created the network
+	// namespace it runs in and that the sandbox joins it.
+	JoinPrefix bool
+	// ResolvConf, when set, is the sandbox's /etc/resolv.conf in place of
+	// the host's.
+	ResolvConf []byte
 }
 
 // Paths of the allowlist mode inside a sandbox.
@@ -49,10 +55,20 @@ const (
 	proxyPort = 3128
 	// guestProxyAddr is the address the vm backend forwards to the proxy.
 	guestProxyAddr = "10.0.2.100"
+	// netnsName is the launcher's helper mode that creates the allowlist
+	// mode's network namespace.
+	netnsName = "claude-sandbox-netns"
+	// bridgeDNS is the bridge's DNS address inside the sandbox.
+	bridgeDNS = "127.0.0.53"
 )
 
 // ProxySocket is the host side of the allowlist proxy's socket.
 func ProxySocket(h *Host) string { return path.Join(h.RunDir, "proxy.sock") }
+
+// NetnsHelper is the link to the launcher, in the run directory, that
+// runs it as the allowlist mode's network namespace helper; the runner
+// creates it with the proxy.
+func NetnsHelper(h *Host) string { return path.Join(h.RunDir, "bin", netnsName) }
 
 // Network plans the network of policy p's own backend on host h.
 func Network(p *profile.Policy, h *Host) NetworkPlan { return NetworkFor(p, h, p.Backend) }
@@ -68,7 +84,11 @@ func Network(p *profile.Policy, h *Host) NetworkPlan { return NetworkFor(p, h, p
 //     user networking; the container: the host's namespace);
 //   - allowlist: a new, empty namespace; the sandbox reaches the outside
 //     only through the launcher's proxy, which admits the allowed domains
-//     and localhost_ports.
+//     and localhost_ports. Outside the vm the namespace is made by the
+//     launcher's netns helper in front of the backend, and the bridge
+//     inside also answers DNS (the sandbox's resolv.conf names it) and
+//     carries ports 80 and 443 of the names it hands out to the proxy, so
+//     clients that ignore the proxy variables obey the same rules.
 func NetworkFor(p *profile.Policy, h *Host, b profile.Backend) NetworkPlan {
 	ports := p.Network.LocalhostPorts
 	switch p.Network.Mode {
@@ -118,9 +138,13 @@ func NetworkFor(p *profile.Policy, h *Host, b profile.Backend) NetworkPlan {
 			np.QEMUNetdev = fwd
 			return np
 		}
+		np.Unshare, np.JoinPrefix = false, true
+		np.Prefix = []string{NetnsHelper(h), "--"}
+		np.ResolvConf = []byte("nameserver " + bridgeDNS + "\n")
+		np.Notes = append(np.Notes, "network: DNS inside answers the allowed names with local addresses whose ports 80 and 443 lead to the proxy")
 		np.Binds = [][2]string{{ProxySocket(h), ProxySocketInside}}
 		np.ROBinds = [][2]string{{h.Self, BridgeInside}}
-		np.Wrap = []string{BridgeInside, "--socket", ProxySocketInside}
+		np.Wrap = []string{BridgeInside, "--socket", ProxySocketInside, "--dns"}
 		for _, port := range ports {
 			np.Wrap = append(np.Wrap, "--port", strconv.Itoa(port))
 		}

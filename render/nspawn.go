@@ -81,6 +81,9 @@ func Nspawn(p *profile.Policy, h *Host) (*Plan, error) {
 	if net.Unshare {
 		args = append(args, "--private-network")
 	}
+	if net.JoinPrefix {
+		args = append(args, "--network-namespace-path=/proc/self/ns/net")
+	}
 
 	// The root: top-level directories and links, generated /etc.
 	for _, d := range []string{"usr", "etc", "proc", "sys", "dev", "run", "tmp", "var", "var/tmp", "root", "home", ContainerDir[1:]} {
@@ -126,9 +129,16 @@ func Nspawn(p *profile.Policy, h *Host) (*Plan, error) {
 		args = append(args, "--bind-ro="+nspawnPath(h.Real("/run/current-system"))+":/run/current-system")
 	}
 	for _, e := range HostEtc(p, h) {
+		if net.ResolvConf != nil && e == "/etc/resolv.conf" {
+			continue
+		}
 		args = append(args, "--bind-ro="+nspawnPath(h.Real(e))+":"+nspawnPath(e))
 	}
-	for _, f := range GeneratedEtc(p, h, profile.Container) {
+	etc := GeneratedEtc(p, h, profile.Container)
+	if net.ResolvConf != nil {
+		etc = append(etc, EtcFile{"resolv.conf", net.ResolvConf})
+	}
+	for _, f := range etc {
 		plan.Files = append(plan.Files, GeneratedFile{Path: path.Join(root, "etc", f.Name), Content: f.Content, Mode: 0o644, Show: true})
 	}
 

@@ -64,7 +64,13 @@ func (p *Proxy) refuse(host string, port int, reason string) {
 		p.order = append(p.order, host)
 		p.refusals[host] = reason
 	}
-	fmt.Fprintf(p.log, "%s refused %s:%d: %s\n", time.Now().UTC().Format(time.RFC3339), host, port, reason)
+	dest := host
+	if port > 0 {
+		dest = net.JoinHostPort(host, strconv.Itoa(port))
+	} else {
+		dest += " (name lookup)"
+	}
+	fmt.Fprintf(p.log, "%s refused %s: %s\n", time.Now().UTC().Format(time.RFC3339), dest, reason)
 }
 
 // Summary is one line about the refused connections, "" when none were.
@@ -87,12 +93,13 @@ func (p *Proxy) Summary() string {
 	return fmt.Sprintf("%d %s refused: %s", p.count, noun, strings.Join(parts, ", "))
 }
 
-// dial checks host:port against the rules and connects to a checked
-// address.
-func (p *Proxy) dial(ctx context.Context, host string, port int) (net.Conn, error) {
+// admit checks host:port against the rules and returns the checked
+// addresses to dial, recording a refusal. Names under "localhost" are
+// loopback without asking DNS (RFC 6761).
+func (p *Proxy) admit(ctx context.Context, host string, port int) ([]netip.Addr, error) {
 	if host == "127.0.0.1" || host == "localhost" || host == "::1" {
 		if p.rules.LocalhostAllowed(port) {
-			return (&net.Dialer{}).DialContext(ctx, "tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+			return []netip.Addr{netip.MustParseAddr("127.0.0.1")}, nil
 		}
 		if d := p.rules.CheckHost(host); !d.Allowed {
 			reason := "loopback port " + strconv.Itoa(port) + " not in localhost_ports"
@@ -108,6 +115,8 @@ func (p *Proxy) dial(ctx context.Context, host string, port int) (net.Conn, erro
 	var addrs []netip.Addr
 	if a, err := netip.ParseAddr(host); err == nil {
 		addrs = []netip.Addr{a}
+	} else if isLocalhostName(host) {
+		addrs = []netip.Addr{netip.MustParseAddr("127.0.0.1")}
 	} else {
 		var err error
 		addrs, err = p.resolve(ctx, host)
@@ -116,13 +125,28 @@ func (p *Proxy) dial(ctx context.Context, host string, port int) (net.Conn, erro
 			return nil, fmt.Errorf("%s does not resolve: %v", host, err)
 		}
 	}
-	var lastErr error
 	for _, a := range addrs {
 		if err := CheckAddr(a, d.Exact); err != nil {
 			p.refuse(host, port, err.Error())
 			return nil, fmt.Errorf("%s %w", host, err)
 		}
 	}
+	return addrs, nil
+}
+
+// isLocalhostName reports whether host is a name below "localhost".
+func isLocalhostName(host string) bool {
+	return strings.HasSuffix(strings.ToLower(strings.TrimSuffix(host, ".")), ".localhost")
+}
+
+// dial checks host:port against the rules and connects to a checked
+// address.
+func (p *Proxy) dial(ctx context.Context, host string, port int) (net.Conn, error) {
+	addrs, err := p.admit(ctx, host, port)
+	if err != nil {
+		return nil, err
+	}
+	var lastErr error
 	for _, a := range addrs {
 		c, err := (&net.Dialer{Timeout: 15 * time.Second}).DialContext(ctx, "tcp", netip.AddrPortFrom(a, uint16(port)).String())
 		if err == nil {
@@ -133,6 +157,12 @@ func (p *Proxy) dial(ctx context.Context, host string, port int) (net.Conn, erro
 	return nil, lastErr
 }
 
+// MethodResolve asks the proxy whether a name may be looked up:
+// "RESOLVE /name HTTP/1.1" is answered 200 when the name is allowed and
+// resolves to addresses the rules admit, 403 (and a refusal in the log)
+// otherwise. The bridge's DNS server asks it before it answers.
+const MethodResolve = "RESOLVE"
+
 func (p *Proxy) handle(c net.Conn) {
 	defer c.Close()
 	br := bufio.NewReader(c)
@@ -141,6 +171,15 @@ func (p *Proxy) handle(c net.Conn) {
 		return
 	}
 	ctx := context.Background()
+	if req.Method == MethodResolve {
+		name := strings.TrimPrefix(req.URL.Path, "/")
+		if _, err := p.admit(ctx, name, 0); err != nil {
+			fmt.Fprint(c, "HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n")
+			return
+		}
+		fmt.Fprint(c, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+		return
+	}
 	if req.Method == http.MethodConnect {
 		host, port, err := splitHostPort(req.Host, 443)
 		if err != nil {
