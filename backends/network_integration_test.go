@@ -186,7 +186,7 @@ func serveLowPorts(t *testing.T) {
 
 // transparentScript fetches the allowed name with clients that ignore
 // the proxy variables (or have them removed), tries a name outside the
-// allowlist, a port other than 80 and 443 and a raw address, and prints
+// allowlist, a port other than 80 and 443 and raw addresses, and prints
 // one line per attempt.
 const transparentScript = `unset HTTP_PROXY HTTPS_PROXY ALL_PROXY http_proxy https_proxy all_proxy
 echo curl-http=$(curl -s --max-time 10 http://app.localhost/)
@@ -211,8 +211,9 @@ def tcp(host, port):
     except Exception as e:
         return "error " + type(e).__name__
 print("tcp-5432=" + tcp("app.localhost", 5432))
-print("tcp-raw=" + tcp("192.0.2.1", 443))
-PY`
+print("tcp-raw=" + tcp("192.0.2.1", 22))
+PY
+echo curl-raw=$(curl -sk --max-time 10 https://192.0.2.2/ || echo failed)`
 
 func checkTransparent(t *testing.T, res bt.Result) {
 	t.Helper()
@@ -221,14 +222,17 @@ func checkTransparent(t *testing.T, res bt.Result) {
 	}
 	for _, want := range []string{"curl-http=ok-http", "curl-tls=ok-tls", "node-http=ok-http", "node-tls=ok-tls",
 		"node-evil=error ENOTFOUND", "py-http=ok-http", "py-tls=ok-tls", "py-evil=error URLError",
-		"tcp-5432=error ConnectionRefusedError", "tcp-raw=error OSError"} {
+		"tcp-5432=error ConnectionRefusedError", "tcp-raw=error ConnectionRefusedError", "curl-raw=failed"} {
 		if !strings.Contains(res.Stdout, want+"\n") {
 			t.Errorf("want %q in:\n%s", want, res.Stdout)
 		}
 	}
 
-	if !strings.Contains(res.Stderr, "evil.test (not in allowlist)") {
-		t.Errorf("the refusal summary lacks the name outside the allowlist:\n%s", res.Stderr)
+	for _, want := range []string{"4 connections refused", "evil.test (not in allowlist)", "app.localhost (only ports 80 and 443",
+		"192.0.2.1 (raw IP address not in allowlist)", "192.0.2.2 (raw IP address not in allowlist)"} {
+		if !strings.Contains(res.Stderr, want) {
+			t.Errorf("the refusal summary lacks %q:\n%s", want, res.Stderr)
+		}
 	}
 }
 

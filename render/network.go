@@ -139,7 +139,7 @@ func NetworkFor(p *profile.Policy, h *Host, b profile.Backend) NetworkPlan {
 			return np
 		}
 		np.Unshare, np.JoinPrefix = false, true
-		np.Prefix = []string{NetnsHelper(h), "--"}
+		np.Prefix = []string{NetnsHelper(h), "--socket", ProxySocket(h), "--"}
 		np.ResolvConf = []byte("nameserver " + bridgeDNS + "\n")
 		np.Notes = append(np.Notes, "network: DNS inside answers the allowed names with local addresses whose ports 80 and 443 lead to the proxy")
 		np.Binds = [][2]string{{ProxySocket(h), ProxySocketInside}}

@@ -160,18 +160,21 @@ func (c *bufferedConn) CloseWrite() error {
 // runChild runs argv with the bridge's streams and environment, forwards
 // signals to it, and returns its exit status.
 func runChild(argv []string) int {
-	return runCmd(exec.Command(argv[0], argv[1:]...))
+	return runCmd(exec.Command(argv[0], argv[1:]...), nil)
 }
 
-// runCmd runs cmd with the process's streams, forwards signals to it and
-// returns its exit status.
-func runCmd(cmd *exec.Cmd) int {
+// runCmd runs cmd with the process's streams, calls started (if set)
+// once it runs, forwards signals to it and returns its exit status.
+func runCmd(cmd *exec.Cmd, started func()) int {
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	if err := cmd.Start(); err != nil {
 		fmt.Fprintf(os.Stderr, "%s: %v\n", cmd.Args[0], err)
 		return 127
+	}
+	if started != nil {
+		started()
 	}
 	go func() {
 		for s := range sigs {

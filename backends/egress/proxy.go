@@ -31,6 +31,11 @@ type Proxy struct {
 	refusals map[string]string
 	order    []string
 	count    int
+	// byName and byAddr are the loopback addresses handed out to names
+	// inside the sandbox (see MethodResolve); next is the next free one.
+	byName map[string]netip.Addr
+	byAddr map[netip.Addr]string
+	next   netip.Addr
 }
 
 // NewProxy returns a proxy for rules that writes one line per refused
@@ -41,7 +46,9 @@ func NewProxy(rules Rules, log io.Writer, resolve Resolver) *Proxy {
 			return net.DefaultResolver.LookupNetIP(ctx, "ip", host)
 		}
 	}
-	return &Proxy{rules: rules, resolve: resolve, log: log, refusals: map[string]string{}}
+	return &Proxy{rules: rules, resolve: resolve, log: log, refusals: map[string]string{},
+		byName: map[string]netip.Addr{}, byAddr: map[netip.Addr]string{},
+		next: netip.MustParsePrefix(namePrefix).Addr().Next()}
 }
 
 // Serve accepts connections on l until it is closed.
@@ -157,11 +164,71 @@ func (p *Proxy) dial(ctx context.Context, host string, port int) (net.Conn, erro
 	return nil, lastErr
 }
 
-// MethodResolve asks the proxy whether a name may be looked up:
-// "RESOLVE /name HTTP/1.1" is answered 200 when the name is allowed and
-// resolves to addresses the rules admit, 403 (and a refusal in the log)
-// otherwise. The bridge's DNS server asks it before it answers.
-const MethodResolve = "RESOLVE"
+// Requests of the bridge to the proxy besides CONNECT and plain HTTP.
+const (
+	// MethodResolve asks whether a name may be looked up: "RESOLVE /name
+	// HTTP/1.1" is answered 200 with the name's loopback address inside
+	// the sandbox in the Address header when the name is allowed and
+	// resolves to addresses the rules admit, 403 (and a refusal in the
+	// log) otherwise. The bridge's DNS server asks it before it answers.
+	MethodResolve = "RESOLVE"
+	// MethodReport records a connection the sandbox's kernel refused:
+	// "REPORT /address:port HTTP/1.1", for a name's address on a port the
+	// bridge does not carry, or for an outside address.
+	MethodReport = "REPORT"
+	// addressHeader carries a name's address in the answer to RESOLVE.
+	addressHeader = "Address"
+)
+
+// addressFor returns the loopback address handed out for name, giving it
+// the next free one the first time.
+func (p *Proxy) addressFor(name string) (netip.Addr, error) {
+	name = strings.TrimSuffix(strings.ToLower(name), ".")
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if a, ok := p.byName[name]; ok {
+		return a, nil
+	}
+	a := p.next
+	if !netip.MustParsePrefix(namePrefix).Contains(a) {
+		return netip.Addr{}, fmt.Errorf("no address left for %s", name)
+	}
+	p.next = a.Next()
+	p.byName[name], p.byAddr[a] = a, name
+	return a, nil
+}
+
+// report records a connection refused inside the sandbox.
+func (p *Proxy) report(target string) {
+	ap, err := netip.ParseAddrPort(target)
+	if err != nil {
+		return
+	}
+	a, port := ap.Addr().Unmap(), int(ap.Port())
+	p.mu.Lock()
+	name, ok := p.byAddr[a]
+	p.mu.Unlock()
+	switch {
+	case ok:
+		p.refuse(name, port, "only ports "+joinInts(TransparentPorts, " and ")+" of a name are carried without the proxy variables")
+	case a.IsLoopback():
+		// The sandbox's own loopback: not a way out.
+	default:
+		reason := "port not carried without the proxy variables"
+		if d := p.rules.CheckHost(a.String()); !d.Allowed {
+			reason = d.Reason
+		}
+		p.refuse(a.String(), port, reason)
+	}
+}
+
+func joinInts(v []int, sep string) string {
+	s := make([]string, len(v))
+	for i, n := range v {
+		s[i] = strconv.Itoa(n)
+	}
+	return strings.Join(s, sep)
+}
 
 func (p *Proxy) handle(c net.Conn) {
 	defer c.Close()
@@ -171,12 +238,22 @@ func (p *Proxy) handle(c net.Conn) {
 		return
 	}
 	ctx := context.Background()
-	if req.Method == MethodResolve {
+	switch req.Method {
+	case MethodResolve:
 		name := strings.TrimPrefix(req.URL.Path, "/")
 		if _, err := p.admit(ctx, name, 0); err != nil {
 			fmt.Fprint(c, "HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n")
 			return
 		}
+		a, err := p.addressFor(name)
+		if err != nil {
+			fmt.Fprint(c, "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n")
+			return
+		}
+		fmt.Fprintf(c, "HTTP/1.1 200 OK\r\n%s: %s\r\nContent-Length: 0\r\n\r\n", addressHeader, a)
+		return
+	case MethodReport:
+		p.report(strings.TrimPrefix(req.URL.Path, "/"))
 		fmt.Fprint(c, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
 		return
 	}

@@ -33,15 +33,13 @@ const (
 // addresses and carries to the proxy.
 var TransparentPorts = []int{80, 443}
 
-// names gives each allowed name its own loopback address, so a
-// connection's destination says which name it is for.
+// names holds the loopback address the proxy gave each allowed name, so
+// a connection's destination says which name it is for.
 type names struct {
 	socket string
 	mu     sync.Mutex
 	byName map[string]*nameEntry
 	byAddr map[netip.Addr]string
-	next   netip.Addr
-	prefix netip.Prefix
 }
 
 type nameEntry struct {
@@ -52,9 +50,7 @@ type nameEntry struct {
 }
 
 func newNames(socket string) *names {
-	prefix := netip.MustParsePrefix(namePrefix)
-	return &names{socket: socket, byName: map[string]*nameEntry{}, byAddr: map[netip.Addr]string{},
-		prefix: prefix, next: prefix.Addr().Next()}
+	return &names{socket: socket, byName: map[string]*nameEntry{}, byAddr: map[netip.Addr]string{}}
 }
 
 // lookup returns name's address, asking the proxy once whether it may be
@@ -75,12 +71,15 @@ func (n *names) lookup(name string) (netip.Addr, bool) {
 	n.byName[name] = e
 	n.mu.Unlock()
 
-	ok := name != "" && askResolve(n.socket, name) == nil
+	var addr netip.Addr
+	var err error
+	if name != "" {
+		addr, err = askResolve(n.socket, name)
+	}
 	n.mu.Lock()
-	if ok && n.prefix.Contains(n.next) {
-		e.addr, e.ok = n.next, true
-		n.byAddr[n.next] = name
-		n.next = n.next.Next()
+	if name != "" && err == nil {
+		e.addr, e.ok = addr, true
+		n.byAddr[addr] = name
 	} else {
 		e.expires = time.Now().Add(negativeTTL)
 	}
@@ -97,23 +96,38 @@ func (n *names) name(a netip.Addr) (string, bool) {
 	return s, ok
 }
 
-// askResolve asks the proxy whether name may be resolved.
-func askResolve(socket, name string) error {
+// askResolve asks the proxy whether name may be resolved and for its
+// address inside the sandbox.
+func askResolve(socket, name string) (netip.Addr, error) {
+	resp, err := askProxy(socket, MethodResolve, name)
+	if err != nil {
+		return netip.Addr{}, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return netip.Addr{}, fmt.Errorf("%s refused: %s", name, resp.Status)
+	}
+	a, err := netip.ParseAddr(resp.Header.Get(addressHeader))
+	if err != nil || !netip.MustParsePrefix(namePrefix).Contains(a) {
+		return netip.Addr{}, fmt.Errorf("%s: bad address from the proxy", name)
+	}
+	return a, nil
+}
+
+// askProxy sends a one-line request for method and target to the proxy
+// and returns its answer.
+func askProxy(socket, method, target string) (*http.Response, error) {
 	c, err := net.Dial("unix", socket)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer c.Close()
-	fmt.Fprintf(c, "%s /%s HTTP/1.1\r\nHost: %s\r\n\r\n", MethodResolve, name, name)
+	fmt.Fprintf(c, "%s /%s HTTP/1.1\r\nHost: proxy\r\n\r\n", method, target)
 	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("%s refused: %s", name, resp.Status)
-	}
-	return nil
+	return resp, nil
 }
 
 // transparent serves DNS and the names' ports inside the sandbox.
@@ -158,9 +172,10 @@ func startTransparent(socket string, local map[int]bool) error {
 
 // serve carries a connection to one of the transparent ports through the
 // proxy: to the name its destination address was given, to an allowed
-// loopback port, or else to the name the client announces (TLS server
-// name, HTTP Host). Without any of these the proxy is asked for the bare
-// address, which it refuses and records.
+// loopback port, or else, for another loopback address, to the name the
+// client announces (TLS server name, HTTP Host). Otherwise the proxy is
+// asked for the bare address, which it refuses (unless that address is
+// itself allowed) and records.
 func (t *transparent) serve(c net.Conn, port int) {
 	defer c.Close()
 	local, _ := netip.ParseAddrPort(c.LocalAddr().String())
@@ -172,11 +187,13 @@ func (t *transparent) serve(c net.Conn, port int) {
 	} else if dst == netip.MustParseAddr("127.0.0.1") && t.local[port] {
 		target = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	} else {
-		c.SetReadDeadline(time.Now().Add(10 * time.Second))
-		name := sniff(br)
-		c.SetReadDeadline(time.Time{})
-		if name == "" {
-			name = dst.String()
+		name := dst.String()
+		if dst.IsLoopback() {
+			c.SetReadDeadline(time.Now().Add(10 * time.Second))
+			if sniffed := sniff(br); sniffed != "" {
+				name = sniffed
+			}
+			c.SetReadDeadline(time.Time{})
 		}
 		target = net.JoinHostPort(name, strconv.Itoa(port))
 	}
