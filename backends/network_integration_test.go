@@ -223,7 +223,7 @@ func checkTransparent(t *testing.T, res bt.Result) {
 	for _, want := range []string{"curl-http=ok-http", "curl-tls=ok-tls", "node-http=ok-http", "node-tls=ok-tls",
 		"node-evil=error ENOTFOUND", "py-http=ok-http", "py-tls=ok-tls", "py-evil=error URLError",
 		"tcp-5432=error ConnectionRefusedError", "tcp-raw=error ConnectionRefusedError", "curl-raw=failed"} {
-		if !strings.Contains(res.Stdout, want+"\n") {
+		if !strings.Contains(strings.ReplaceAll(res.Stdout, "\r\n", "\n"), want+"\n") {
 			t.Errorf("want %q in:\n%s", want, res.Stdout)
 		}
 	}
@@ -257,5 +257,17 @@ func TestContainerAllowlistTransparent(t *testing.T) {
 	f := bt.NewSudoFixture(t, bt.TestUser(t))
 	f.WriteUserConfig(t, "[egress]\nallow = [\"app.localhost\"]\n")
 	res := f.RunAsRoot(t, f.SudoEnv(), "--backend=container", "--network=allowlist", "--shell", f.Project, "--", "-c", transparentScript)
+	checkTransparent(t, res)
+}
+
+func TestVMAllowlistTransparent(t *testing.T) {
+	requireVM(t)
+	bt.RequireTool(t, "curl", "apt install curl")
+	bt.RequireTool(t, "node", "apt install nodejs")
+	bt.RequireTool(t, "python3", "apt install python3")
+	serveLowPorts(t)
+	f := bt.NewFixture(t, bt.TestUser(t))
+	f.WriteUserConfig(t, vmConfig+"[egress]\nallow = [\"app.localhost\"]\n")
+	res := f.Run(t, f.Env(), "--backend=vm", "--network=allowlist", "--shell", f.Project, "--", "-c", transparentScript)
 	checkTransparent(t, res)
 }

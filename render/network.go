@@ -43,6 +43,9 @@ type NetworkPlan struct {
 	// ResolvConf, when set, is the sandbox's /etc/resolv.conf in place of
 	// the host's.
 	ResolvConf []byte
+	// GuestProxy is the proxy's address for the vm guest's init, which
+	// serves the names itself (see GuestConfig.Proxy).
+	GuestProxy string
 }
 
 // Paths of the allowlist mode inside a sandbox.
@@ -136,6 +139,9 @@ func NetworkFor(p *profile.Policy, h *Host, b profile.Backend) NetworkPlan {
 					qemuEscape(connect+" --socket "+ProxySocket(h)+" --target 127.0.0.1:"+strconv.Itoa(port))
 			}
 			np.QEMUNetdev = fwd
+			np.ResolvConf = []byte("nameserver " + bridgeDNS + "\n")
+			np.GuestProxy = "tcp:" + guestProxyAddr + ":" + strconv.Itoa(proxyPort)
+			np.Notes = append(np.Notes, "network: DNS inside answers the allowed names with local addresses whose ports 80 and 443 lead to the proxy")
 			return np
 		}
 		np.Unshare, np.JoinPrefix = false, true

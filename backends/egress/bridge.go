@@ -115,10 +115,19 @@ func relay(c net.Conn, socket, target string) {
 	splice(c, bufio.NewReader(c), up)
 }
 
+// dialUpstream connects to the proxy: a Unix socket path, or "tcp:" and
+// an address (the vm's forwarded proxy port).
+func dialUpstream(upstream string) (net.Conn, error) {
+	if addr, ok := strings.CutPrefix(upstream, "tcp:"); ok {
+		return net.Dial("tcp", addr)
+	}
+	return net.Dial("unix", upstream)
+}
+
 // dialProxy connects to the proxy socket, through a CONNECT to target
 // when target is set.
 func dialProxy(socket, target string) (net.Conn, error) {
-	up, err := net.Dial("unix", socket)
+	up, err := dialUpstream(socket)
 	if err != nil {
 		return nil, err
 	}

@@ -82,7 +82,7 @@ func NetnsMain(args []string) int {
 		go func() {
 			defer ours.Close()
 			if raw, err := receiveFD(ours); err == nil {
-				watchRefused(raw, *socket)
+				WatchRefused(raw, *socket)
 			}
 		}()
 	})
@@ -106,12 +106,12 @@ func receiveFD(f *os.File) (int, error) {
 	return fds[0], nil
 }
 
-// watchRefused reads the TCP packets of the sandbox's namespace from the
-// raw socket raw and reports to the proxy each connection the kernel
-// refused (a reset answering a SYN): a port of a name's address that the
-// bridge does not carry, or an outside address. It returns when raw
-// fails.
-func watchRefused(raw int, socket string) {
+// WatchRefused reads the TCP packets of the sandbox's namespace from the
+// raw socket raw and reports to the proxy at upstream each connection the
+// kernel refused (a reset answering a SYN): a port of a name's address
+// that the bridge does not carry, or an outside address. It returns when
+// raw fails.
+func WatchRefused(raw int, upstream string) {
 	defer unix.Close(raw)
 	type flow struct {
 		src, dst [4]byte
@@ -154,7 +154,7 @@ func watchRefused(raw int, socket string) {
 			if isn, ok := syns[back]; ok && ack == isn+1 {
 				delete(syns, back)
 				target := netip.AddrPortFrom(netip.AddrFrom4(back.dst), back.dport).String()
-				if resp, err := askProxy(socket, MethodReport, target); err == nil {
+				if resp, err := askProxy(upstream, MethodReport, target); err == nil {
 					resp.Body.Close()
 				}
 			}

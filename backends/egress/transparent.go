@@ -116,7 +116,7 @@ func askResolve(socket, name string) (netip.Addr, error) {
 // askProxy sends a one-line request for method and target to the proxy
 // and returns its answer.
 func askProxy(socket, method, target string) (*http.Response, error) {
-	c, err := net.Dial("unix", socket)
+	c, err := dialUpstream(socket)
 	if err != nil {
 		return nil, err
 	}
@@ -136,6 +136,12 @@ type transparent struct {
 	names  *names
 	local  map[int]bool
 }
+
+// ServeNames starts, for a guest whose init serves the allowlist mode
+// itself, the bridge's DNS server and its listeners on TransparentPorts,
+// reaching the proxy at upstream ("tcp:" and an address, or a Unix
+// socket's path).
+func ServeNames(upstream string) error { return startTransparent(upstream, map[int]bool{}) }
 
 // startTransparent starts the DNS server and a listener on each of
 // TransparentPorts. Loopback ports in local that are also transparent
