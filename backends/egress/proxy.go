@@ -110,6 +110,9 @@ func (p *Proxy) admit(ctx context.Context, host string, port int) ([]netip.Addr,
 		}
 		if d := p.rules.CheckHost(host); !d.Allowed {
 			reason := "loopback port " + strconv.Itoa(port) + " not in localhost_ports"
+			if port == 0 {
+				reason = "loopback name"
+			}
 			p.refuse(host, port, reason)
 			return nil, fmt.Errorf("%s", reason)
 		}
@@ -241,6 +244,10 @@ func (p *Proxy) handle(c net.Conn) {
 	switch req.Method {
 	case MethodResolve:
 		name := strings.TrimPrefix(req.URL.Path, "/")
+		if name == "" {
+			fmt.Fprint(c, "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+			return
+		}
 		if _, err := p.admit(ctx, name, 0); err != nil {
 			fmt.Fprint(c, "HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n")
 			return
