@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	bt "github.com/claude-sandbox/claude-sandbox/backends/backendtest"
@@ -158,11 +159,13 @@ func TestVMAllowlist(t *testing.T) {
 }
 
 // serveLowPorts serves "ok-http" on the host's 127.0.0.1:80 and "ok-tls"
-// on 127.0.0.1:443 (a test certificate) until the test ends; names below
-// "localhost" lead there through the proxy. It needs root.
-func serveLowPorts(t *testing.T) {
+// on 127.0.0.1:443 (a test certificate) until the test ends, counting
+// requests per port; names below "localhost" lead there through the
+// proxy. It needs root.
+func serveLowPorts(t *testing.T) map[int]*atomic.Int32 {
 	t.Helper()
 	bt.RequireRoot(t)
+	hits := map[int]*atomic.Int32{80: {}, 443: {}}
 	for _, port := range []int{80, 443} {
 		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
 		if err != nil {
@@ -172,7 +175,10 @@ func serveLowPorts(t *testing.T) {
 		if port == 443 {
 			body = "ok-tls"
 		}
-		srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, body) }))
+		srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			hits[port].Add(1)
+			fmt.Fprint(w, body)
+		}))
 		srv.Listener.Close()
 		srv.Listener = l
 		if port == 443 {
@@ -182,6 +188,7 @@ func serveLowPorts(t *testing.T) {
 		}
 		t.Cleanup(srv.Close)
 	}
+	return hits
 }
 
 // transparentScript fetches the allowed name with clients that ignore
@@ -213,25 +220,36 @@ def tcp(host, port):
 print("tcp-5432=" + tcp("app.localhost", 5432))
 print("tcp-raw=" + tcp("192.0.2.1", 22))
 PY
-echo curl-raw=$(curl -sk --max-time 10 https://192.0.2.2/ || echo failed)`
+echo curl-raw=$(curl -sk --max-time 10 https://192.0.2.2/ || echo failed)
+echo sni-raw=$(curl -sk --max-time 10 --resolve app.localhost:443:192.0.2.3 https://app.localhost/ || echo failed)
+echo sni-unlisted=$(curl -sk --max-time 10 --resolve evil.test:443:127.77.9.9 https://evil.test/ || echo failed)`
 
-func checkTransparent(t *testing.T, res bt.Result) {
+// checkTransparent checks the script's output, the refusal summary and
+// the requests the host's servers saw: one per allowed client and port,
+// none from the attempts that claim an allowed name on another address.
+func checkTransparent(t *testing.T, res bt.Result, hits map[int]*atomic.Int32) {
 	t.Helper()
 	if res.Status != 0 {
 		t.Fatalf("status %d\nstdout: %s\nstderr: %s", res.Status, res.Stdout, res.Stderr)
 	}
 	for _, want := range []string{"curl-http=ok-http", "curl-tls=ok-tls", "node-http=ok-http", "node-tls=ok-tls",
 		"node-evil=error ENOTFOUND", "py-http=ok-http", "py-tls=ok-tls", "py-evil=error URLError",
-		"tcp-5432=error ConnectionRefusedError", "tcp-raw=error ConnectionRefusedError", "curl-raw=failed"} {
+		"tcp-5432=error ConnectionRefusedError", "tcp-raw=error ConnectionRefusedError", "curl-raw=failed", "sni-raw=failed", "sni-unlisted=failed"} {
 		if !strings.Contains(strings.ReplaceAll(res.Stdout, "\r\n", "\n"), want+"\n") {
 			t.Errorf("want %q in:\n%s", want, res.Stdout)
 		}
 	}
 
-	for _, want := range []string{"4 connections refused", "evil.test (not in allowlist)", "app.localhost (only ports 80 and 443",
-		"192.0.2.1 (raw IP address not in allowlist)", "192.0.2.2 (raw IP address not in allowlist)"} {
+	for _, want := range []string{"evil.test (not in allowlist)", "app.localhost (only ports 80 and 443",
+		"192.0.2.1 (raw IP address not in allowlist)", "192.0.2.2 (raw IP address not in allowlist)",
+		"192.0.2.3 (raw IP address not in allowlist)"} {
 		if !strings.Contains(res.Stderr, want) {
 			t.Errorf("the refusal summary lacks %q:\n%s", want, res.Stderr)
+		}
+	}
+	for port, n := range hits {
+		if got := n.Load(); got != 3 {
+			t.Errorf("the host's server on port %d saw %d requests, want 3 (curl, node, python)", port, got)
 		}
 	}
 }
@@ -241,11 +259,11 @@ func TestBubblewrapAllowlistTransparent(t *testing.T) {
 	bt.RequireTool(t, "curl", "apt install curl")
 	bt.RequireTool(t, "node", "apt install nodejs")
 	bt.RequireTool(t, "python3", "apt install python3")
-	serveLowPorts(t)
+	hits := serveLowPorts(t)
 	f := bt.NewFixture(t, bt.TestUser(t))
 	f.WriteUserConfig(t, "network = \"allowlist\"\n[egress]\nallow = [\"app.localhost\"]\n")
 	res := f.Run(t, f.Env(), "--backend=bubblewrap", "--shell", f.Project, "--", "-c", transparentScript)
-	checkTransparent(t, res)
+	checkTransparent(t, res, hits)
 }
 
 func TestContainerAllowlistTransparent(t *testing.T) {
@@ -253,11 +271,11 @@ func TestContainerAllowlistTransparent(t *testing.T) {
 	bt.RequireTool(t, "curl", "apt install curl")
 	bt.RequireTool(t, "node", "apt install nodejs")
 	bt.RequireTool(t, "python3", "apt install python3")
-	serveLowPorts(t)
+	hits := serveLowPorts(t)
 	f := bt.NewSudoFixture(t, bt.TestUser(t))
 	f.WriteUserConfig(t, "[egress]\nallow = [\"app.localhost\"]\n")
 	res := f.RunAsRoot(t, f.SudoEnv(), "--backend=container", "--network=allowlist", "--shell", f.Project, "--", "-c", transparentScript)
-	checkTransparent(t, res)
+	checkTransparent(t, res, hits)
 }
 
 func TestVMAllowlistTransparent(t *testing.T) {
@@ -265,9 +283,9 @@ func TestVMAllowlistTransparent(t *testing.T) {
 	bt.RequireTool(t, "curl", "apt install curl")
 	bt.RequireTool(t, "node", "apt install nodejs")
 	bt.RequireTool(t, "python3", "apt install python3")
-	serveLowPorts(t)
+	hits := serveLowPorts(t)
 	f := bt.NewFixture(t, bt.TestUser(t))
 	f.WriteUserConfig(t, vmConfig+"[egress]\nallow = [\"app.localhost\"]\n")
 	res := f.Run(t, f.Env(), "--backend=vm", "--network=allowlist", "--shell", f.Project, "--", "-c", transparentScript)
-	checkTransparent(t, res)
+	checkTransparent(t, res, hits)
 }
