@@ -6,11 +6,14 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 
 	bt "github.com/claude-sandbox/claude-sandbox/backends/backendtest"
+	"github.com/claude-sandbox/claude-sandbox/backends/egress"
 )
 
 // serveHTTP serves "ok" on a loopback port until the test ends.
@@ -288,4 +291,33 @@ func TestVMAllowlistTransparent(t *testing.T) {
 	f.WriteUserConfig(t, vmConfig+"[egress]\nallow = [\"app.localhost\"]\n")
 	res := f.Run(t, f.Env(), "--backend=vm", "--network=allowlist", "--shell", f.Project, "--", "-c", transparentScript)
 	checkTransparent(t, res, hits)
+}
+
+// TestBubblewrapAllowlistEndsWithLauncher kills the launcher with SIGKILL
+// during an allowlist run: the network namespace helper, bwrap, the
+// bridge and the command must all end.
+func TestBubblewrapAllowlistEndsWithLauncher(t *testing.T) {
+	bt.RequireTool(t, "bwrap", "apt install bubblewrap")
+	u := bt.TestUser(t)
+	f := bt.NewFixture(t, u)
+	marker := fmt.Sprintf("sleep %d", 100000+os.Getpid())
+	cmd := exec.Command(bt.Launcher(t), "--backend=bubblewrap", "--network=allowlist", "--shell", f.Project, "--", "-c", marker)
+	cmd.Env = f.Env()
+	cmd.Dir = f.Project
+	asUser(cmd, u)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	procs := func(pattern string) string {
+		out, _ := exec.Command("pgrep", "-f", pattern).Output()
+		return strings.TrimSpace(string(out))
+	}
+	waitFor(t, "the command to start", func() bool { return procs("^"+marker) != "" })
+	if procs(egress.NetnsName+" .*"+marker) == "" || procs(egress.BridgeName+" .*"+marker) == "" {
+		t.Fatalf("no netns helper or bridge for the run")
+	}
+	cmd.Process.Signal(syscall.SIGKILL)
+	cmd.Wait()
+	waitFor(t, "every process of the run to end after the launcher was killed", func() bool { return procs(marker) == "" })
 }

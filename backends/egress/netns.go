@@ -42,6 +42,11 @@ func NetnsMain(args []string) int {
 		fmt.Fprintf(os.Stderr, "%s: %v\n", NetnsName, err)
 		return 125
 	}
+	// End with the launcher, and take the backend along.
+	if err := unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(unix.SIGTERM), 0, 0, 0); err != nil || os.Getppid() == 1 {
+		fmt.Fprintf(os.Stderr, "%s: the launcher is gone\n", NetnsName)
+		return 125
+	}
 	self, err := os.Executable()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "%s: %v\n", NetnsName, err)
@@ -66,7 +71,7 @@ func NetnsMain(args []string) int {
 	cmd.Args[0] = args[0]
 	cmd.ExtraFiles = files
 	uid, gid := os.Getuid(), os.Getgid()
-	attr := &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNET}
+	attr := &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNET, Pdeathsig: syscall.SIGTERM}
 	if uid != 0 {
 		attr.Cloneflags |= syscall.CLONE_NEWUSER
 		attr.UidMappings = []syscall.SysProcIDMap{{ContainerID: uid, HostID: uid, Size: 1}}
