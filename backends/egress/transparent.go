@@ -14,6 +14,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // Addresses of the bridge's name service inside the sandbox.
@@ -203,12 +205,37 @@ func (t *transparent) serve(c net.Conn, port int) {
 		}
 		target = net.JoinHostPort(name, strconv.Itoa(port))
 	}
+	if br.Buffered() == 0 && handoff(t.socket, c, target) == nil {
+		return
+	}
 	up, err := dialProxy(t.socket, target)
 	if err != nil {
 		return
 	}
 	defer up.Close()
 	splice(c, br, up)
+}
+
+// handoff passes the TCP connection c to the proxy on the Unix socket
+// socket, which carries it to target itself (see MethodHandoff).
+func handoff(socket string, c net.Conn, target string) error {
+	tc, ok := c.(*net.TCPConn)
+	if !ok || strings.HasPrefix(socket, "tcp:") {
+		return errors.New("no descriptor to pass")
+	}
+	f, err := tc.File()
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	up, err := net.Dial("unix", socket)
+	if err != nil {
+		return err
+	}
+	defer up.Close()
+	msg := fmt.Sprintf("%s /%s HTTP/1.1\r\nHost: proxy\r\n\r\n", MethodHandoff, target)
+	_, _, err = up.(*net.UnixConn).WriteMsgUnix([]byte(msg), unix.UnixRights(int(f.Fd())), nil)
+	return err
 }
 
 // sniff returns the server name a client announces first: the TLS

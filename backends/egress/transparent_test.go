@@ -6,13 +6,19 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/binary"
+	"fmt"
+	"io"
 	"math/rand"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/netip"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 // query builds a DNS query for name and type qtype.
@@ -147,5 +153,76 @@ func TestResolveAndReport(t *testing.T) {
 	}
 	if !strings.Contains(log.String(), "refused evil.test (name lookup): not in allowlist") {
 		t.Errorf("log %q", log.String())
+	}
+}
+
+// sendHandoff passes f to the proxy at sock with a HANDOFF for target;
+// with wait it returns once the proxy has closed the request.
+func sendHandoff(t *testing.T, sock, target string, f *os.File, wait bool) {
+	t.Helper()
+	c, err := net.Dial("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	msg := "HANDOFF /" + target + " HTTP/1.1\r\nHost: proxy\r\n\r\n"
+	if _, _, err := c.(*net.UnixConn).WriteMsgUnix([]byte(msg), unix.UnixRights(int(f.Fd())), nil); err != nil {
+		t.Fatal(err)
+	}
+	if wait {
+		io.Copy(io.Discard, c)
+	}
+}
+
+func TestHandoff(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "handed") }))
+	defer srv.Close()
+	port := srv.Listener.Addr().(*net.TCPAddr).Port
+	var log bytes.Buffer
+	p := NewProxy(Rules{Allow: []string{"app.localhost"}}, &log, nil)
+	sock := filepath.Join(t.TempDir(), "p.sock")
+	stop, err := p.Listen(sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	// connPair returns both ends of a loopback TCP connection.
+	connPair := func() (*net.TCPConn, *net.TCPConn) {
+		l, _ := net.Listen("tcp", "127.0.0.1:0")
+		defer l.Close()
+		client, err := net.Dial("tcp", l.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		server, _ := l.Accept()
+		return client.(*net.TCPConn), server.(*net.TCPConn)
+	}
+	for _, c := range []struct {
+		target, want string
+	}{{fmt.Sprintf("app.localhost:%d", port), "handed"}, {fmt.Sprintf("evil.test:%d", port), ""}} {
+		client, accepted := connPair()
+		f, _ := accepted.File()
+		accepted.Close()
+		sendHandoff(t, sock, c.target, f, false)
+		f.Close()
+		fmt.Fprintf(client, "GET / HTTP/1.0\r\nHost: x\r\n\r\n")
+		body, _ := io.ReadAll(client)
+		client.Close()
+		if got := string(body); !strings.HasSuffix(got, c.want) || (c.want == "") != (got == "") {
+			t.Errorf("%s: read %q", c.target, got)
+		}
+	}
+	if !strings.Contains(log.String(), "refused evil.test:") {
+		t.Errorf("the refused handoff is not logged: %q", log.String())
+	}
+	// A descriptor that is not a TCP socket is closed unused: a file the
+	// sandbox passes is neither read nor written.
+	file := filepath.Join(t.TempDir(), "f")
+	os.WriteFile(file, []byte("keep"), 0o600)
+	f, _ := os.OpenFile(file, os.O_RDWR, 0)
+	sendHandoff(t, sock, fmt.Sprintf("app.localhost:%d", port), f, true)
+	f.Close()
+	if data, _ := os.ReadFile(file); string(data) != "keep" {
+		t.Errorf("the passed file changed: %q", data)
 	}
 }
