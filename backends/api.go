@@ -77,6 +77,8 @@ func HelperMain(args []string) (status int, handled bool) {
 		return egress.BridgeMain(args), true
 	case egress.ConnectName:
 		return egress.ConnectMain(args), true
+	case egress.NetnsName:
+		return egress.NetnsMain(args), true
 	}
 	return 0, false
 }

@@ -11,8 +11,8 @@ import (
 	"github.com/claude-sandbox/claude-sandbox/render"
 )
 
-// startEgress serves the allowlist mode's proxy on the run's socket and
-// returns the function that stops it and prints the summary of refused
+// startEgress serves the allowlist mode's proxy on the run's socket,
+// links the network namespace helper into the run directory, and returns the function that stops it and prints the summary of refused
 // connections, with the path of the full log, to w.
 func startEgress(p *profile.Policy, h *render.Host, w io.Writer) (func(), error) {
 	logDir := filepath.Join(filepath.Dir(filepath.Dir(h.StateDir)), "logs")
@@ -32,6 +32,17 @@ func startEgress(p *profile.Policy, h *render.Host, w io.Writer) (func(), error)
 		return nil, err
 	}
 	chownToUser(render.ProxySocket(h), h)
+	link := render.NetnsHelper(h)
+	if err := os.MkdirAll(filepath.Dir(link), 0o755); err != nil {
+		stop()
+		log.Close()
+		return nil, fmt.Errorf("egress: %w", err)
+	}
+	if err := os.Symlink(h.Self, link); err != nil {
+		stop()
+		log.Close()
+		return nil, fmt.Errorf("egress: %w", err)
+	}
 	return func() {
 		stop()
 		log.Close()

@@ -4,16 +4,19 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
 	bt "github.com/claude-sandbox/claude-sandbox/backends/backendtest"
+	"github.com/claude-sandbox/claude-sandbox/backends/egress"
 )
 
 // serveHTTP serves "ok" on a loopback port until the test ends.
@@ -301,4 +304,165 @@ func alive(pid int) bool {
 	s := string(b)
 	i := strings.LastIndexByte(s, ')')
 	return i >= 0 && len(s) > i+2 && s[i+2] != 'Z'
+}
+
+// serveLowPorts serves "ok-http" on the host's 127.0.0.1:80 and "ok-tls"
+// on 127.0.0.1:443 (a test certificate) until the test ends, counting
+// requests per port; names below "localhost" lead there through the
+// proxy. It needs root.
+func serveLowPorts(t *testing.T) map[int]*atomic.Int32 {
+	t.Helper()
+	bt.RequireRoot(t)
+	hits := map[int]*atomic.Int32{80: {}, 443: {}}
+	for _, port := range []int{80, 443} {
+		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		if err != nil {
+			t.Fatalf("the test needs the host's 127.0.0.1:%d: %v", port, err)
+		}
+		body := "ok-http"
+		if port == 443 {
+			body = "ok-tls"
+		}
+		srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			hits[port].Add(1)
+			fmt.Fprint(w, body)
+		}))
+		srv.Listener.Close()
+		srv.Listener = l
+		if port == 443 {
+			srv.StartTLS()
+		} else {
+			srv.Start()
+		}
+		t.Cleanup(srv.Close)
+	}
+	return hits
+}
+
+// transparentScript fetches the allowed name with clients that ignore
+// the proxy variables (or have them removed), tries a name outside the
+// allowlist, a port other than 80 and 443 and raw addresses, and prints
+// one line per attempt.
+const transparentScript = `unset HTTP_PROXY HTTPS_PROXY ALL_PROXY http_proxy https_proxy all_proxy
+echo curl-http=$(curl -s --max-time 10 http://app.localhost/)
+echo curl-tls=$(curl -sk --max-time 10 https://app.localhost/)
+echo node-http=$(node -e 'fetch("http://app.localhost/").then(r=>r.text()).then(t=>console.log(t),e=>console.log("error",e.cause&&e.cause.code))')
+echo node-tls=$(NODE_TLS_REJECT_UNAUTHORIZED=0 node -e 'fetch("https://app.localhost/").then(r=>r.text()).then(t=>console.log(t),e=>console.log("error",e.cause&&e.cause.code))' 2>/dev/null)
+echo node-evil=$(node -e 'fetch("http://evil.test/").then(r=>r.text()).then(t=>console.log(t),e=>console.log("error",e.cause&&e.cause.code))')
+python3 - <<'PY'
+import socket, ssl, urllib.request
+def get(url, **kw):
+    try:
+        return urllib.request.urlopen(url, timeout=10, **kw).read().decode()
+    except Exception as e:
+        return "error " + type(e).__name__
+print("py-http=" + get("http://app.localhost/"))
+print("py-tls=" + get("https://app.localhost/", context=ssl._create_unverified_context()))
+print("py-evil=" + get("http://evil.test/"))
+def tcp(host, port):
+    try:
+        socket.create_connection((host, port), timeout=5).close()
+        return "connected"
+    except Exception as e:
+        return "error " + type(e).__name__
+print("tcp-5432=" + tcp("app.localhost", 5432))
+print("tcp-raw=" + tcp("192.0.2.1", 22))
+PY
+echo curl-raw=$(curl -sk --max-time 10 https://192.0.2.2/ || echo failed)
+echo sni-raw=$(curl -sk --max-time 10 --resolve app.localhost:443:192.0.2.3 https://app.localhost/ || echo failed)
+echo sni-unlisted=$(curl -sk --max-time 10 --resolve evil.test:443:127.77.9.9 https://evil.test/ || echo failed)`
+
+// checkTransparent checks the script's output, the refusal summary and
+// the requests the host's servers saw: one per allowed client and port,
+// none from the attempts that claim an allowed name on another address.
+func checkTransparent(t *testing.T, res bt.Result, hits map[int]*atomic.Int32) {
+	t.Helper()
+	if res.Status != 0 {
+		t.Fatalf("status %d\nstdout: %s\nstderr: %s", res.Status, res.Stdout, res.Stderr)
+	}
+	for _, want := range []string{"curl-http=ok-http", "curl-tls=ok-tls", "node-http=ok-http", "node-tls=ok-tls",
+		"node-evil=error ENOTFOUND", "py-http=ok-http", "py-tls=ok-tls", "py-evil=error URLError",
+		"tcp-5432=error ConnectionRefusedError", "tcp-raw=error ConnectionRefusedError", "curl-raw=failed", "sni-raw=failed", "sni-unlisted=failed"} {
+		if !strings.Contains(strings.ReplaceAll(res.Stdout, "\r\n", "\n"), want+"\n") {
+			t.Errorf("want %q in:\n%s", want, res.Stdout)
+		}
+	}
+
+	for _, want := range []string{"evil.test (not in allowlist)", "app.localhost (only ports 80 and 443",
+		"192.0.2.1 (raw IP address not in allowlist)", "192.0.2.2 (raw IP address not in allowlist)",
+		"192.0.2.3 (raw IP address not in allowlist)"} {
+		if !strings.Contains(res.Stderr, want) {
+			t.Errorf("the refusal summary lacks %q:\n%s", want, res.Stderr)
+		}
+	}
+	for port, n := range hits {
+		if got := n.Load(); got != 3 {
+			t.Errorf("the host's server on port %d saw %d requests, want 3 (curl, node, python)", port, got)
+		}
+	}
+}
+
+func TestBubblewrapAllowlistTransparent(t *testing.T) {
+	bt.RequireTool(t, "bwrap", "apt install bubblewrap")
+	bt.RequireTool(t, "curl", "apt install curl")
+	bt.RequireTool(t, "node", "apt install nodejs")
+	bt.RequireTool(t, "python3", "apt install python3")
+	hits := serveLowPorts(t)
+	f := bt.NewFixture(t, bt.TestUser(t))
+	f.WriteUserConfig(t, "network = \"allowlist\"\n[egress]\nallow = [\"app.localhost\"]\n")
+	res := f.Run(t, f.Env(), "--backend=bubblewrap", "--shell", f.Project, "--", "-c", transparentScript)
+	checkTransparent(t, res, hits)
+}
+
+func TestContainerAllowlistTransparent(t *testing.T) {
+	requireContainer(t)
+	bt.RequireTool(t, "curl", "apt install curl")
+	bt.RequireTool(t, "node", "apt install nodejs")
+	bt.RequireTool(t, "python3", "apt install python3")
+	hits := serveLowPorts(t)
+	f := bt.NewSudoFixture(t, bt.TestUser(t))
+	f.WriteUserConfig(t, "[egress]\nallow = [\"app.localhost\"]\n")
+	res := f.RunAsRoot(t, f.SudoEnv(), "--backend=container", "--network=allowlist", "--shell", f.Project, "--", "-c", transparentScript)
+	checkTransparent(t, res, hits)
+}
+
+func TestVMAllowlistTransparent(t *testing.T) {
+	requireVM(t)
+	bt.RequireTool(t, "curl", "apt install curl")
+	bt.RequireTool(t, "node", "apt install nodejs")
+	bt.RequireTool(t, "python3", "apt install python3")
+	hits := serveLowPorts(t)
+	f := bt.NewFixture(t, bt.TestUser(t))
+	f.WriteUserConfig(t, vmConfig+"[egress]\nallow = [\"app.localhost\"]\n")
+	res := f.Run(t, f.Env(), "--backend=vm", "--network=allowlist", "--shell", f.Project, "--", "-c", transparentScript)
+	checkTransparent(t, res, hits)
+}
+
+// TestBubblewrapAllowlistEndsWithLauncher kills the launcher with SIGKILL
+// during an allowlist run: the network namespace helper, bwrap, the
+// bridge and the command must all end.
+func TestBubblewrapAllowlistEndsWithLauncher(t *testing.T) {
+	bt.RequireTool(t, "bwrap", "apt install bubblewrap")
+	u := bt.TestUser(t)
+	f := bt.NewFixture(t, u)
+	marker := fmt.Sprintf("sleep %d", 100000+os.Getpid())
+	cmd := exec.Command(bt.Launcher(t), "--backend=bubblewrap", "--network=allowlist", "--shell", f.Project, "--", "-c", marker)
+	cmd.Env = f.Env()
+	cmd.Dir = f.Project
+	asUser(cmd, u)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	procs := func(pattern string) string {
+		out, _ := exec.Command("pgrep", "-f", pattern).Output()
+		return strings.TrimSpace(string(out))
+	}
+	bt.MustWaitUntil(t, "the command to start", 2*time.Minute, func() bool { return procs("^"+marker) != "" })
+	if procs(egress.NetnsName+" .*"+marker) == "" || procs(egress.BridgeName+" .*"+marker) == "" {
+		t.Fatalf("no netns helper or bridge for the run")
+	}
+	cmd.Process.Signal(syscall.SIGKILL)
+	cmd.Wait()
+	bt.MustWaitUntil(t, "every process of the run to end after the launcher was killed", time.Minute, func() bool { return procs(marker) == "" })
 }

@@ -233,7 +233,7 @@ func TestFullNetworkWithSlirp(t *testing.T) {
 		if got := len(np.Attach) > 0; got != c.slirp {
 			t.Errorf("%s: slirp4netns attached = %v, want %v", c.name, got, c.slirp)
 		}
-		if c.slirp && (np.Unshare || len(np.Prefix) > 0 || np.ResolvConf == "") {
+		if c.slirp && (np.Unshare || len(np.Prefix) > 0 || np.ResolvConf == nil) {
 			t.Errorf("%s: slirp plan also unshares or prefixes, or keeps the host resolver: %+v", c.name, np)
 		}
 		h := c.host()

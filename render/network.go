@@ -43,32 +43,32 @@ type NetworkPlan struct {
 	// backend inside it. The backend then neither creates a namespace of
 	// its own nor runs Prefix.
 	Attach []string
-	// ResolvConf, when set, replaces the host's /etc/resolv.conf where the
-	// policy shares it (a resolver on the host's loopback, such as
-	// systemd-resolved's, is unreachable from the namespace).
-	ResolvConf string
+	// JoinPrefix tells the backend that Prefix created the network
+	// namespace it runs in and that the sandbox joins it.
+	JoinPrefix bool
+	// ResolvConf, when set, is the sandbox's /etc/resolv.conf in place of
+	// the host's.
+	ResolvConf []byte
+	// GuestProxy is the proxy's address for the vm guest's init, which
+	// serves the names itself (see GuestConfig.Proxy).
+	GuestProxy string
 }
 
 // SandboxEtc lists the host /etc entries to share and the generated
-// /etc files for backend b with network plan net.
+// /etc files for backend b with network plan net: the network mode's own
+// resolv.conf, when it has one, replaces the host's.
 func SandboxEtc(p *profile.Policy, h *Host, b profile.Backend, net NetworkPlan) ([]string, []EtcFile) {
 	gen := GeneratedEtc(p, h, b)
-	if net.ResolvConf == "" {
+	if net.ResolvConf == nil {
 		return HostEtc(p, h), gen
 	}
 	var host []string
-	shared := false
 	for _, e := range HostEtc(p, h) {
-		if e == "/etc/resolv.conf" {
-			shared = true
-			continue
+		if e != "/etc/resolv.conf" {
+			host = append(host, e)
 		}
-		host = append(host, e)
 	}
-	if shared {
-		gen = append(gen, EtcFile{"resolv.conf", []byte(net.ResolvConf)})
-	}
-	return host, gen
+	return host, append(gen, EtcFile{"resolv.conf", net.ResolvConf})
 }
 
 // Paths of the allowlist mode inside a sandbox.
@@ -81,10 +81,20 @@ const (
 	proxyPort = 3128
 	// guestProxyAddr is the address the vm backend forwards to the proxy.
 	guestProxyAddr = "10.0.2.100"
+	// netnsName is the launcher's helper mode that creates the allowlist
+	// mode's network namespace.
+	netnsName = "claude-sandbox-netns"
+	// bridgeDNS is the bridge's DNS address inside the sandbox.
+	bridgeDNS = "127.0.0.53"
 )
 
 // ProxySocket is the host side of the allowlist proxy's socket.
 func ProxySocket(h *Host) string { return path.Join(h.RunDir, "proxy.sock") }
+
+// NetnsHelper is the link to the launcher, in the run directory, that
+// runs it as the allowlist mode's network namespace helper; the runner
+// creates it with the proxy.
+func NetnsHelper(h *Host) string { return path.Join(h.RunDir, "bin", netnsName) }
 
 // Network plans the network of policy p's own backend on host h.
 func Network(p *profile.Policy, h *Host) NetworkPlan { return NetworkFor(p, h, p.Backend) }
@@ -102,7 +112,11 @@ func Network(p *profile.Policy, h *Host) NetworkPlan { return NetworkFor(p, h, p
 //     loopback unreachable (the vm: QEMU user networking);
 //   - allowlist: a new, empty namespace; the sandbox reaches the outside
 //     only through the launcher's proxy, which admits the allowed domains
-//     and localhost_ports.
+//     and localhost_ports. Outside the vm the namespace is made by the
+//     launcher's netns helper in front of the backend, and the bridge
+//     inside also answers DNS (the sandbox's resolv.conf names it) and
+//     carries ports 80 and 443 of the names it hands out to the proxy, so
+//     clients that ignore the proxy variables obey the same rules.
 func NetworkFor(p *profile.Policy, h *Host, b profile.Backend) NetworkPlan {
 	ports := p.Network.LocalhostPorts
 	switch p.Network.Mode {
@@ -147,11 +161,18 @@ func NetworkFor(p *profile.Policy, h *Host, b profile.Backend) NetworkPlan {
 					qemuEscape(connect+" --socket "+ProxySocket(h)+" --target 127.0.0.1:"+strconv.Itoa(port))
 			}
 			np.QEMUNetdev = fwd
+			np.ResolvConf = []byte("nameserver " + bridgeDNS + "\n")
+			np.GuestProxy = "tcp:" + guestProxyAddr + ":" + strconv.Itoa(proxyPort)
+			np.Notes = append(np.Notes, "network: DNS inside answers the allowed names with local addresses whose ports 80 and 443 lead to the proxy")
 			return np
 		}
+		np.Unshare, np.JoinPrefix = false, true
+		np.Prefix = []string{NetnsHelper(h), "--socket", ProxySocket(h), "--"}
+		np.ResolvConf = []byte("nameserver " + bridgeDNS + "\n")
+		np.Notes = append(np.Notes, "network: DNS inside answers the allowed names with local addresses whose ports 80 and 443 lead to the proxy")
 		np.Binds = [][2]string{{ProxySocket(h), ProxySocketInside}}
 		np.ROBinds = [][2]string{{h.Self, BridgeInside}}
-		np.Wrap = []string{BridgeInside, "--socket", ProxySocketInside}
+		np.Wrap = []string{BridgeInside, "--socket", ProxySocketInside, "--dns"}
 		for _, port := range ports {
 			np.Wrap = append(np.Wrap, "--port", strconv.Itoa(port))
 		}
@@ -177,9 +198,14 @@ func slirpNetwork(p *profile.Policy, h *Host) NetworkPlan {
 	if slirp == "" {
 		return NetworkPlan{Err: errorf("network \"full\" as root and on the container backend needs slirp4netns for a private network namespace: install it (apt install slirp4netns), or choose network = \"host\" to share the host's")}
 	}
-	// slirp4netns's own DNS forwarder, which asks the host's resolver.
-	np := NetworkPlan{Attach: append([]string{slirp}, SlirpOptions...), ResolvConf: "nameserver 10.0.2.3\n",
+	np := NetworkPlan{Attach: append([]string{slirp}, SlirpOptions...),
 		Notes: []string{"network: a new network namespace made by the launcher and connected through slirp4netns (host loopback and abstract sockets unreachable)"}}
+	if p.Forward.HostConfig {
+		// Where the host's DNS configuration is shared: slirp4netns's own
+		// DNS forwarder, which asks the host's resolver even when that
+		// listens on the host's loopback.
+		np.ResolvConf = []byte("nameserver 10.0.2.3\n")
+	}
 	if len(p.Network.LocalhostPorts) > 0 {
 		np.Notes = append(np.Notes, "network: localhost_ports "+joinPorts(p.Network.LocalhostPorts, ", ")+" are not reachable in full mode through slirp4netns; the allowlist mode reaches them through its proxy")
 	}

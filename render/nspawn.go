@@ -92,6 +92,9 @@ func Nspawn(p *profile.Policy, h *Host) (*Plan, error) {
 		args = append(args, "--rlimit=RLIMIT_"+r.Name+"="+utoa(r.Value))
 	}
 	plan.Limits.Rlimits = nil
+	if net.JoinPrefix {
+		args = append(args, "--network-namespace-path=/proc/self/ns/net")
+	}
 
 	// The root: top-level directories and links, generated /etc.
 	for _, d := range []string{"usr", "etc", "proc", "sys", "dev", "run", "tmp", "var", "var/tmp", "root", "home", ContainerDir[1:]} {

@@ -37,6 +37,10 @@ type GuestConfig struct {
 	Network bool `json:"network"`
 	// Limits are the command's resource limits.
 	Limits GuestLimits `json:"limits"`
+	// Proxy is the allowlist mode's proxy address ("tcp:" and host:port):
+	// the guest's init then answers DNS, carries the names' ports 80 and
+	// 443 to it and reports refused connections, instead of routing out.
+	Proxy string `json:"proxy,omitempty"`
 	// Rows and Cols are the terminal size.
 	Rows int `json:"rows,omitempty"`
 	Cols int `json:"cols,omitempty"`
@@ -232,6 +236,10 @@ func QEMU(p *profile.Policy, h *Host) (*Plan, error) {
 	if cfg.Network {
 		args = append(args, "-netdev", "user,id=net0"+net.QEMUNetdev, "-device", "virtio-net-pci,netdev=net0")
 		cfg.Etc["resolv.conf"] = "nameserver 10.0.2.3\n"
+		if net.ResolvConf != nil {
+			cfg.Etc["resolv.conf"] = string(net.ResolvConf)
+			cfg.Proxy = net.GuestProxy
+		}
 	}
 	for _, f := range GeneratedEtc(p, h, profile.VM) {
 		cfg.Etc[f.Name] = string(f.Content)

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -42,23 +43,40 @@ func (p *ports) Set(s string) error {
 // it listens on loopback for the proxy port and for each allowed host
 // loopback port, carries every connection to the host proxy's Unix
 // socket, and runs the command after the listeners are up, returning its
-// exit status.
+// exit status. With --dns it also answers DNS on DNSAddr, giving each
+// name the proxy admits a loopback address of its own, and carries
+// connections to those addresses' TransparentPorts to the proxy, so that
+// clients which ignore the proxy variables obey the same rules.
 //
-//	claude-sandbox-bridge --socket PATH [--port N ...] -- COMMAND...
+//	claude-sandbox-bridge --socket PATH [--dns] [--port N ...] -- COMMAND...
 func BridgeMain(args []string) int {
 	fs := flag.NewFlagSet(BridgeName, flag.ContinueOnError)
 	socket := fs.String("socket", "", "the host proxy's socket")
+	dns := fs.Bool("dns", false, "answer DNS and carry the names' ports 80 and 443 to the proxy")
 	var local ports
 	fs.Var(&local, "port", "a host loopback port to relay (repeatable)")
 	if err := fs.Parse(args[1:]); err != nil || *socket == "" || fs.NArg() == 0 {
-		fmt.Fprintln(os.Stderr, "usage: claude-sandbox-bridge --socket PATH [--port N ...] -- COMMAND...")
+		fmt.Fprintln(os.Stderr, "usage: claude-sandbox-bridge --socket PATH [--dns] [--port N ...] -- COMMAND...")
 		return 125
+	}
+	localSet := map[int]bool{}
+	for _, p := range local {
+		localSet[p] = true
+	}
+	if *dns {
+		if err := startTransparent(*socket, localSet); err != nil {
+			fmt.Fprintf(os.Stderr, "claude-sandbox-bridge: %v\n", err)
+			return 125
+		}
 	}
 	if err := listen(ProxyPort, func(c net.Conn) { relay(c, *socket, "") }); err != nil {
 		fmt.Fprintf(os.Stderr, "claude-sandbox-bridge: %v\n", err)
 		return 125
 	}
 	for _, p := range local {
+		if *dns && slices.Contains(TransparentPorts, p) {
+			continue
+		}
 		target := "127.0.0.1:" + strconv.Itoa(p)
 		if err := listen(p, func(c net.Conn) { relay(c, *socket, target) }); err != nil {
 			fmt.Fprintf(os.Stderr, "claude-sandbox-bridge: %v\n", err)
@@ -97,10 +115,19 @@ func relay(c net.Conn, socket, target string) {
 	splice(c, bufio.NewReader(c), up)
 }
 
+// dialUpstream connects to the proxy: a Unix socket path, or "tcp:" and
+// an address (the vm's forwarded proxy port).
+func dialUpstream(upstream string) (net.Conn, error) {
+	if addr, ok := strings.CutPrefix(upstream, "tcp:"); ok {
+		return net.Dial("tcp", addr)
+	}
+	return net.Dial("unix", upstream)
+}
+
 // dialProxy connects to the proxy socket, through a CONNECT to target
 // when target is set.
 func dialProxy(socket, target string) (net.Conn, error) {
-	up, err := net.Dial("unix", socket)
+	up, err := dialUpstream(socket)
 	if err != nil {
 		return nil, err
 	}
@@ -142,13 +169,21 @@ func (c *bufferedConn) CloseWrite() error {
 // runChild runs argv with the bridge's streams and environment, forwards
 // signals to it, and returns its exit status.
 func runChild(argv []string) int {
-	cmd := exec.Command(argv[0], argv[1:]...)
+	return runCmd(exec.Command(argv[0], argv[1:]...), nil)
+}
+
+// runCmd runs cmd with the process's streams, calls started (if set)
+// once it runs, forwards signals to it and returns its exit status.
+func runCmd(cmd *exec.Cmd, started func()) int {
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	if err := cmd.Start(); err != nil {
-		fmt.Fprintf(os.Stderr, "claude-sandbox-bridge: %v\n", err)
+		fmt.Fprintf(os.Stderr, "%s: %v\n", cmd.Args[0], err)
 		return 127
+	}
+	if started != nil {
+		started()
 	}
 	go func() {
 		for s := range sigs {

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/claude-sandbox/claude-sandbox/backends/container"
+	"github.com/claude-sandbox/claude-sandbox/backends/egress"
 	"github.com/claude-sandbox/claude-sandbox/render"
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
@@ -99,7 +100,7 @@ func boot() int {
 		logf("%v", err)
 		return 125
 	}
-	if err := configureNetwork(cfg.Network); err != nil {
+	if err := configureNetwork(cfg.Network, cfg.Proxy); err != nil {
 		logf("network: %v", err)
 		return 125
 	}
@@ -333,8 +334,11 @@ func mountShare(s render.GuestShare, cfgDir, size string) error {
 }
 
 // configureNetwork brings up lo and, when the VM has a network card, gives
-// it QEMU user networking's fixed addresses.
-func configureNetwork(enabled bool) error {
+// it QEMU user networking's fixed addresses. With the allowlist mode's
+// proxy every other IPv4 address is local instead of routed out, and the
+// init answers DNS, carries the names' ports to the proxy and reports
+// refused connections (see egress.ServeNames).
+func configureNetwork(enabled bool, proxy string) error {
 	lo, err := netlink.LinkByName("lo")
 	if err != nil {
 		return err
@@ -362,7 +366,19 @@ func configureNetwork(enabled bool) error {
 	if err := netlink.LinkSetUp(eth); err != nil {
 		return err
 	}
-	return netlink.RouteAdd(&netlink.Route{LinkIndex: eth.Attrs().Index, Gw: net.IPv4(10, 0, 2, 2)})
+	if proxy == "" {
+		return netlink.RouteAdd(&netlink.Route{LinkIndex: eth.Attrs().Index, Gw: net.IPv4(10, 0, 2, 2)})
+	}
+	everywhere := &net.IPNet{IP: net.IPv4zero.To4(), Mask: net.CIDRMask(0, 32)}
+	if err := netlink.RouteAdd(&netlink.Route{LinkIndex: lo.Attrs().Index, Dst: everywhere, Type: unix.RTN_LOCAL, Scope: netlink.SCOPE_HOST}); err != nil {
+		return fmt.Errorf("local route: %w", err)
+	}
+	raw, err := unix.Socket(unix.AF_INET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.IPPROTO_TCP)
+	if err != nil {
+		return fmt.Errorf("raw socket: %w", err)
+	}
+	go egress.WatchRefused(raw, proxy)
+	return egress.ServeNames(proxy)
 }
 
 // runCommand starts the command as the user on the serial console with a
