@@ -64,9 +64,14 @@ func Probe(p *profile.Policy) (*render.Host, error) {
 		h.Self = self
 	}
 	for _, tool := range toolsFor(p) {
-		if path, err := exec.LookPath(tool); err == nil {
+		if path, err := lookTool(tool); err == nil {
 			h.Tools[tool] = path
 		}
+	}
+	if p.Backend == profile.OCI && p.OCI.Runtime == "auto" && !cgroupUnified() {
+		// crun refuses to start on a host that mounts cgroup v1 and v2
+		// side by side; runc runs there.
+		delete(h.Tools, "crun")
 	}
 	if len(p.Command) > 0 {
 		h.CommandPath, h.CommandSearched = findCommand(p.Command[0], h.Home, sudoed(h))
@@ -187,6 +192,7 @@ func toolsFor(p *profile.Policy) []string {
 		profile.Bubblewrap: {"bwrap"},
 		profile.Container:  {"systemd-nspawn"},
 		profile.VM:         {"qemu-system-x86_64"},
+		profile.OCI:        {"crun", "runc", "runsc"},
 	}[p.Backend]
 	if p.Network.Mode == profile.NetworkFull {
 		tools = append(tools, "pasta", "slirp4netns")
@@ -269,4 +275,26 @@ func probeLimits(h *render.Host, p *profile.Policy) {
 	if p.Limits.Processes > 0 && h.UID != 0 && !slices.Contains(h.CgroupControllers, render.CgroupPids) {
 		h.UserTasks = limits.UserTasks(h.UID)
 	}
+}
+
+// lookTool finds a tool on PATH, and then in the sbin directories an
+// unprivileged user's PATH often lacks (runc lives in /usr/sbin).
+func lookTool(tool string) (string, error) {
+	p, err := exec.LookPath(tool)
+	if err == nil {
+		return p, nil
+	}
+	for _, dir := range []string{"/usr/local/sbin", "/usr/sbin", "/sbin"} {
+		if q, e := exec.LookPath(filepath.Join(dir, tool)); e == nil {
+			return q, nil
+		}
+	}
+	return "", err
+}
+
+// cgroupUnified reports whether /sys/fs/cgroup is the cgroup v2 hierarchy
+// alone (not v1 or hybrid).
+func cgroupUnified() bool {
+	var st unix.Statfs_t
+	return unix.Statfs("/sys/fs/cgroup", &st) == nil && st.Type == unix.CGROUP2_SUPER_MAGIC
 }
