@@ -77,6 +77,8 @@ func HelperMain(args []string) (status int, handled bool) {
 		return container.Main(args), true
 	case limits.HelperName:
 		return limits.HelperMain(args), true
+	case ociUserNSHelper:
+		return ociUserNSMain(args), true
 	case egress.BridgeName:
 		return egress.BridgeMain(args), true
 	case egress.ConnectName:

@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -67,33 +70,136 @@ func runOCI(p *profile.Policy, h *render.Host, stdio IO) (int, error) {
 		defer stop()
 	}
 	// Whatever happens, the runtime forgets the container before the run
-	// directory holding its state goes.
-	defer ociDelete(plan)
+	// directory holding its state goes (deferred below).
 	cmd := exec.Command(plan.Argv[0], plan.Argv[1:]...)
 	cmd.Env = plan.Env
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	status, _, err := supervise(cmd, nil)
+	start := (*exec.Cmd).Start
+	if render.OCIOuterNamespace(h, plan.Argv[0]) {
+		var err error
+		if cmd, start, err = ociInNamespace(cmd, h); err != nil {
+			return 0, err
+		}
+		defer ociDeleteIn(h, plan)
+	} else {
+		defer ociDelete(plan, nil)
+	}
+	status, _, err := superviseStart(cmd, start, nil)
 	return status, err
+}
+
+// ociUserNSHelper is the launcher's helper mode that waits in a new user
+// namespace until the launcher has mapped it, then becomes its root and
+// executes the runtime.
+const ociUserNSHelper = "claude-sandbox-oci-userns"
+
+// ociInNamespace wraps cmd (the runtime) so that it runs as root of a new
+// user namespace mapping 0 to the user's ids and 1 to their first
+// subordinate ids: the launcher starts its helper in the namespace, maps
+// it with newuidmap and newgidmap, and lets it execute the runtime. An
+// execve by a process that is root of its namespace gains the
+// namespace's capabilities, which the runtime needs to map the
+// container's own namespace.
+func ociInNamespace(cmd *exec.Cmd, h *render.Host) (*exec.Cmd, func(*exec.Cmd) error, error) {
+	w := exec.Command(h.Self, cmd.Args...)
+	w.Args[0] = ociUserNSHelper
+	w.Env = cmd.Env
+	w.Stdin, w.Stdout, w.Stderr = cmd.Stdin, cmd.Stdout, cmd.Stderr
+	w.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Cloneflags: syscall.CLONE_NEWUSER | syscall.CLONE_NEWNS}
+	start := func(w *exec.Cmd) error {
+		r, wr, err := os.Pipe()
+		if err != nil {
+			return err
+		}
+		defer r.Close()
+		defer wr.Close()
+		w.ExtraFiles = []*os.File{r}
+		if err := w.Start(); err != nil {
+			return err
+		}
+		r.Close()
+		pid := strconv.Itoa(w.Process.Pid)
+		for _, m := range [][]string{
+			{h.Tools["newuidmap"], pid, "0", strconv.Itoa(h.UID), "1", "1", strconv.Itoa(h.SubUID), "1"},
+			{h.Tools["newgidmap"], pid, "0", strconv.Itoa(h.GID), "1", "1", strconv.Itoa(h.SubGID), "1"},
+		} {
+			if out, err := exec.Command(m[0], m[1:]...).CombinedOutput(); err != nil {
+				w.Process.Kill()
+				w.Wait()
+				return fmt.Errorf("%s: %v: %s", filepath.Base(m[0]), err, strings.TrimSpace(string(out)))
+			}
+		}
+		_, err = wr.Write([]byte{1})
+		return err
+	}
+	return w, start, nil
+}
+
+// ociUserNSMain is the helper: args are its name and the runtime's argv.
+// It waits for the launcher's byte on descriptor 3, becomes root of its
+// (now mapped) namespace and executes the runtime.
+func ociUserNSMain(args []string) int {
+	sync := os.NewFile(3, "sync")
+	var b [1]byte
+	if n, _ := sync.Read(b[:]); n != 1 {
+		fmt.Fprintln(os.Stderr, "claude-sandbox: the user namespace was not mapped")
+		return 125
+	}
+	sync.Close()
+	if len(args) < 2 {
+		return 125
+	}
+	if err := syscall.Setresgid(0, 0, 0); err != nil {
+		fmt.Fprintf(os.Stderr, "claude-sandbox: setresgid in the user namespace: %v\n", err)
+		return 125
+	}
+	if err := syscall.Setresuid(0, 0, 0); err != nil {
+		fmt.Fprintf(os.Stderr, "claude-sandbox: setresuid in the user namespace: %v\n", err)
+		return 125
+	}
+	err := syscall.Exec(args[1], args[1:], os.Environ())
+	fmt.Fprintf(os.Stderr, "claude-sandbox: executing %s: %v\n", args[1], err)
+	return 125
+}
+
+// ociDeleteIn deletes the container from inside a fresh namespace mapped
+// like the run's, where the runtime's state belongs to root.
+func ociDeleteIn(h *render.Host, plan *render.Plan) {
+	rt, state, id := plan.Argv[0], plan.Argv[2], plan.Argv[len(plan.Argv)-1]
+	del := exec.Command(rt, "--root", state, "delete", "--force", id)
+	del.Env = plan.Env
+	w, start, err := ociInNamespace(del, h)
+	if err != nil {
+		return
+	}
+	w.Stdin, w.Stdout, w.Stderr = nil, nil, nil
+	ociDelete(plan, func() error {
+		if err := start(w); err != nil {
+			return err
+		}
+		return w.Wait()
+	})
 }
 
 // ociDelete removes the container from the runtime's state, killing what
 // is left of it.
-func ociDelete(plan *render.Plan) {
+// run, when set, runs the deletion instead of the runtime itself.
+func ociDelete(plan *render.Plan, run func() error) {
 	// Argv is RUNTIME --root STATE run --bundle DIR ID.
 	rt, state, id := plan.Argv[0], plan.Argv[2], plan.Argv[len(plan.Argv)-1]
-	del := exec.Command(rt, "--root", state, "delete", "--force", id)
-	del.Env = plan.Env
+	if run == nil {
+		del := exec.Command(rt, "--root", state, "delete", "--force", id)
+		del.Env = plan.Env
+		run = del.Run
+	}
 	done := make(chan struct{})
 	go func() {
-		del.Run()
+		run()
 		close(done)
 	}()
 	select {
 	case <-done:
 	case <-time.After(10 * time.Second):
-		if del.Process != nil {
-			del.Process.Kill()
-		}
 	}
 }

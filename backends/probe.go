@@ -68,6 +68,14 @@ func Probe(p *profile.Policy) (*render.Host, error) {
 			h.Tools[tool] = path
 		}
 	}
+	if p.Backend == profile.OCI {
+		h.SubUID, h.SubGID = subID("/etc/subuid", h.User, h.UID), subID("/etc/subgid", h.User, h.UID)
+		for _, t := range []string{"newuidmap", "newgidmap"} {
+			if path, err := lookTool(t); err == nil {
+				h.Tools[t] = path
+			}
+		}
+	}
 	if p.Backend == profile.OCI && p.OCI.Runtime == "auto" && !cgroupUnified() {
 		// crun refuses to start on a host that mounts cgroup v1 and v2
 		// side by side; runc runs there.
@@ -297,4 +305,25 @@ func lookTool(tool string) (string, error) {
 func cgroupUnified() bool {
 	var st unix.Statfs_t
 	return unix.Statfs("/sys/fs/cgroup", &st) == nil && st.Type == unix.CGROUP2_SUPER_MAGIC
+}
+
+// subID returns the first id of the subordinate range of user (by name
+// or uid) in file (/etc/subuid, /etc/subgid), 0 when there is none.
+func subID(file, user string, uid int) int {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		f := strings.Split(strings.TrimSpace(line), ":")
+		if len(f) != 3 || (f[0] != user && f[0] != strconv.Itoa(uid)) {
+			continue
+		}
+		start, err1 := strconv.Atoi(f[1])
+		n, err2 := strconv.Atoi(f[2])
+		if err1 == nil && err2 == nil && start > 0 && n > 0 {
+			return start
+		}
+	}
+	return 0
 }

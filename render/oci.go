@@ -115,6 +115,11 @@ func OCISpec(p *profile.Policy, h *Host, bundle string, backend profile.Backend)
 	b := &OCIBundle{Net: net, Shares: us}
 
 	rootless := !h.Root
+	rt, _ := OCIRuntime(p, h)
+	ids := ociIDMapping(h, rt, rootless)
+	if ids.note != "" {
+		notes = append(notes, ids.note)
+	}
 	s := &specs.Spec{
 		Version:  OCIVersion,
 		Hostname: Hostname(p),
@@ -126,7 +131,7 @@ func OCISpec(p *profile.Policy, h *Host, bundle string, backend profile.Backend)
 	notes = append(notes, fwdNotes...)
 	env, secret := Environment(p, h, backend, sockets)
 	b.Secret = secret
-	user := specs.User{UID: uint32(h.UID), GID: uint32(h.GID)}
+	user := specs.User{UID: ids.uid, GID: ids.gid}
 	if !rootless {
 		for _, g := range h.Groups {
 			if g != h.GID {
@@ -155,8 +160,7 @@ func OCISpec(p *profile.Policy, h *Host, bundle string, backend profile.Backend)
 	linux := &specs.Linux{}
 	if rootless {
 		linux.Namespaces = append(linux.Namespaces, specs.LinuxNamespace{Type: specs.UserNamespace})
-		linux.UIDMappings = []specs.LinuxIDMapping{{ContainerID: uint32(h.UID), HostID: uint32(h.UID), Size: 1}}
-		linux.GIDMappings = []specs.LinuxIDMapping{{ContainerID: uint32(h.GID), HostID: uint32(h.GID), Size: 1}}
+		linux.UIDMappings, linux.GIDMappings = ids.uids, ids.gids
 	}
 	for _, ns := range []specs.LinuxNamespaceType{specs.MountNamespace, specs.PIDNamespace, specs.IPCNamespace, specs.UTSNamespace, specs.CgroupNamespace} {
 		linux.Namespaces = append(linux.Namespaces, specs.LinuxNamespace{Type: ns})
@@ -266,9 +270,90 @@ func OCISpec(p *profile.Policy, h *Host, bundle string, backend profile.Backend)
 		m.bind(bind[0], bind[1], true)
 	}
 	s.Mounts = m.list
+	b.Dirs = append(b.Dirs, ociMountParents(m.list)...)
 	b.Spec = s
 	b.Notes = append(notes, "oci: the home and the runtime directory are directories of the run's bundle, removed at exit")
 	return b, nil
+}
+
+// ociIDs is a bundle's user namespace mapping and the ids the command
+// runs as.
+type ociIDs struct {
+	uids, gids []specs.LinuxIDMapping
+	uid, gid   uint32
+	note       string
+}
+
+// ociIDMapping chooses the rootless user namespace mapping: the invoking
+// user's ids map to the same ids inside. runc also needs the container's
+// root mapped, to an id it may chown files to: with subordinate ids
+// (/etc/subuid, /etc/subgid, newuidmap) runc runs as root of a user
+// namespace the launcher makes first (see OCIOuterNamespace), where the
+// user is 0 and the first subordinate id 1, and the container maps its
+// root to 1 and the user's ids to 0. Without subordinate ids runc maps
+// the container's root to the user, who then appears as root inside
+// (files still belong to the user on the host). crun maps the user alone.
+func ociIDMapping(h *Host, runtime string, rootless bool) ociIDs {
+	one := func(in, out int) specs.LinuxIDMapping {
+		return specs.LinuxIDMapping{ContainerID: uint32(in), HostID: uint32(out), Size: 1}
+	}
+	ids := ociIDs{uid: uint32(h.UID), gid: uint32(h.GID)}
+	switch {
+	case !rootless:
+	case path.Base(runtime) != "runc" || h.UID == 0:
+		ids.uids, ids.gids = []specs.LinuxIDMapping{one(h.UID, h.UID)}, []specs.LinuxIDMapping{one(h.GID, h.GID)}
+	case OCIOuterNamespace(h, runtime):
+		ids.uids = []specs.LinuxIDMapping{one(0, 1), one(h.UID, 0)}
+		ids.gids = []specs.LinuxIDMapping{one(0, 1), one(h.GID, 0)}
+	default:
+		ids.uids, ids.gids = []specs.LinuxIDMapping{one(0, h.UID)}, []specs.LinuxIDMapping{one(0, h.GID)}
+		ids.uid, ids.gid = 0, 0
+		ids.note = "oci: runc without subordinate ids (/etc/subuid, /etc/subgid and newuidmap): you appear as root inside; files still belong to you on the host"
+	}
+	return ids
+}
+
+// OCIOuterNamespace reports whether a rootless runc runs inside a user
+// namespace the launcher makes with newuidmap and newgidmap, mapping
+// 0 to the user's ids and 1 to the first subordinate ids.
+func OCIOuterNamespace(h *Host, runtime string) bool {
+	return !h.Root && h.UID != 0 && path.Base(runtime) == "runc" && h.SubUID > 0 && h.SubGID > 0 &&
+		h.Tools["newuidmap"] != "" && h.Tools["newgidmap"] != ""
+}
+
+// ociMountParents lists the directories of the root that hold mount
+// points, so that the launcher creates them as the user: a runtime
+// creating them would make them its container root's, which a rootless
+// user cannot remove afterwards.
+func ociMountParents(mounts []specs.Mount) []RootDir {
+	dests := map[string]bool{}
+	for _, m := range mounts {
+		dests[m.Destination] = true
+	}
+	under := func(p string) bool {
+		for d := path.Dir(p); d != "/"; d = path.Dir(d) {
+			if dests[d] {
+				return true
+			}
+		}
+		return false
+	}
+	seen := map[string]bool{"/": true, "/etc": true}
+	var out []RootDir
+	for _, m := range mounts {
+		if under(m.Destination) {
+			continue
+		}
+		var chain []string
+		for d := path.Dir(m.Destination); !seen[d]; d = path.Dir(d) {
+			seen[d] = true
+			chain = append([]string{d}, chain...)
+		}
+		for _, d := range chain {
+			out = append(out, RootDir{Path: path.Join(ociRootfs, d), Mode: 0o755})
+		}
+	}
+	return out
 }
 
 // ociInBundle maps a sandbox path inside the home or the runtime

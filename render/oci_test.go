@@ -1,0 +1,179 @@
+package render
+
+import (
+	"encoding/json"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/claude-sandbox/claude-sandbox/profile"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+func ociHost(base func() *Host) func() *Host {
+	return func() *Host {
+		h := base()
+		h.Tools["crun"] = "/usr/bin/crun"
+		h.Tools["runc"] = "/usr/sbin/runc"
+		return h
+	}
+}
+
+// ociConfig returns the config.json of an oci plan, decoded.
+func ociConfig(t *testing.T, pl *Plan) *specs.Spec {
+	t.Helper()
+	for _, f := range pl.Files {
+		if strings.HasSuffix(f.Path, "/"+OCIConfig) {
+			if f.Mode != 0o600 || f.Show {
+				t.Errorf("config.json is not private: mode %o, shown %v", f.Mode, f.Show)
+			}
+			var s specs.Spec
+			if err := json.Unmarshal(f.Content, &s); err != nil {
+				t.Fatal(err)
+			}
+			return &s
+		}
+	}
+	t.Fatal("no config.json in the plan")
+	return nil
+}
+
+func TestOCIGolden(t *testing.T) {
+	cases := []struct {
+		name   string
+		host   func() *Host
+		policy func(p *profile.Policy)
+	}{
+		{"debian-rootless", ociHost(debianHost), func(p *profile.Policy) {}},
+		{"debian-root-no-tty-network-host", ociHost(func() *Host {
+			h := debianHost()
+			h.Root, h.StdinTTY = true, false
+			h.Cgroup, h.CgroupControllers = "v2", []string{CgroupPids, CgroupMemory, CgroupCPU}
+			return h
+		}), func(p *profile.Policy) {
+			p.Network.Mode = profile.NetworkHost
+			p.Limits.MilliCPUs = 1500
+		}},
+		{"allowlist-runc", ociHost(debianHost), func(p *profile.Policy) {
+			p.Network.Mode = profile.NetworkAllowlist
+			p.Network.Allow = []string{"example.com"}
+			p.OCI.Runtime = "runc"
+		}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			p := defaultPolicy(t, "/home/alice/proj")
+			p.Network.Mode = profile.NetworkOff
+			c.policy(p)
+			pl, err := OCI(p, c.host())
+			if err != nil {
+				t.Fatal(err)
+			}
+			var b strings.Builder
+			b.WriteString(formatPlan(pl))
+			for _, f := range pl.Files {
+				if strings.HasSuffix(f.Path, "/"+OCIConfig) {
+					b.WriteString("--- " + OCIConfig + "\n")
+					b.Write(f.Content)
+				}
+			}
+			golden(t, "oci/"+c.name, b.String())
+		})
+	}
+}
+
+func TestOCIRootlessMapsTheUser(t *testing.T) {
+	h := ociHost(debianHost)()
+	p := defaultPolicy(t, "/home/alice/proj")
+	s := ociConfig(t, mustOCI(t, p, h))
+	want := []specs.LinuxIDMapping{{ContainerID: uint32(h.UID), HostID: uint32(h.UID), Size: 1}}
+	if !slices.Equal(s.Linux.UIDMappings, want) || s.Process.User.UID != uint32(h.UID) {
+		t.Errorf("uid mappings %+v, user %+v", s.Linux.UIDMappings, s.Process.User)
+	}
+	if !s.Process.NoNewPrivileges || len(s.Process.Capabilities.Bounding) != 0 || !s.Root.Readonly {
+		t.Errorf("process not confined: %+v", s.Process)
+	}
+	h.Root = true
+	s = ociConfig(t, mustOCI(t, p, h))
+	for _, ns := range s.Linux.Namespaces {
+		if ns.Type == specs.UserNamespace {
+			t.Error("a user namespace as root")
+		}
+	}
+	if s.Process.User.UID != uint32(h.UID) {
+		t.Errorf("as root the command runs as %d", s.Process.User.UID)
+	}
+}
+
+func TestOCIRefusesFullNetwork(t *testing.T) {
+	p := defaultPolicy(t, "/home/alice/proj")
+	p.Network.Mode = profile.NetworkFull
+	h := ociHost(debianHost)()
+	h.Tools["pasta"] = "/usr/bin/pasta"
+	if _, err := OCI(p, h); err == nil || !strings.Contains(err.Error(), "not supported by the oci backend") {
+		t.Fatalf("network full: %v", err)
+	}
+}
+
+func TestOCIRuntimeChoice(t *testing.T) {
+	p := defaultPolicy(t, "/home/alice/proj")
+	h := ociHost(debianHost)()
+	for _, c := range []struct{ want, got string }{{"auto", "/usr/bin/crun"}, {"runc", "/usr/sbin/runc"}} {
+		p.OCI.Runtime = c.want
+		if rt, err := OCIRuntime(p, h); err != nil || rt != c.got {
+			t.Errorf("%s: %q %v", c.want, rt, err)
+		}
+	}
+	p.OCI.Runtime = "runsc"
+	if _, err := OCIRuntime(p, h); err == nil || !strings.Contains(err.Error(), "runsc") {
+		t.Errorf("missing runsc: %v", err)
+	}
+	delete(h.Tools, "crun")
+	delete(h.Tools, "runc")
+	p.OCI.Runtime = "auto"
+	if _, err := OCIRuntime(p, h); err == nil {
+		t.Error("no runtime accepted")
+	}
+}
+
+func TestOCISeccompMatchesTheFilter(t *testing.T) {
+	sc, err := OCISeccomp()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var blocked []string
+	ioctls := map[uint64]bool{}
+	for _, r := range sc.Syscalls {
+		if r.Action != specs.ActErrno {
+			t.Errorf("rule %v: action %s", r.Names, r.Action)
+		}
+		if len(r.Args) == 0 {
+			blocked = append(blocked, r.Names...)
+		}
+		if slices.Equal(r.Names, []string{"ioctl"}) {
+			ioctls[r.Args[0].ValueTwo] = r.Args[0].Value == 0xffffffff && r.Args[0].Op == specs.OpMaskedEqual && r.Args[0].Index == 1
+		}
+	}
+	for name := range BlockedSyscalls {
+		if !slices.Contains(blocked, name) {
+			t.Errorf("%s is not blocked", name)
+		}
+	}
+	for name, req := range BlockedIoctls {
+		if !ioctls[uint64(req)] {
+			t.Errorf("ioctl %s is not blocked on the low 32 bits of its request", name)
+		}
+	}
+	if !slices.Contains(blocked, "clone3") || sc.DefaultAction != specs.ActAllow || len(sc.Architectures) != 1 {
+		t.Errorf("seccomp section %+v", sc)
+	}
+}
+
+func mustOCI(t *testing.T, p *profile.Policy, h *Host) *Plan {
+	t.Helper()
+	pl, err := OCI(p, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pl
+}
