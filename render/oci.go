@@ -224,7 +224,7 @@ func OCISpec(p *profile.Policy, h *Host, bundle string, backend profile.Backend)
 	m.bind(path.Join(bundle, ociRuntime), Runtime(h), false)
 
 	// /etc: generated files in the root, host entries bound.
-	hostEtc, genEtc := SandboxEtc(p, h, profile.Bubblewrap, net)
+	hostEtc, genEtc := SandboxEtc(p, h, backend, net)
 	for _, f := range genEtc {
 		b.Files = append(b.Files, GeneratedFile{Path: path.Join(ociRootfs, "etc", f.Name), Content: f.Content, Mode: 0o644, Show: true})
 	}

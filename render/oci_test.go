@@ -85,11 +85,33 @@ func TestOCIGolden(t *testing.T) {
 func TestOCIRootlessMapsTheUser(t *testing.T) {
 	h := ociHost(debianHost)()
 	p := defaultPolicy(t, "/home/alice/proj")
+	p.Network.Mode = profile.NetworkOff
 	s := ociConfig(t, mustOCI(t, p, h))
 	want := []specs.LinuxIDMapping{{ContainerID: uint32(h.UID), HostID: uint32(h.UID), Size: 1}}
 	if !slices.Equal(s.Linux.UIDMappings, want) || s.Process.User.UID != uint32(h.UID) {
-		t.Errorf("uid mappings %+v, user %+v", s.Linux.UIDMappings, s.Process.User)
+		t.Errorf("crun: uid mappings %+v, user %+v", s.Linux.UIDMappings, s.Process.User)
 	}
+	// runc with subordinate ids: inside the launcher's namespace the
+	// user is 0 and the first subordinate id 1.
+	p.OCI.Runtime = "runc"
+	h.SubUID, h.SubGID = 100000, 100000
+	h.Tools["newuidmap"], h.Tools["newgidmap"] = "/usr/bin/newuidmap", "/usr/bin/newgidmap"
+	if !OCIOuterNamespace(h, "/usr/sbin/runc") {
+		t.Fatal("no outer namespace for runc with subordinate ids")
+	}
+	s = ociConfig(t, mustOCI(t, p, h))
+	want = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 1, Size: 1}, {ContainerID: uint32(h.UID), HostID: 0, Size: 1}}
+	if !slices.Equal(s.Linux.UIDMappings, want) || s.Process.User.UID != uint32(h.UID) {
+		t.Errorf("runc: uid mappings %+v, user %+v", s.Linux.UIDMappings, s.Process.User)
+	}
+	// Without them the user is root inside, and explain says so.
+	h.SubUID = 0
+	pl := mustOCI(t, p, h)
+	if s = ociConfig(t, pl); s.Process.User.UID != 0 || !strings.Contains(strings.Join(pl.Notes, "\n"), "appear as root inside") {
+		t.Errorf("runc without subordinate ids: user %+v, notes %q", s.Process.User, pl.Notes)
+	}
+	p.OCI.Runtime = "auto"
+	h.SubUID = 100000
 	if !s.Process.NoNewPrivileges || len(s.Process.Capabilities.Bounding) != 0 || !s.Root.Readonly {
 		t.Errorf("process not confined: %+v", s.Process)
 	}

@@ -1,0 +1,110 @@
+package backends_test
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	bt "github.com/claude-sandbox/claude-sandbox/backends/backendtest"
+)
+
+// requireOCIRuntime needs runc or crun.
+func requireOCIRuntime(t *testing.T) {
+	t.Helper()
+	for _, p := range []string{"crun", "runc", "/usr/sbin/runc", "/usr/bin/crun"} {
+		if _, err := exec.LookPath(p); err == nil {
+			return
+		}
+	}
+	bt.Missing(t, "an OCI runtime (crun or runc)", "apt install runc")
+}
+
+// TestOCIPromises runs the standard promise probes in the oci backend,
+// rootless as the unprivileged user and as root, and checks on the host
+// that the run left no run directory behind.
+func TestOCIPromises(t *testing.T) {
+	requireOCIRuntime(t)
+	for name, u := range users(t) {
+		t.Run(name, func(t *testing.T) {
+			f := bt.NewFixture(t, u)
+			h := bt.StartHost(t)
+			before := ociRunDirs(t, u.UID)
+			res := f.Run(t, f.Env(hostEnv...), "--backend=oci", "--no-network", "--shell", f.Project, "--",
+				"-c", f.ShellCommand(f.ProbeArgs(h), 42))
+			if res.Status != 42 {
+				t.Fatalf("status %d, want 42\nstdout: %s\nstderr: %s", res.Status, res.Stdout, res.Stderr)
+			}
+			r := bt.ParseReport(t, res.Stdout)
+			bt.CheckPromises(t, f, h, r)
+			if r.Processes > 4 {
+				t.Errorf("%d processes visible, want only the sandbox's own", r.Processes)
+			}
+			if r.UserNamespace {
+				t.Errorf("the sandbox can create user namespaces")
+			}
+			if after := ociRunDirs(t, u.UID); len(after) > len(before) {
+				t.Errorf("run directories left behind: %v (before: %v)", after, before)
+			}
+		})
+	}
+}
+
+// TestOCIThroughSudo launches as root on behalf of the user: the runtime
+// runs as root, the command as the user, with every promise kept.
+func TestOCIThroughSudo(t *testing.T) {
+	requireOCIRuntime(t)
+	bt.RequireRoot(t)
+	f := bt.NewSudoFixture(t, bt.TestUser(t))
+	h := bt.StartHost(t)
+	res := f.RunAsRoot(t, f.SudoEnv(hostEnv...), "--backend=oci", "--no-network", "--shell", f.Project, "--",
+		"-c", f.ShellCommand(f.ProbeArgs(h), 0))
+	if res.Status != 0 {
+		t.Fatalf("status %d\nstdout: %s\nstderr: %s", res.Status, res.Stdout, res.Stderr)
+	}
+	bt.CheckPromises(t, f, h, bt.ParseReport(t, res.Stdout))
+}
+
+func TestOCIExitStatuses(t *testing.T) {
+	requireOCIRuntime(t)
+	f := bt.NewFixture(t, bt.TestUser(t))
+	for _, want := range []int{0, 42} {
+		res := f.Run(t, f.Env(), "--backend=oci", "--no-network", "--shell", f.Project, "--", "-c", "exit "+itoa(want))
+		if res.Status != want {
+			t.Errorf("command exited %d, launcher %d (%s)", want, res.Status, res.Stderr)
+		}
+	}
+}
+
+// TestOCIProtectedPathAttack replaces .git/config from inside: the
+// pinned file must be unchanged on the host.
+func TestOCIProtectedPathAttack(t *testing.T) {
+	requireOCIRuntime(t)
+	f := bt.NewFixture(t, bt.TestUser(t))
+	cfg := filepath.Join(f.Project, ".git/config")
+	script := "echo evil > .git/config.new; mv .git/config.new .git/config; rm -f .git/config; echo '[core]hooksPath=/tmp' >> .git/config; exit 0"
+	res := f.Run(t, f.Env(), "--backend=oci", "--no-network", "--shell", f.Project, "--", "-c", script)
+	if res.Status != 0 {
+		t.Fatalf("status %d: %s", res.Status, res.Stderr)
+	}
+	data, err := os.ReadFile(cfg)
+	if err != nil || string(data) != "[core]\n" {
+		t.Errorf(".git/config on the host after the attack: %q %v", data, err)
+	}
+}
+
+// ociRunDirs lists the run directories of uid in the temporary directory.
+func ociRunDirs(t *testing.T, uid int) []string {
+	t.Helper()
+	var out []string
+	for _, base := range []string{os.TempDir(), "/run/user/" + itoa(uid)} {
+		dirs, _ := filepath.Glob(filepath.Join(base, "claude-sandbox-"+itoa(uid)+"-*"))
+		for _, d := range dirs {
+			if _, err := os.Stat(filepath.Join(d, "bundle")); err == nil || strings.Contains(d, "bundle") {
+				out = append(out, d)
+			}
+		}
+	}
+	return out
+}
