@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -202,4 +203,54 @@ func ociDelete(plan *render.Plan, run func() error) {
 	case <-done:
 	case <-time.After(10 * time.Second):
 	}
+}
+
+// ociChecks says whether this host can run the oci backend: which runtime
+// a launch would use, and whether it runs rootless with the user's own
+// ids inside.
+func ociChecks(p *profile.Policy) []check {
+	var cs []check
+	want := p.OCI.Runtime
+	var found []string
+	for _, r := range []string{"crun", "runc", "runsc"} {
+		if path, err := lookTool(r); err == nil {
+			found = append(found, path)
+		}
+	}
+	crunHybrid := !cgroupUnified()
+	var rt string
+	for _, path := range found {
+		name := filepath.Base(path)
+		switch {
+		case want != "auto" && name != want:
+		case want == "auto" && name == "runsc":
+		case want == "auto" && name == "crun" && crunHybrid:
+			cs = append(cs, ok("crun", path+": not used, this host mounts cgroup v1 and v2 side by side, which crun refuses"))
+		case rt == "":
+			rt = path
+		}
+	}
+	if rt == "" {
+		return append(cs, bad("runtime", fmt.Sprintf("no usable OCI runtime for oci.runtime = %q: install runc or crun (Debian and Ubuntu: apt install runc)", want)))
+	}
+	cs = append(cs, ok("runtime", rt))
+	if os.Getuid() == 0 {
+		return append(cs, ok("privileges", "root: the runtime runs as root, the command as the invoking user"))
+	}
+	if err := userNamespacesUsable(); err != nil {
+		return append(cs, bad("rootless", err.Error()))
+	}
+	if filepath.Base(rt) != "runc" {
+		return append(cs, ok("rootless", "user namespaces usable; your ids are mapped to themselves"))
+	}
+	u, g := 0, 0
+	if me, err := user.Current(); err == nil {
+		u, g = subID("/etc/subuid", me.Username, os.Getuid()), subID("/etc/subgid", me.Username, os.Getuid())
+	}
+	_, e1 := lookTool("newuidmap")
+	_, e2 := lookTool("newgidmap")
+	if u == 0 || g == 0 || e1 != nil || e2 != nil {
+		return append(cs, poorly("rootless", "runc without subordinate ids (/etc/subuid, /etc/subgid) or newuidmap (apt install uidmap): you appear as root inside; files still belong to you"))
+	}
+	return append(cs, ok("rootless", "runc in a user namespace mapped with newuidmap: your ids inside are your own"))
 }
