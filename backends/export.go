@@ -31,8 +31,30 @@ func ExportOCI(p *profile.Policy, dir string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	// A bundle runs without the launcher: no namespace of its own around
+	// the runtime (the container's root maps to the user for runc), and
+	// no placeholders for missing protected paths (their mounts go).
+	h.SubUID, h.SubGID = 0, 0
 	b, err := render.OCISpec(p, h, abs, profile.OCI)
 	if err != nil {
+		return nil, err
+	}
+	missing := map[string]bool{}
+	for _, ph := range b.Shares.Placeholders {
+		missing[ph.Path] = true
+	}
+	kept := b.Spec.Mounts[:0]
+	for _, m := range b.Spec.Mounts {
+		if missing[m.Source] {
+			b.Notes = append(b.Notes, "export: "+m.Source+" is missing; create it and bind it read-only before trusting the bundle with a project that may gain it")
+			continue
+		}
+		kept = append(kept, m)
+	}
+	b.Spec.Mounts = kept
+	// The directories a launch creates (~/.claude, the persistent ones)
+	// are bound; create them as a launch would.
+	if err := materializeDirs(&render.Plan{HostDirs: render.HostDirs(p, h)}, h); err != nil {
 		return nil, err
 	}
 	config, err := json.MarshalIndent(b.Spec, "", "  ")

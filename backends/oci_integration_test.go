@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	bt "github.com/claude-sandbox/claude-sandbox/backends/backendtest"
+	"github.com/claude-sandbox/claude-sandbox/render"
 )
 
 // requireOCIRuntime needs runc or crun.
@@ -107,4 +108,55 @@ func ociRunDirs(t *testing.T, uid int) []string {
 		}
 	}
 	return out
+}
+
+// TestOCIExportBundleRuns exports the policy as a bundle and runs it with
+// the runtime directly, as root: the command runs as the invoking user
+// with the policy's status passed through.
+func TestOCIExportBundleRuns(t *testing.T) {
+	requireOCIRuntime(t)
+	bt.RequireRoot(t)
+	f := bt.NewFixture(t, bt.User{Name: "root", UID: 0, GID: 0, Home: "/root"})
+	dir := filepath.Join(t.TempDir(), "bundle")
+	res := f.Run(t, f.Env(hostEnv...), "export", "--format=oci", "-o", dir, "--no-network", "--shell", f.Project)
+	if res.Status != 0 {
+		t.Fatalf("export: %d %s", res.Status, res.Stderr)
+	}
+	st, err := os.Stat(filepath.Join(dir, "config.json"))
+	if err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("config.json: %v %v", st, err)
+	}
+	rt, err := exec.LookPath("runc")
+	if err != nil {
+		rt = "/usr/sbin/runc"
+	}
+	state := t.TempDir()
+	id := "csbx-export-" + itoa(os.Getpid())
+	cmd := exec.Command(rt, "--root", state, "run", "--bundle", dir, id)
+	cmd.Stdin = strings.NewReader("test -w " + f.Project + " && ! test -e " + f.Secret + " && exit 7\nexit 1\n")
+	out, err := cmd.CombinedOutput()
+	t.Cleanup(func() { exec.Command(rt, "--root", state, "delete", "--force", id).Run() })
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 7 {
+		t.Fatalf("the exported bundle: %v\n%s", err, out)
+	}
+}
+
+// TestK8sExportDecodesStrictly exports the Pod manifest through the
+// launcher and decodes it strictly.
+func TestK8sExportDecodesStrictly(t *testing.T) {
+	f := bt.NewFixture(t, bt.TestUser(t))
+	res := f.Run(t, f.Env(hostEnv...), "export", "--format=k8s", "--runtime-class=gvisor", "--no-network", f.Project)
+	if res.Status != 0 {
+		t.Fatalf("export: %d %s", res.Status, res.Stderr)
+	}
+	pod, err := render.ParseK8sPod([]byte(res.Stdout))
+	if err != nil {
+		t.Fatalf("strict decoding: %v\n%s", err, res.Stdout)
+	}
+	if pod.Spec.RuntimeClassName == nil || *pod.Spec.RuntimeClassName != "gvisor" || *pod.Spec.SecurityContext.RunAsUser != int64(f.User.UID) {
+		t.Errorf("exported Pod: %+v", pod.Spec)
+	}
+	if strings.Contains(res.Stdout, "sk-test-value") || strings.Contains(res.Stdout, "hunter2") {
+		t.Error("the manifest holds a secret value")
+	}
 }
