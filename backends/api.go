@@ -79,6 +79,8 @@ func HelperMain(args []string) (status int, handled bool) {
 		return limits.HelperMain(args), true
 	case ociUserNSHelper:
 		return ociUserNSMain(args), true
+	case render.OCIInitName:
+		return ociInitMain(args), true
 	case egress.BridgeName:
 		return egress.BridgeMain(args), true
 	case egress.ConnectName:

@@ -13,6 +13,7 @@ import (
 
 	"github.com/claude-sandbox/claude-sandbox/profile"
 	"github.com/claude-sandbox/claude-sandbox/render"
+	"golang.org/x/sys/unix"
 )
 
 // runOCI runs the policy as an OCI runtime bundle: it writes the bundle
@@ -76,11 +77,29 @@ func runOCI(p *profile.Policy, h *render.Host, stdio IO) (int, error) {
 	cmd.Env = plan.Env
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	start := (*exec.Cmd).Start
+	// The lifeline: the container's init kills the sandbox when its end
+	// reads end of file, which the launcher's death causes.
+	lifeR, lifeW, err := os.Pipe()
+	if err != nil {
+		return 0, err
+	}
+	defer lifeW.Close()
+	cmd.ExtraFiles = []*os.File{lifeR}
+	start := func(c *exec.Cmd) error {
+		err := c.Start()
+		lifeR.Close()
+		return err
+	}
 	if render.OCIOuterNamespace(h, plan.Argv[0]) {
 		var err error
-		if cmd, start, err = ociInNamespace(cmd, h); err != nil {
+		var inner func(*exec.Cmd) error
+		if cmd, inner, err = ociInNamespace(cmd, h); err != nil {
 			return 0, err
+		}
+		start = func(c *exec.Cmd) error {
+			err := inner(c)
+			lifeR.Close()
+			return err
 		}
 		defer ociDeleteIn(h, plan)
 	} else {
@@ -115,7 +134,7 @@ func ociInNamespace(cmd *exec.Cmd, h *render.Host) (*exec.Cmd, func(*exec.Cmd) e
 		}
 		defer r.Close()
 		defer wr.Close()
-		w.ExtraFiles = []*os.File{r}
+		w.ExtraFiles = append([]*os.File{r}, cmd.ExtraFiles...)
 		if err := w.Start(); err != nil {
 			return err
 		}
@@ -148,6 +167,10 @@ func ociUserNSMain(args []string) int {
 		return 125
 	}
 	sync.Close()
+	// The runtime's preserved descriptor (the lifeline) moves from 4 to 3.
+	if unix.Dup3(4, 3, 0) == nil {
+		unix.Close(4)
+	}
 	if len(args) < 2 {
 		return 125
 	}

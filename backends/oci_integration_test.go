@@ -4,8 +4,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	bt "github.com/claude-sandbox/claude-sandbox/backends/backendtest"
 	"github.com/claude-sandbox/claude-sandbox/render"
@@ -159,4 +162,84 @@ func TestK8sExportDecodesStrictly(t *testing.T) {
 	if strings.Contains(res.Stdout, "sk-test-value") || strings.Contains(res.Stdout, "hunter2") {
 		t.Error("the manifest holds a secret value")
 	}
+}
+
+// TestOCISignals signals the launcher while the container runs: SIGTERM
+// ends the command (status 143) and SIGKILL of the launcher still ends
+// the container, through its init's lifeline; in both cases nothing of
+// the container is left running on the host.
+func TestOCISignals(t *testing.T) {
+	requireOCIRuntime(t)
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGKILL} {
+		t.Run(sig.String(), func(t *testing.T) {
+			f := bt.NewFixture(t, bt.TestUser(t))
+			marker := "csbx-oci-marker-" + itoa(os.Getpid()) + "-" + itoa(int(sig))
+			cmd := exec.Command(bt.Launcher(t), "--backend=oci", "--no-network", "--shell", f.Project, "--", "-c", "exec -a "+marker+" sleep 600")
+			cmd.Dir = f.Project
+			cmd.Env = f.Env()
+			if os.Getuid() == 0 {
+				cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(f.User.UID), Gid: uint32(f.User.GID)}}
+			}
+			var stderr strings.Builder
+			cmd.Stderr = &stderr
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() {
+				for _, pid := range markerPids(marker) {
+					syscall.Kill(pid, syscall.SIGKILL)
+				}
+			})
+			if !ociWait(30*time.Second, func() bool { return len(markerPids(marker)) > 0 }) {
+				cmd.Process.Kill()
+				cmd.Wait()
+				t.Fatalf("the command never started: %s", stderr.String())
+			}
+			cmd.Process.Signal(sig)
+			err := cmd.Wait()
+			status := 0
+			if ee, ok := err.(*exec.ExitError); ok {
+				status = ee.ExitCode()
+				if ws := ee.Sys().(syscall.WaitStatus); ws.Signaled() {
+					status = 128 + int(ws.Signal())
+				}
+			}
+			if status != 128+int(sig) {
+				t.Errorf("launcher status %d, want %d (%s)", status, 128+int(sig), stderr.String())
+			}
+			if !ociWait(15*time.Second, func() bool { return len(markerPids(marker)) == 0 }) {
+				t.Errorf("the container's command outlived the launcher: %v", markerPids(marker))
+			}
+		})
+	}
+}
+
+// markerPids lists the host processes whose command line starts with marker.
+func markerPids(marker string) []int {
+	var out []int
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		cmdline, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
+		if err == nil && strings.HasPrefix(string(cmdline), marker+"\x00") {
+			out = append(out, pid)
+		}
+	}
+	return out
+}
+
+// ociWait polls cond until it holds or timeout passes, and reports
+// whether it held.
+func ociWait(timeout time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		if cond() {
+			return true
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return cond()
 }

@@ -39,6 +39,13 @@ const (
 	OCIConfig = "config.json"
 )
 
+// OCIInitName is the launcher's helper mode that is an oci container's
+// init, and OCIInitInside where the launcher appears in the container.
+const (
+	OCIInitName   = "claude-sandbox-init"
+	OCIInitInside = "/run/claude-sandbox/bin/" + OCIInitName
+)
+
 // OCIVersion is the runtime-spec version a bundle declares: the oldest
 // that has every field used, so that the runtimes of stable
 // distributions (runc 1.1, crun 1.8) accept it.
@@ -474,6 +481,15 @@ func OCI(p *profile.Policy, h *Host) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The launcher is the container's init: it runs the command as its
+	// child, passes signals on (a PID 1 without handlers ignores them),
+	// reaps orphans, and kills the sandbox when the launcher's lifeline
+	// (descriptor 3, kept open by --preserve-fds) closes.
+	if h.Self == "" {
+		return nil, fmt.Errorf("oci: the launcher's own path is unknown")
+	}
+	b.Spec.Mounts = append(b.Spec.Mounts, specs.Mount{Destination: OCIInitInside, Type: "bind", Source: h.Self, Options: []string{"rbind", "nosuid", "nodev", "ro"}})
+	b.Spec.Process.Args = append([]string{OCIInitInside, "--"}, b.Spec.Process.Args...)
 	config, err := json.MarshalIndent(b.Spec, "", "  ")
 	if err != nil {
 		return nil, fmt.Errorf("oci: %w", err)
@@ -503,7 +519,7 @@ func OCI(p *profile.Policy, h *Host) (*Plan, error) {
 	plan.DBusProxy, _ = DBusProxyFor(p, h)
 	// The runtime's own state lives in the run directory, so nothing of
 	// the run outlives it.
-	plan.Argv = []string{rt, "--root", path.Join(h.RunDir, "state"), "run", "--bundle", dir, ContainerID(h)}
+	plan.Argv = []string{rt, "--root", path.Join(h.RunDir, "state"), "run", "--preserve-fds", "1", "--bundle", dir, ContainerID(h)}
 	plan.Env = []string{"PATH=" + SystemPath, "TERM=" + orDefault(h.Env["TERM"], "xterm-256color")}
 	if !h.Root {
 		// A rootless runtime finds its runtime directory here.
