@@ -87,7 +87,10 @@ func TestOCIProtectedPathAttack(t *testing.T) {
 	requireOCIRuntime(t)
 	f := bt.NewFixture(t, bt.TestUser(t))
 	cfg := filepath.Join(f.Project, ".git/config")
-	script := "echo evil > .git/config.new; mv .git/config.new .git/config; rm -f .git/config; echo '[core]hooksPath=/tmp' >> .git/config; exit 0"
+	hook := filepath.Join(f.Project, ".git/hooks/pre-commit")
+	script := "echo evil > .git/config.new; mv .git/config.new .git/config; rm -f .git/config; echo '[core]hooksPath=/tmp' >> .git/config; " +
+		"echo evil > .git/hooks/pre-commit; ln -sf /tmp/x .git/hooks/post-checkout; rm -rf .git/hooks; " +
+		"mv .git .git-renamed; rm -rf .git; exit 0"
 	res := f.Run(t, f.Env(), "--backend=oci", "--no-network", "--shell", f.Project, "--", "-c", script)
 	if res.Status != 0 {
 		t.Fatalf("status %d: %s", res.Status, res.Stderr)
@@ -95,6 +98,56 @@ func TestOCIProtectedPathAttack(t *testing.T) {
 	data, err := os.ReadFile(cfg)
 	if err != nil || string(data) != "[core]\n" {
 		t.Errorf(".git/config on the host after the attack: %q %v", data, err)
+	}
+	if data, err := os.ReadFile(hook); err != nil || string(data) != "#!/bin/sh\n" {
+		t.Errorf("the pre-commit hook on the host after the attack: %q %v", data, err)
+	}
+	if _, err := os.Lstat(filepath.Join(f.Project, ".git/hooks/post-checkout")); err == nil {
+		t.Error("a hook was added on the host")
+	}
+	if _, err := os.Stat(filepath.Join(f.Project, ".git-renamed")); err == nil {
+		t.Error(".git was renamed on the host")
+	}
+	// Git on the host still sees its own configuration.
+	if out, err := exec.Command("git", "-C", f.Project, "config", "--get", "core.hooksPath").CombinedOutput(); err == nil {
+		t.Errorf("core.hooksPath is set on the host: %s", out)
+	}
+}
+
+// TestOCIAllowlist runs the allowlist mode: the sandbox reaches the
+// launcher's proxy on its loopback, which refuses a domain outside the
+// allowlist, and it has no other interface.
+func TestOCIAllowlist(t *testing.T) {
+	requireOCIRuntime(t)
+	f := bt.NewFixture(t, bt.TestUser(t))
+	script := `(exec 3<>/dev/tcp/127.0.0.1/3128 && printf 'CONNECT denied.invalid:443 HTTP/1.1\r\nHost: denied.invalid:443\r\n\r\n' >&3 && head -n 1 <&3)
+cut -d: -f1 /proc/net/dev | tail -n +3 | tr -d ' '
+exit 0`
+	res := f.Run(t, f.Env(), "--backend=oci", "--network=allowlist", "--shell", f.Project, "--", "-c", script)
+	if res.Status != 0 {
+		t.Fatalf("status %d: %s", res.Status, res.Stderr)
+	}
+	lines := strings.Fields(res.Stdout)
+	if !strings.Contains(res.Stdout, "403") || lines[len(lines)-1] != "lo" || strings.Count(res.Stdout, "\n") != 2 {
+		t.Errorf("allowlist: want the proxy's refusal and only lo, got %q", res.Stdout)
+	}
+	if !strings.Contains(res.Stderr, "denied.invalid (not in allowlist)") {
+		t.Errorf("the refusal is not reported: %s", res.Stderr)
+	}
+}
+
+// TestOCIRlimits checks the rlimits of [limits] inside.
+func TestOCIRlimits(t *testing.T) {
+	requireOCIRuntime(t)
+	f := bt.NewFixture(t, bt.TestUser(t))
+	f.WriteUserConfig(t, "[limits]\nopen_files = 1234\nfile_size = \"3M\"\n")
+	res := f.Run(t, f.Env(), "--backend=oci", "--no-network", "--shell", f.Project, "--", "-c", "ulimit -n; ulimit -f")
+	if res.Status != 0 {
+		t.Fatalf("status %d: %s", res.Status, res.Stderr)
+	}
+	// ulimit -f counts 1024-byte blocks.
+	if got := strings.Fields(res.Stdout); len(got) != 2 || got[0] != "1234" || got[1] != "3072" {
+		t.Errorf("limits inside: %q, want 1234 open files and 3072 blocks", res.Stdout)
 	}
 }
 
