@@ -9,6 +9,7 @@ import (
 
 	"github.com/claude-sandbox/claude-sandbox/profile"
 	"github.com/claude-sandbox/claude-sandbox/render"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
 // ExportOCI writes policy p as an OCI runtime bundle into dir, which must
@@ -52,6 +53,12 @@ func ExportOCI(p *profile.Policy, dir string) ([]string, error) {
 		kept = append(kept, m)
 	}
 	b.Spec.Mounts = kept
+	if len(b.Net.Attach) > 0 {
+		// The launcher would connect the namespace; the bundle alone
+		// gets one without connectivity rather than the host's.
+		b.Spec.Linux.Namespaces = append(b.Spec.Linux.Namespaces, specs.LinuxNamespace{Type: specs.NetworkNamespace})
+		b.Notes = append(b.Notes, "export: network \"full\" needs a connected namespace the launcher makes; the bundle has a new one holding only lo (attach slirp4netns to the container to connect it)")
+	}
 	// The directories a launch creates (~/.claude, the persistent ones)
 	// are bound; create them as a launch would.
 	if err := materializeDirs(&render.Plan{HostDirs: render.HostDirs(p, h)}, h); err != nil {

@@ -93,9 +93,11 @@ func runOCI(p *profile.Policy, h *render.Host, stdio IO) (int, error) {
 	if render.OCIOuterNamespace(h, plan.Argv[0]) {
 		var err error
 		var inner func(*exec.Cmd) error
-		if cmd, inner, err = ociInNamespace(cmd, h); err != nil {
+		var stopNetwork func()
+		if cmd, inner, stopNetwork, err = ociInNamespace(cmd, h, plan.Network); err != nil {
 			return 0, err
 		}
+		defer stopNetwork()
 		start = func(c *exec.Cmd) error {
 			err := inner(c)
 			lifeR.Close()
@@ -103,6 +105,16 @@ func runOCI(p *profile.Policy, h *render.Host, stdio IO) (int, error) {
 		}
 		defer ociDeleteIn(h, plan)
 	} else {
+		netStart, stopNetwork, err := startIn(plan.Network)
+		if err != nil {
+			return 0, err
+		}
+		defer stopNetwork()
+		start = func(c *exec.Cmd) error {
+			err := netStart(c)
+			lifeR.Close()
+			return err
+		}
 		defer ociDelete(plan, nil)
 	}
 	status, _, err := superviseStart(cmd, start, nil)
@@ -121,12 +133,25 @@ const ociUserNSHelper = "claude-sandbox-oci-userns"
 // execve by a process that is root of its namespace gains the
 // namespace's capabilities, which the runtime needs to map the
 // container's own namespace.
-func ociInNamespace(cmd *exec.Cmd, h *render.Host) (*exec.Cmd, func(*exec.Cmd) error, error) {
-	w := exec.Command(h.Self, cmd.Args...)
+//
+// With a network helper (slirp4netns), the namespace also has a network
+// namespace of its own, which the helper connects before the runtime
+// starts; stop ends the helper.
+func ociInNamespace(cmd *exec.Cmd, h *render.Host, network []string) (w *exec.Cmd, startW func(*exec.Cmd) error, stop func(), err error) {
+	w = exec.Command(h.Self, cmd.Args...)
 	w.Args[0] = ociUserNSHelper
 	w.Env = cmd.Env
 	w.Stdin, w.Stdout, w.Stderr = cmd.Stdin, cmd.Stdout, cmd.Stderr
 	w.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Cloneflags: syscall.CLONE_NEWUSER | syscall.CLONE_NEWNS}
+	if len(network) > 0 {
+		w.SysProcAttr.Cloneflags |= syscall.CLONE_NEWNET
+	}
+	var attached *attachedNetwork
+	stop = func() {
+		if attached != nil {
+			attached.Close()
+		}
+	}
 	start := func(w *exec.Cmd) error {
 		r, wr, err := os.Pipe()
 		if err != nil {
@@ -150,10 +175,66 @@ func ociInNamespace(cmd *exec.Cmd, h *render.Host) (*exec.Cmd, func(*exec.Cmd) e
 				return fmt.Errorf("%s: %v: %s", filepath.Base(m[0]), err, strings.TrimSpace(string(out)))
 			}
 		}
+		if len(network) > 0 {
+			if attached, err = attachNetworkTo(network, w.Process.Pid); err != nil {
+				w.Process.Kill()
+				w.Wait()
+				return err
+			}
+		}
 		_, err = wr.Write([]byte{1})
 		return err
 	}
-	return w, start, nil
+	return w, start, stop, nil
+}
+
+// attachNetworkTo starts the network helper (slirp4netns) on the network
+// namespace of process pid, joining its user namespace first, and waits
+// until it is up.
+func attachNetworkTo(helper []string, pid int) (*attachedNetwork, error) {
+	n := &attachedNetwork{}
+	readyR, readyW, err := os.Pipe()
+	if err != nil {
+		return nil, fmt.Errorf("network helper: %w", err)
+	}
+	defer readyR.Close()
+	exitR, exitW, err := os.Pipe()
+	if err != nil {
+		readyW.Close()
+		return nil, fmt.Errorf("network helper: %w", err)
+	}
+	n.exit = exitW
+	proc := "/proc/" + strconv.Itoa(pid) + "/ns/"
+	// slirp4netns's own sandbox needs root in the user namespace it
+	// starts from, which a helper joining another one lacks; its seccomp
+	// filter stays.
+	var opts []string
+	for _, o := range helper[1:] {
+		if o != "--enable-sandbox" {
+			opts = append(opts, o)
+		}
+	}
+	args := append(opts, "--ready-fd=3", "--exit-fd=4",
+		"--userns-path="+proc+"user", "--netns-type=path", proc+"net", "tap0")
+	n.helper = exec.Command(helper[0], args...)
+	n.helper.ExtraFiles = []*os.File{readyW, exitR}
+	n.helper.Stderr = &n.stderr
+	n.helper.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	err = n.helper.Start()
+	readyW.Close()
+	exitR.Close()
+	if err != nil {
+		n.helper = nil
+		n.Close()
+		return nil, fmt.Errorf("starting %s: %w", helper[0], err)
+	}
+	readyR.SetReadDeadline(time.Now().Add(helperReadyTimeout))
+	b := make([]byte, 1)
+	if _, err := readyR.Read(b); err != nil {
+		n.Close()
+		return nil, fmt.Errorf("%s did not come up: %v: %s", helper[0], err, strings.TrimSpace(n.stderr.String()))
+	}
+	return n, nil
 }
 
 // ociUserNSMain is the helper: args are its name and the runtime's argv.
@@ -193,7 +274,7 @@ func ociDeleteIn(h *render.Host, plan *render.Plan) {
 	rt, state, id := plan.Argv[0], plan.Argv[2], plan.Argv[len(plan.Argv)-1]
 	del := exec.Command(rt, "--root", state, "delete", "--force", id)
 	del.Env = plan.Env
-	w, start, err := ociInNamespace(del, h)
+	w, start, _, err := ociInNamespace(del, h, nil)
 	if err != nil {
 		return
 	}

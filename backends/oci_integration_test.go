@@ -296,3 +296,29 @@ func ociWait(timeout time.Duration, cond func() bool) bool {
 	}
 	return cond()
 }
+
+// TestOCIFullNetwork runs the full mode rootless and as root: the
+// sandbox has its own connected interface besides lo, and the host's
+// loopback listener stays unreachable.
+func TestOCIFullNetwork(t *testing.T) {
+	requireOCIRuntime(t)
+	bt.RequireTool(t, "slirp4netns", "apt install slirp4netns")
+	for name, u := range users(t) {
+		t.Run(name, func(t *testing.T) {
+			f := bt.NewFixture(t, u)
+			h := bt.StartHost(t)
+			res := f.Run(t, f.Env(), "--backend=oci", "--network=full", "--shell", f.Project, "--",
+				"-c", f.ShellCommand([]string{"-connect", h.Listener}, 0))
+			if res.Status != 0 {
+				t.Fatalf("status %d\n%s", res.Status, res.Stderr)
+			}
+			r := bt.ParseReport(t, res.Stdout)
+			if !bt.Has(r.Interfaces, "lo") || !bt.Has(r.Interfaces, "tap0") || len(r.Interfaces) != 2 {
+				t.Errorf("interfaces inside: %v, want lo and tap0", r.Interfaces)
+			}
+			if r.Connect[h.Listener] {
+				t.Errorf("the host's loopback listener %s is reachable", h.Listener)
+			}
+		})
+	}
+}

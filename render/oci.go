@@ -110,19 +110,15 @@ func OCISpec(p *profile.Policy, h *Host, bundle string, backend profile.Backend)
 	if err != nil {
 		return nil, err
 	}
-	net := NetworkFor(p, h, profile.Bubblewrap)
+	rt, _ := OCIRuntime(p, h)
+	net := ociNetwork(p, h, rt)
 	if net.Err != nil {
 		return nil, net.Err
-	}
-	switch p.Network.Mode {
-	case profile.NetworkFull:
-		return nil, fmt.Errorf("network \"full\" is not supported by the oci backend (its namespace would need a user-mode network helper in front of the runtime): choose network = \"off\", \"allowlist\" or \"host\", or the bubblewrap backend")
 	}
 	notes = append(notes, net.Notes...)
 	b := &OCIBundle{Net: net, Shares: us}
 
 	rootless := !h.Root
-	rt, _ := OCIRuntime(p, h)
 	ids := ociIDMapping(h, rt, rootless)
 	if ids.note != "" {
 		notes = append(notes, ids.note)
@@ -363,6 +359,21 @@ func ociMountParents(mounts []specs.Mount) []RootDir {
 	return out
 }
 
+// ociNetwork plans the network of an oci run. The full mode needs a
+// namespace the launcher makes and connects through slirp4netns before
+// the runtime starts in it: as root, or rootless where runc runs inside
+// the launcher's own user namespace (see OCIOuterNamespace); the bundle
+// then has no network namespace of its own.
+func ociNetwork(p *profile.Policy, h *Host, rt string) NetworkPlan {
+	if p.Network.Mode != profile.NetworkFull {
+		return NetworkFor(p, h, profile.Bubblewrap)
+	}
+	if h.Root || OCIOuterNamespace(h, rt) {
+		return slirpNetwork(p, h)
+	}
+	return NetworkPlan{Err: errorf("network \"full\" on the oci backend needs root, or runc with subordinate ids (/etc/subuid, /etc/subgid and newuidmap from the uidmap package): choose network = \"allowlist\", \"off\" or \"host\", or the bubblewrap backend")}
+}
+
 // ociInBundle maps a sandbox path inside the home or the runtime
 // directory to its place in the bundle.
 func ociInBundle(h *Host, p string) (string, bool) {
@@ -502,7 +513,7 @@ func OCI(p *profile.Policy, h *Host) (*Plan, error) {
 		Limits:       Limits(p, h, profile.OCI),
 		Secret:       b.Secret,
 		Notes:        b.Notes,
-		Network:      nil,
+		Network:      b.Net.Attach,
 	}
 	plan.Dirs = append(plan.Dirs, RootDir{Path: dir, Mode: 0o755})
 	for _, d := range b.Dirs {

@@ -127,16 +127,6 @@ func TestOCIRootlessMapsTheUser(t *testing.T) {
 	}
 }
 
-func TestOCIRefusesFullNetwork(t *testing.T) {
-	p := defaultPolicy(t, "/home/alice/proj")
-	p.Network.Mode = profile.NetworkFull
-	h := ociHost(debianHost)()
-	h.Tools["pasta"] = "/usr/bin/pasta"
-	if _, err := OCI(p, h); err == nil || !strings.Contains(err.Error(), "not supported by the oci backend") {
-		t.Fatalf("network full: %v", err)
-	}
-}
-
 func TestOCIRuntimeChoice(t *testing.T) {
 	p := defaultPolicy(t, "/home/alice/proj")
 	h := ociHost(debianHost)()
@@ -198,4 +188,36 @@ func mustOCI(t *testing.T, p *profile.Policy, h *Host) *Plan {
 		t.Fatal(err)
 	}
 	return pl
+}
+
+// TestOCINetworkNeverTheHosts checks that every mode but host either
+// gives the bundle a network namespace of its own or has the launcher
+// start the runtime in one it connects; and that full is refused where
+// the launcher cannot.
+func TestOCINetworkNeverTheHosts(t *testing.T) {
+	for _, root := range []bool{false, true} {
+		for _, mode := range []profile.NetworkMode{profile.NetworkOff, profile.NetworkAllowlist, profile.NetworkFull, profile.NetworkHost} {
+			h := ociHost(debianHost)()
+			h.Root = root
+			h.SubUID, h.SubGID = 100000, 100000
+			h.Tools["newuidmap"], h.Tools["newgidmap"] = "/usr/bin/newuidmap", "/usr/bin/newgidmap"
+			p := defaultPolicy(t, "/home/alice/proj")
+			p.OCI.Runtime = "runc"
+			p.Network.Mode = mode
+			pl := mustOCI(t, p, h)
+			own := slices.ContainsFunc(ociConfig(t, pl).Linux.Namespaces, func(n specs.LinuxNamespace) bool { return n.Type == specs.NetworkNamespace })
+			switch {
+			case mode == profile.NetworkHost && (own || len(pl.Network) > 0):
+				t.Errorf("root %v, host: a private network", root)
+			case mode != profile.NetworkHost && own == (len(pl.Network) > 0):
+				t.Errorf("root %v, %s: own namespace %v, launcher's helper %q", root, mode, own, pl.Network)
+			}
+		}
+	}
+	// Rootless crun cannot have the full mode.
+	p := defaultPolicy(t, "/home/alice/proj")
+	p.Network.Mode = profile.NetworkFull
+	if _, err := OCI(p, ociHost(debianHost)()); err == nil || !strings.Contains(err.Error(), "needs root") {
+		t.Errorf("rootless crun with network full: %v", err)
+	}
 }
