@@ -14,15 +14,24 @@ import (
 	"github.com/claude-sandbox/claude-sandbox/render"
 )
 
-// requireOCIRuntime needs runc or crun.
+// requireOCIRuntime needs runc or crun and, for rootless runc to keep
+// the user's ids, newuidmap and newgidmap.
 func requireOCIRuntime(t *testing.T) {
 	t.Helper()
+	found := false
 	for _, p := range []string{"crun", "runc", "/usr/sbin/runc", "/usr/bin/crun"} {
 		if _, err := exec.LookPath(p); err == nil {
-			return
+			found = true
 		}
 	}
-	bt.Missing(t, "an OCI runtime (crun or runc)", "apt install runc")
+	if !found {
+		bt.Missing(t, "an OCI runtime (crun or runc)", "apt install runc")
+	}
+	for _, p := range []string{"newuidmap", "newgidmap"} {
+		if _, err := exec.LookPath(p); err != nil {
+			bt.Missing(t, p, "apt install uidmap")
+		}
+	}
 }
 
 // TestOCIPromises runs the standard promise probes in the oci backend,
