@@ -1,6 +1,7 @@
 package backends
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -272,6 +273,9 @@ func ociUserNSMain(args []string) int {
 // like the run's, where the runtime's state belongs to root.
 func ociDeleteIn(h *render.Host, plan *render.Plan) {
 	rt, state, id := plan.Argv[0], plan.Argv[2], plan.Argv[len(plan.Argv)-1]
+	if _, err := os.Lstat(filepath.Join(state, id)); errors.Is(err, os.ErrNotExist) {
+		return
+	}
 	del := exec.Command(rt, "--root", state, "delete", "--force", id)
 	del.Env = plan.Env
 	w, start, _, err := ociInNamespace(del, h, nil)
@@ -291,8 +295,12 @@ func ociDeleteIn(h *render.Host, plan *render.Plan) {
 // is left of it.
 // run, when set, runs the deletion instead of the runtime itself.
 func ociDelete(plan *render.Plan, run func() error) {
-	// Argv is RUNTIME --root STATE run --bundle DIR ID.
+	// Argv is RUNTIME --root STATE run ... ID.
 	rt, state, id := plan.Argv[0], plan.Argv[2], plan.Argv[len(plan.Argv)-1]
+	if _, err := os.Lstat(filepath.Join(state, id)); errors.Is(err, os.ErrNotExist) {
+		// The runtime removed the container itself when it ended.
+		return
+	}
 	if run == nil {
 		del := exec.Command(rt, "--root", state, "delete", "--force", id)
 		del.Env = plan.Env
