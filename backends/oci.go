@@ -118,6 +118,14 @@ func runOCI(p *profile.Policy, h *render.Host, stdio IO) (int, error) {
 		}
 		defer ociDelete(plan, nil)
 	}
+	if !h.Root {
+		lim, err := newRunLimits(plan, h)
+		if err != nil {
+			return 0, err
+		}
+		defer lim.Close()
+		start = lim.StartWith(start)
+	}
 	status, _, err := superviseStart(cmd, start, nil)
 	return status, err
 }

@@ -331,3 +331,55 @@ func TestOCIFullNetwork(t *testing.T) {
 		})
 	}
 }
+
+// TestOCICgroupLimits runs as root with a process limit: the runtime puts
+// the command in a cgroup whose pids.max is the limit.
+func TestOCICgroupLimits(t *testing.T) {
+	requireOCIRuntime(t)
+	bt.RequireRoot(t)
+	f := bt.NewFixture(t, bt.User{Name: "root", UID: 0, GID: 0, Home: "/root"})
+	f.WriteUserConfig(t, "[limits]\nprocesses = 77\n")
+	marker := "csbx-oci-cgroup-" + itoa(os.Getpid())
+	cmd := exec.Command(bt.Launcher(t), "--backend=oci", "--no-network", "--shell", f.Project, "--", "-c", "exec -a "+marker+" sleep 600")
+	cmd.Dir, cmd.Env = f.Project, f.Env()
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		cmd.Wait()
+	})
+	if !ociWait(30*time.Second, func() bool { return len(markerPids(marker)) > 0 }) {
+		t.Fatalf("the command never started: %s", stderr.String())
+	}
+	pid := markerPids(marker)[0]
+	data, err := os.ReadFile("/proc/" + itoa(pid) + "/cgroup")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var max string
+	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		parts := strings.SplitN(line, ":", 3)
+		if len(parts) != 3 {
+			continue
+		}
+		var file string
+		switch {
+		case parts[1] == "pids":
+			file = filepath.Join("/sys/fs/cgroup/pids", parts[2], "pids.max")
+		case parts[0] == "0" && parts[1] == "":
+			file = filepath.Join("/sys/fs/cgroup", parts[2], "pids.max")
+		default:
+			continue
+		}
+		if b, err := os.ReadFile(file); err == nil {
+			max = strings.TrimSpace(string(b))
+			break
+		}
+	}
+	if max != "77" {
+		t.Errorf("pids.max of the command's cgroup is %q, want 77 (cgroups: %s)", max, data)
+	}
+}

@@ -180,7 +180,13 @@ func OCISpec(p *profile.Policy, h *Host, bundle string, backend profile.Backend)
 		return nil, err
 	}
 	linux.Seccomp = seccomp
-	linux.Resources = ociResources(lp.Cgroup)
+	if !rootless {
+		// As root the runtime makes the container's cgroup with these
+		// limits; rootless, the launcher starts the runtime inside a
+		// cgroup of its own (as for bubblewrap), which a rootless
+		// runtime without resources to set stays in.
+		linux.Resources = ociResources(lp.Cgroup)
+	}
 	s.Linux = linux
 
 	// The root: the system, kernel file systems, scratch space.
