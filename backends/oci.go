@@ -85,10 +85,18 @@ func runOCI(p *profile.Policy, h *render.Host, stdio IO) (int, error) {
 		return 0, err
 	}
 	defer lifeW.Close()
-	cmd.ExtraFiles = []*os.File{lifeR}
+	// The init writes a byte here once the command runs: a runtime that
+	// ends without it failed to set the sandbox up.
+	startedR, startedW, err := os.Pipe()
+	if err != nil {
+		return 0, err
+	}
+	defer startedR.Close()
+	cmd.ExtraFiles = []*os.File{lifeR, startedW}
 	start := func(c *exec.Cmd) error {
 		err := c.Start()
 		lifeR.Close()
+		startedW.Close()
 		return err
 	}
 	if render.OCIOuterNamespace(h, plan.Argv[0]) {
@@ -102,6 +110,7 @@ func runOCI(p *profile.Policy, h *render.Host, stdio IO) (int, error) {
 		start = func(c *exec.Cmd) error {
 			err := inner(c)
 			lifeR.Close()
+			startedW.Close()
 			return err
 		}
 		defer ociDeleteIn(h, plan)
@@ -114,6 +123,7 @@ func runOCI(p *profile.Policy, h *render.Host, stdio IO) (int, error) {
 		start = func(c *exec.Cmd) error {
 			err := netStart(c)
 			lifeR.Close()
+			startedW.Close()
 			return err
 		}
 		defer ociDelete(plan, nil)
@@ -126,8 +136,15 @@ func runOCI(p *profile.Policy, h *render.Host, stdio IO) (int, error) {
 		defer lim.Close()
 		start = lim.StartWith(start)
 	}
-	status, _, err := superviseStart(cmd, start, nil)
-	return status, err
+	status, interrupted, err := superviseStart(cmd, start, nil)
+	if err != nil || interrupted {
+		return status, err
+	}
+	startedR.SetReadDeadline(time.Now().Add(time.Second))
+	if n, _ := startedR.Read(make([]byte, 1)); n != 1 {
+		return 0, fmt.Errorf("%s could not start the sandbox (status %d; its message is above)", filepath.Base(plan.Argv[0]), status)
+	}
+	return status, nil
 }
 
 // ociUserNSHelper is the launcher's helper mode that waits in a new user
@@ -257,9 +274,10 @@ func ociUserNSMain(args []string) int {
 		return 125
 	}
 	sync.Close()
-	// The runtime's preserved descriptor (the lifeline) moves from 4 to 3.
-	if unix.Dup3(4, 3, 0) == nil {
-		unix.Close(4)
+	// The runtime's preserved descriptors (the lifeline and the started
+	// pipe) move from 4 and 5 to 3 and 4.
+	if unix.Dup3(4, 3, 0) == nil && unix.Dup3(5, 4, 0) == nil {
+		unix.Close(5)
 	}
 	if len(args) < 2 {
 		return 125

@@ -383,3 +383,29 @@ func TestOCICgroupLimits(t *testing.T) {
 		t.Errorf("pids.max of the command's cgroup is %q, want 77 (cgroups: %s)", max, data)
 	}
 }
+
+// TestOCIRuntimeFailure gives the launcher a runtime that fails before
+// the sandbox exists: the launcher reports its own failure (125), never
+// a status the command could have returned; a missing command is 127.
+func TestOCIRuntimeFailure(t *testing.T) {
+	requireOCIRuntime(t)
+	f := bt.NewFixture(t, bt.TestUser(t))
+	// In the fixture's home, which the test user can reach.
+	bin := filepath.Join(f.Home, "fake-bin")
+	if err := os.MkdirAll(bin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(bin, "runc"), []byte("#!/bin/sh\necho 'runc: broken on purpose' >&2\nexit 1\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	f.WriteUserConfig(t, "[oci]\nruntime = \"runc\"\n")
+	env := append(f.Env(), "PATH="+bin+":/usr/local/bin:/usr/bin:/bin")
+	res := f.Run(t, env, "--backend=oci", "--no-network", "--shell", f.Project, "--", "-c", "exit 0")
+	if res.Status != 125 || !strings.Contains(res.Stderr, "could not start the sandbox") {
+		t.Errorf("failing runtime: status %d, stderr %s", res.Status, res.Stderr)
+	}
+	res = f.Run(t, f.Env(), "--backend=oci", "--no-network", "--shell", f.Project, "--", "-c", "exec /nonexistent/command")
+	if res.Status != 127 {
+		t.Errorf("missing command: status %d, stderr %s", res.Status, res.Stderr)
+	}
+}

@@ -16,11 +16,17 @@ import (
 // terminal already reached the command), reaps every orphan, and returns
 // the command's status (128+N when signal N killed it). When descriptor 3,
 // the launcher's lifeline, reaches end of file (the launcher died), it
-// kills everything in the container.
+// kills everything in the container. It first writes a byte on
+// descriptor 4: the sandbox is set up.
 func ociInitMain(args []string) int {
 	if len(args) < 3 || args[1] != "--" {
 		fmt.Fprintln(os.Stderr, "claude-sandbox: usage: claude-sandbox-init -- COMMAND...")
 		return 125
+	}
+	// The sandbox is set up: say so to the launcher.
+	if started := os.NewFile(4, "started"); started != nil {
+		started.Write([]byte{1})
+		started.Close()
 	}
 	sigs := make(chan os.Signal, 8)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGCHLD)
@@ -29,6 +35,8 @@ func ociInitMain(args []string) int {
 		fmt.Fprintf(os.Stderr, "claude-sandbox: %v\n", err)
 		return 127
 	}
+	// The lifeline stays out of the command.
+	unix.CloseOnExec(3)
 	wd, _ := os.Getwd()
 	pid, err := syscall.ForkExec(argv0, args[2:], &syscall.ProcAttr{Dir: wd, Env: os.Environ(), Files: []uintptr{0, 1, 2}})
 	if err != nil {
@@ -37,7 +45,6 @@ func ociInitMain(args []string) int {
 	}
 	lifeline := os.NewFile(3, "lifeline")
 	if lifeline != nil {
-		unix.CloseOnExec(3)
 		go func() {
 			var b [1]byte
 			for {

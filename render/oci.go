@@ -501,7 +501,8 @@ func OCI(p *profile.Policy, h *Host) (*Plan, error) {
 	// The launcher is the container's init: it runs the command as its
 	// child, passes signals on (a PID 1 without handlers ignores them),
 	// reaps orphans, and kills the sandbox when the launcher's lifeline
-	// (descriptor 3, kept open by --preserve-fds) closes.
+	// (descriptor 3, kept open by --preserve-fds) closes; on descriptor 4
+	// it reports that the command started.
 	if h.Self == "" {
 		return nil, fmt.Errorf("oci: the launcher's own path is unknown")
 	}
@@ -536,7 +537,7 @@ func OCI(p *profile.Policy, h *Host) (*Plan, error) {
 	plan.DBusProxy, _ = DBusProxyFor(p, h)
 	// The runtime's own state lives in the run directory, so nothing of
 	// the run outlives it.
-	plan.Argv = []string{rt, "--root", path.Join(h.RunDir, "state"), "run", "--preserve-fds", "1", "--bundle", dir, ContainerID(h)}
+	plan.Argv = []string{rt, "--root", path.Join(h.RunDir, "state"), "run", "--preserve-fds", "2", "--bundle", dir, ContainerID(h)}
 	plan.Env = []string{"PATH=" + SystemPath, "TERM=" + orDefault(h.Env["TERM"], "xterm-256color")}
 	if !h.Root {
 		// A rootless runtime finds its runtime directory here.
