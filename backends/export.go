@@ -110,5 +110,5 @@ func ExportK8s(p *profile.Policy, o render.K8sOptions) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return render.K8sManifest(pod)
+	return render.K8sManifest(pod, render.K8sNetworkPolicy(p, pod))
 }

@@ -214,8 +214,8 @@ func TestK8sExportDecodesStrictly(t *testing.T) {
 	if res.Status != 0 {
 		t.Fatalf("export: %d %s", res.Status, res.Stderr)
 	}
-	pod, err := render.ParseK8sPod([]byte(res.Stdout))
-	if err != nil {
+	pod, np, err := render.ParseK8sManifest([]byte(res.Stdout))
+	if err != nil || np == nil {
 		t.Fatalf("strict decoding: %v\n%s", err, res.Stdout)
 	}
 	if pod.Spec.RuntimeClassName == nil || *pod.Spec.RuntimeClassName != "gvisor" || *pod.Spec.SecurityContext.RunAsUser != int64(f.User.UID) {

@@ -37,15 +37,19 @@ func TestK8sGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			m, err := K8sManifest(pod)
+			m, err := K8sManifest(pod, K8sNetworkPolicy(p, pod))
 			if err != nil {
 				t.Fatal(err)
 			}
 			golden(t, "k8s/"+c.name, string(m))
-			// The manifest decodes strictly back into the same Pod.
-			back, err := ParseK8sPod(m)
+			// The manifest decodes strictly back into the same Pod and
+			// a deny-all policy selecting it.
+			back, np, err := ParseK8sManifest(m)
 			if err != nil {
 				t.Fatalf("strict decoding of the manifest: %v", err)
+			}
+			if np == nil || np.Spec.PodSelector.MatchLabels[K8sRunLabel] != back.Labels[K8sRunLabel] || len(np.Spec.Ingress)+len(np.Spec.Egress) != 0 || len(np.Spec.PolicyTypes) != 2 {
+				t.Errorf("network policy %+v", np)
 			}
 			if back.Spec.Containers[0].Image != o.Image || len(back.Spec.Volumes) != len(pod.Spec.Volumes) {
 				t.Errorf("decoded Pod differs: %+v", back.Spec)
@@ -113,7 +117,10 @@ func TestK8sSecurityContext(t *testing.T) {
 }
 
 func TestK8sStrictDecodingRefusesUnknownFields(t *testing.T) {
-	if _, err := ParseK8sPod([]byte("apiVersion: v1\nkind: Pod\nspec:\n  containerz: []\n")); err == nil {
+	if _, _, err := ParseK8sManifest([]byte("apiVersion: v1\nkind: Pod\nspec:\n  containerz: []\n")); err == nil {
 		t.Error("an unknown field was accepted")
+	}
+	if _, _, err := ParseK8sManifest([]byte("apiVersion: v1\nkind: Pod\n---\napiVersion: v1\nkind: Secret\n")); err == nil {
+		t.Error("a Secret was accepted as the second document")
 	}
 }
