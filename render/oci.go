@@ -537,7 +537,13 @@ func OCI(p *profile.Policy, h *Host) (*Plan, error) {
 	plan.DBusProxy, _ = DBusProxyFor(p, h)
 	// The runtime's own state lives in the run directory, so nothing of
 	// the run outlives it.
-	plan.Argv = []string{rt, "--root", path.Join(h.RunDir, "state"), "run", "--preserve-fds", "2", "--bundle", dir, ContainerID(h)}
+	plan.Argv = []string{rt, "--root", path.Join(h.RunDir, "state")}
+	if OCIOuterNamespace(h, rt) {
+		// Root of the launcher's namespace is still no root on the host:
+		// runc must not insist on a cgroup of its own there.
+		plan.Argv = append(plan.Argv, "--rootless=true")
+	}
+	plan.Argv = append(plan.Argv, "run", "--preserve-fds", "2", "--bundle", dir, ContainerID(h))
 	plan.Env = []string{"PATH=" + SystemPath, "TERM=" + orDefault(h.Env["TERM"], "xterm-256color")}
 	if !h.Root {
 		// A rootless runtime finds its runtime directory here.
