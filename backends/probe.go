@@ -64,7 +64,11 @@ func Probe(p *profile.Policy) (*render.Host, error) {
 		h.Self = self
 	}
 	for _, tool := range toolsFor(p) {
-		if path, err := lookTool(tool); err == nil {
+		look := exec.LookPath
+		if p.Backend == profile.OCI {
+			look = lookTool
+		}
+		if path, err := look(tool); err == nil {
 			h.Tools[tool] = path
 		}
 	}
