@@ -235,6 +235,7 @@ func TestOCISignals(t *testing.T) {
 	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGKILL} {
 		t.Run(sig.String(), func(t *testing.T) {
 			f := bt.NewFixture(t, bt.TestUser(t))
+			before := ociRunDirs(t, f.User.UID)
 			marker := "csbx-oci-marker-" + itoa(os.Getpid()) + "-" + itoa(int(sig))
 			cmd := exec.Command(bt.Launcher(t), "--backend=oci", "--no-network", "--shell", f.Project, "--", "-c", "exec -a "+marker+" sleep 600")
 			cmd.Dir = f.Project
@@ -271,6 +272,13 @@ func TestOCISignals(t *testing.T) {
 			}
 			if !ociWait(15*time.Second, func() bool { return len(markerPids(marker)) == 0 }) {
 				t.Errorf("the container's command outlived the launcher: %v", markerPids(marker))
+			}
+			// A killed launcher's run directory goes at the next launch.
+			if res := f.Run(t, f.Env(), "--backend=oci", "--no-network", "--shell", f.Project, "--", "-c", "true"); res.Status != 0 {
+				t.Fatalf("next launch: %d %s", res.Status, res.Stderr)
+			}
+			if after := ociRunDirs(t, f.User.UID); len(after) > len(before) {
+				t.Errorf("run directories left behind: %v (before: %v)", after, before)
 			}
 		})
 	}
