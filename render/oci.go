@@ -281,7 +281,7 @@ func OCISpec(p *profile.Policy, h *Host, bundle string, backend profile.Backend)
 	s.Mounts = m.list
 	b.Dirs = append(b.Dirs, ociMountParents(m.list)...)
 	b.Spec = s
-	b.Notes = append(notes, "oci: the home and the runtime directory are directories of the run's bundle, removed at exit")
+	b.Notes = append(notes, "oci: the home and the runtime directory are directories of the bundle ("+ociHome+", "+ociRuntime+")")
 	return b, nil
 }
 
