@@ -32,6 +32,8 @@ func Render(p *profile.Policy, h *render.Host) (*render.Plan, error) {
 		return render.Nspawn(p, h)
 	case profile.VM:
 		return render.QEMU(p, h)
+	case profile.OCI:
+		return render.OCI(p, h)
 	}
 	return nil, fmt.Errorf("unknown backend %q", p.Backend)
 }
@@ -52,6 +54,8 @@ func Run(ctx context.Context, p *profile.Policy, stdio IO) (int, error) {
 		run = runContainer
 	case profile.VM:
 		run = runVM
+	case profile.OCI:
+		run = runOCI
 	default:
 		return 0, fmt.Errorf("unknown backend %q", p.Backend)
 	}
@@ -73,6 +77,10 @@ func HelperMain(args []string) (status int, handled bool) {
 		return container.Main(args), true
 	case limits.HelperName:
 		return limits.HelperMain(args), true
+	case ociUserNSHelper:
+		return ociUserNSMain(args), true
+	case render.OCIInitName:
+		return ociInitMain(args), true
 	case egress.BridgeName:
 		return egress.BridgeMain(args), true
 	case egress.ConnectName:

@@ -52,6 +52,7 @@ func Doctor(w io.Writer, p *profile.Policy) bool {
 		{profile.Bubblewrap, bwrapChecks(p)},
 		{profile.Container, containerChecks()},
 		{profile.VM, vmChecks()},
+		{profile.OCI, ociChecks(p)},
 	} {
 		ready := printSection(w, string(b.backend), b.checks)
 		if b.backend == p.Backend {

@@ -64,9 +64,26 @@ func Probe(p *profile.Policy) (*render.Host, error) {
 		h.Self = self
 	}
 	for _, tool := range toolsFor(p) {
-		if path, err := exec.LookPath(tool); err == nil {
+		look := exec.LookPath
+		if p.Backend == profile.OCI {
+			look = lookTool
+		}
+		if path, err := look(tool); err == nil {
 			h.Tools[tool] = path
 		}
+	}
+	if p.Backend == profile.OCI {
+		h.SubUID, h.SubGID = subID("/etc/subuid", h.User, h.UID), subID("/etc/subgid", h.User, h.UID)
+		for _, t := range []string{"newuidmap", "newgidmap"} {
+			if path, err := lookTool(t); err == nil {
+				h.Tools[t] = path
+			}
+		}
+	}
+	if p.Backend == profile.OCI && p.OCI.Runtime == "auto" && !cgroupUnified() {
+		// crun refuses to start on a host that mounts cgroup v1 and v2
+		// side by side; runc runs there.
+		delete(h.Tools, "crun")
 	}
 	if len(p.Command) > 0 {
 		h.CommandPath, h.CommandSearched = findCommand(p.Command[0], h.Home, sudoed(h))
@@ -187,6 +204,7 @@ func toolsFor(p *profile.Policy) []string {
 		profile.Bubblewrap: {"bwrap"},
 		profile.Container:  {"systemd-nspawn"},
 		profile.VM:         {"qemu-system-x86_64"},
+		profile.OCI:        {"crun", "runc", "runsc"},
 	}[p.Backend]
 	if p.Network.Mode == profile.NetworkFull {
 		tools = append(tools, "pasta", "slirp4netns")
@@ -269,4 +287,47 @@ func probeLimits(h *render.Host, p *profile.Policy) {
 	if p.Limits.Processes > 0 && h.UID != 0 && !slices.Contains(h.CgroupControllers, render.CgroupPids) {
 		h.UserTasks = limits.UserTasks(h.UID)
 	}
+}
+
+// lookTool finds a tool on PATH, and then in the sbin directories an
+// unprivileged user's PATH often lacks (runc lives in /usr/sbin).
+func lookTool(tool string) (string, error) {
+	p, err := exec.LookPath(tool)
+	if err == nil {
+		return p, nil
+	}
+	for _, dir := range []string{"/usr/local/sbin", "/usr/sbin", "/sbin"} {
+		if q, e := exec.LookPath(filepath.Join(dir, tool)); e == nil {
+			return q, nil
+		}
+	}
+	return "", err
+}
+
+// cgroupUnified reports whether /sys/fs/cgroup is the cgroup v2 hierarchy
+// alone (not v1 or hybrid).
+func cgroupUnified() bool {
+	var st unix.Statfs_t
+	return unix.Statfs("/sys/fs/cgroup", &st) == nil && st.Type == unix.CGROUP2_SUPER_MAGIC
+}
+
+// subID returns the first id of the subordinate range of user (by name
+// or uid) in file (/etc/subuid, /etc/subgid), 0 when there is none.
+func subID(file, user string, uid int) int {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		f := strings.Split(strings.TrimSpace(line), ":")
+		if len(f) != 3 || (f[0] != user && f[0] != strconv.Itoa(uid)) {
+			continue
+		}
+		start, err1 := strconv.Atoi(f[1])
+		n, err2 := strconv.Atoi(f[2])
+		if err1 == nil && err2 == nil && start > 0 && n > 0 {
+			return start
+		}
+	}
+	return 0
 }

@@ -1,1 +1,1 @@
-"sha256-BAYLemuvJfBYh3ohnLLr2GwlaOpDl3USkabZ4Uq88YI="
+"sha256-9LDlfTNfxc3rwE3ouN+lxzwoZMsXEBW+uWxfJdzfnX8="

@@ -303,6 +303,8 @@ func (d *decoder) settings(tbl map[string]any, prefix []string, s settings, l *L
 			d.vm(path, v, s)
 		case "container":
 			d.container(path, v, s)
+		case "oci":
+			d.oci(path, v, s)
 		case "limits":
 			d.limits(path, v, s)
 		case "profile":

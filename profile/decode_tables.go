@@ -1,9 +1,12 @@
 package profile
 
-import "strings"
+import (
+	"slices"
+	"strings"
+)
 
 // Decoders of the schema's tables: [egress], [protect], [forward], [env],
-// [mounts], [vm], [container] and [limits].
+// [mounts], [vm], [container], [oci] and [limits].
 
 func (d *decoder) egress(path []string, v any, s settings) {
 	tbl, ok := d.table(path, v)
@@ -374,6 +377,37 @@ func (d *decoder) container(path []string, v any, s settings) {
 			}
 		default:
 			d.unknown(kp, containerKeys)
+		}
+	}
+}
+
+func (d *decoder) oci(path []string, v any, s settings) {
+	tbl, ok := d.table(path, v)
+	if !ok {
+		return
+	}
+	for _, k := range sortedKeys(tbl) {
+		kp := at(path, k)
+		val := tbl[k]
+		switch k {
+		case "runtime":
+			if str, ok := d.str(kp, val); ok {
+				if !slices.Contains(OCIRuntimes, str) {
+					d.problem(kp, "", "invalid OCI runtime %q (one of %s)", str, strings.Join(OCIRuntimes, ", "))
+				} else {
+					d.put(s, "oci.runtime", kp, str)
+				}
+			}
+		case "runtime_class":
+			if str, ok := d.str(kp, val); ok {
+				if str != "" && !validMachinePrefix(str) {
+					d.problem(kp, "", "invalid runtime class name %q (lower-case letters, digits and '-')", str)
+				} else {
+					d.put(s, "oci.runtime_class", kp, str)
+				}
+			}
+		default:
+			d.unknown(kp, ociKeys)
 		}
 	}
 }

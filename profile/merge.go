@@ -243,6 +243,7 @@ func build(env Env, acc map[string]resolved, name string, flags Flags) *Policy {
 		}
 	}
 	p.Container = ContainerSettings{Root: str("container.root"), MachinePrefix: str("container.machine_prefix")}
+	p.OCI = OCISettings{Runtime: orAuto(str("oci.runtime")), RuntimeClass: str("oci.runtime_class")}
 	for k, r := range acc {
 		p.Origins[k] = r.origin
 		switch {

@@ -71,6 +71,8 @@ type Policy struct {
 	VM VMSettings
 	// Container holds the container backend's settings.
 	Container ContainerSettings
+	// OCI holds the oci backend's and the export's settings.
+	OCI OCISettings
 	// Limits are the run's resource limits.
 	Limits Limits
 
@@ -183,6 +185,24 @@ type ContainerSettings struct {
 	Root string
 	// MachinePrefix prefixes the unique machine name of each run.
 	MachinePrefix string
+}
+
+// OCISettings are the settings of the oci backend and of export.
+type OCISettings struct {
+	// Runtime is the OCI runtime: "auto" (crun, else runc), "crun",
+	// "runc" or "runsc".
+	Runtime string
+	// RuntimeClass is the Kubernetes runtimeClassName of an exported Pod
+	// ("" leaves the cluster's default).
+	RuntimeClass string
+}
+
+// orAuto returns s, or "auto" when s is empty.
+func orAuto(s string) string {
+	if s == "" {
+		return "auto"
+	}
+	return s
 }
 
 // Origin says where a resolved value came from.

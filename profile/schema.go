@@ -18,7 +18,7 @@ import (
 // settingKeys are the keys valid at the top level and inside a profile.
 var settingKeys = []string{
 	"backend", "command", "shell", "network", "notice", "hostname", "persist",
-	"egress", "protect", "forward", "dbus", "env", "mounts", "vm", "container", "limits",
+	"egress", "protect", "forward", "dbus", "env", "mounts", "vm", "container", "oci", "limits",
 }
 
 // topOnlyKeys are valid only at the top level of a file.
@@ -41,6 +41,12 @@ var dbusKeys = []string{"filter", "talk", "own", "see"}
 
 // containerKeys are the keys of the [container] table.
 var containerKeys = []string{"root", "machine_prefix"}
+
+// ociKeys are the keys of the [oci] table.
+var ociKeys = []string{"runtime", "runtime_class"}
+
+// OCIRuntimes are the values of oci.runtime: "auto" picks crun, else runc.
+var OCIRuntimes = []string{"auto", "crun", "runc", "runsc"}
 
 // forwardSwitch ties a [forward] key to its field in Forward.
 type forwardSwitch struct {
@@ -121,6 +127,10 @@ func SchemaKeys() []string {
 		case "container":
 			for _, s := range containerKeys {
 				out = append(out, "container."+s)
+			}
+		case "oci":
+			for _, s := range ociKeys {
+				out = append(out, "oci."+s)
 			}
 		case "limits":
 			for _, s := range limitKeyNames() {

@@ -95,6 +95,8 @@ func Settings(p *Policy) []Setting {
 	add("vm.display", p.VM.Display)
 	add("container.root", p.Container.Root)
 	add("container.machine_prefix", p.Container.MachinePrefix)
+	add("oci.runtime", p.OCI.Runtime)
+	add("oci.runtime_class", p.OCI.RuntimeClass)
 	for _, l := range LimitSettings(p.Limits) {
 		add(l.Key, l.Value)
 	}

@@ -61,6 +61,8 @@ var trustClasses = map[string]TrustClass{
 	"vm.display":               TrustNarrow,
 	"container.root":           TrustFixed,
 	"container.machine_prefix": TrustFree,
+	"oci.runtime":              TrustFixed,
+	"oci.runtime_class":        TrustFixed,
 	"limits.processes":         TrustNarrow, // raising or removing a limit widens
 	"limits.memory":            TrustNarrow,
 	"limits.cpus":              TrustNarrow,
@@ -94,7 +96,7 @@ func (w Widening) String() string {
 	return describeOrigin(w.Origin) + ": " + w.Message
 }
 
-var backendRank = map[Backend]int{Bubblewrap: 0, Container: 1, VM: 2}
+var backendRank = map[Backend]int{Bubblewrap: 0, OCI: 0, Container: 1, VM: 2}
 
 // Widenings lists what p opens beyond base, sorted by origin line.
 func Widenings(base, p *Policy) []Widening {
@@ -202,6 +204,8 @@ func Widenings(base, p *Policy) []Widening {
 		{"vm.initrd", base.VM.Initrd, p.VM.Initrd},
 		{"vm.system", base.VM.System, p.VM.System},
 		{"container.root", base.Container.Root, p.Container.Root},
+		{"oci.runtime", base.OCI.Runtime, p.OCI.Runtime},
+		{"oci.runtime_class", base.OCI.RuntimeClass, p.OCI.RuntimeClass},
 	} {
 		if c.old != c.new {
 			add(c.key, "changes %s from %q to %q", c.key, c.old, c.new)

@@ -13,10 +13,11 @@ const (
 	Bubblewrap Backend = "bubblewrap"
 	Container  Backend = "container"
 	VM         Backend = "vm"
+	OCI        Backend = "oci"
 )
 
 // Backends lists every backend in a stable order.
-var Backends = []Backend{Bubblewrap, Container, VM}
+var Backends = []Backend{Bubblewrap, Container, VM, OCI}
 
 // UnmarshalText accepts a backend name.
 func (b *Backend) UnmarshalText(text []byte) error {

@@ -84,6 +84,11 @@ type Host struct {
 	// CgroupDelegated is true when the cgroup is created in a subtree
 	// delegated to the (unprivileged) invoking user.
 	CgroupDelegated bool
+	// SubUID and SubGID are the first ids of the invoking user's
+	// subordinate ranges (/etc/subuid, /etc/subgid), 0 when it has none;
+	// the oci backend maps the container's root to them.
+	SubUID, SubGID int
+
 	// UserTasks counts the processes and threads the invoking user runs
 	// now (RLIMIT_NPROC counts them too).
 	UserTasks int

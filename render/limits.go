@@ -139,6 +139,8 @@ func Limits(p *profile.Policy, h *Host, backend profile.Backend) LimitPlan {
 		how("disk", "unlimited")
 	case backend == profile.Container:
 		how("disk", "size of the tmpfs holding the container's root")
+	case backend == profile.OCI:
+		how("disk", "not enforced: the home is a directory of the run's bundle on the host's disk, removed at exit")
 	default:
 		how("disk", "not applicable: bubblewrap writes only to shared host directories and to tmpfs mounts in memory")
 	}

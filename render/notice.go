@@ -90,7 +90,11 @@ func Notice(p *profile.Policy, h *Host, backend profile.Backend) string {
 	if backend == profile.VM {
 		kernel = "runs its own kernel in a virtual machine"
 	}
-	fmt.Fprintf(&b, "You are running inside a %s sandbox (claude-sandbox) that %s. ", backend, kernel)
+	article := "a"
+	if backend == profile.OCI {
+		article = "an"
+	}
+	fmt.Fprintf(&b, "You are running inside %s %s sandbox (claude-sandbox) that %s. ", article, backend, kernel)
 	fmt.Fprintf(&b, "The project directory %s is shared read-write with the host and is the only place where your work persists. ", p.ProjectDir)
 	var kept []string
 	if p.Forward.Claude {

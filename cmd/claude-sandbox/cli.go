@@ -33,6 +33,7 @@ type cli struct {
 	Trust      trustCmd      `cmd:"" help:"Trust the project's .claude-sandbox.toml as it is now."`
 	Init       initCmd       `cmd:"" help:"Write a commented .claude-sandbox.toml into the project."`
 	Doctor     doctorCmd     `cmd:"" help:"Report which backends this host can run."`
+	Export     exportCmd     `cmd:"" help:"Write the policy as an OCI runtime bundle or a Kubernetes Pod manifest."`
 	Audit      auditCmd      `cmd:"" help:"Report files that host tools run by themselves, changed by sandboxed runs and not yet accepted."`
 	Version    versionCmd    `cmd:"" help:"Print the version."`
 	Completion completionCmd `cmd:"" help:"Print a shell completion script (bash, zsh or fish)."`
@@ -142,7 +143,7 @@ func join(head, dir, rest []string) []string {
 
 // selection holds the flags that choose the policy; run and explain share them.
 type selection struct {
-	Backend   profile.Backend `help:"Backend: bubblewrap, container or vm." placeholder:"NAME"`
+	Backend   profile.Backend `help:"Backend: bubblewrap, container, vm or oci." placeholder:"NAME"`
 	Profile   string          `help:"Select a named profile." placeholder:"NAME"`
 	Shell     bool            `help:"Run the profile's shell instead of the command."`
 	GHToken   bool            `name:"gh-token" help:"Forward GH_TOKEN and GITHUB_TOKEN into the sandbox."`

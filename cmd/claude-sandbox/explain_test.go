@@ -163,7 +163,7 @@ func TestExplainAllBackends(t *testing.T) {
 		seen = append(seen, p.Backend)
 		return fixedPlan(p)
 	}, true)
-	if len(seen) != 3 || seen[0] != profile.Bubblewrap || len(doc.Others) != 2 || doc.Others[0].Backend != "container" || doc.Others[1].Backend != "vm" {
+	if len(seen) != 4 || seen[0] != profile.Bubblewrap || len(doc.Others) != 3 || doc.Others[0].Backend != "container" || doc.Others[1].Backend != "vm" || doc.Others[2].Backend != "oci" {
 		t.Errorf("rendered %v, others %+v", seen, doc.Others)
 	}
 	if sess.policy.Backend != profile.Bubblewrap {

@@ -1,0 +1,369 @@
+package render
+
+import (
+	"fmt"
+	"path"
+	"sort"
+	"strings"
+
+	"github.com/claude-sandbox/claude-sandbox/profile"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/yaml"
+)
+
+// K8sOptions are the choices of a Kubernetes export that the policy
+// does not make.
+type K8sOptions struct {
+	// Name is the Pod's name.
+	Name string
+	// Image is the container image; it must hold the command.
+	Image string
+	// RuntimeClass is the Pod's runtimeClassName ("" for the cluster's
+	// default); it overrides oci.runtime_class when set.
+	RuntimeClass string
+	// ProjectClaim is the PersistentVolumeClaim holding the project.
+	ProjectClaim string
+	// HostPath, when set, mounts the project from this node path instead
+	// of a claim (single-node clusters such as kind or minikube).
+	HostPath string
+	// Secret is the Secret whose keys, named like the variables, hold the
+	// values of the policy's secret variables.
+	Secret string
+}
+
+// Annotations of an exported Pod.
+const (
+	k8sAnnotationPrefix = "claude-sandbox.dev/"
+	// k8sEmptyAnnotation is an always-empty annotation: the source of the
+	// empty file that hides a file.
+	k8sEmptyAnnotation = k8sAnnotationPrefix + "empty"
+)
+
+// Volume names of an exported Pod.
+const (
+	k8sProject   = "project"
+	k8sHome      = "home"
+	k8sTmp       = "tmp"
+	k8sRuntime   = "runtime"
+	k8sEmptyFile = "empty-file"
+)
+
+// K8sPod renders policy p as a Kubernetes Pod for the project of host h.
+//
+// The Pod holds one container running the command as the invoking
+// user's uid and gid, with a read-only root file system, no privilege
+// escalation, every capability dropped and the runtime's default seccomp
+// profile. The project is a volume (a claim, or a node path) mounted at
+// its real path as the working directory; each protected path inside it
+// is mounted again from the same volume with subPath, read-only (the
+// pinned .git read-write: a mount point cannot be renamed or replaced);
+// hidden directories are emptyDir volumes and hidden files an empty file.
+// The home, /tmp and the runtime directory are emptyDir volumes. [limits]
+// become resources; the environment is the policy's, with each secret
+// variable taken from a Secret by name (values never appear). What a Pod
+// cannot express (host files of the home, the network mode, pids and
+// rlimits) is said in annotations.
+func K8sPod(p *profile.Policy, h *Host, o K8sOptions) (*corev1.Pod, error) {
+	if o.Image == "" {
+		return nil, fmt.Errorf("export: no image: name one that holds %s", strings.Join(p.Command, " "))
+	}
+	if o.HostPath == "" && o.ProjectClaim == "" {
+		return nil, fmt.Errorf("export: the project needs a claim or a node path")
+	}
+	us, err := UserShares(p, h)
+	if err != nil {
+		return nil, err
+	}
+	project := h.Real(p.ProjectDir)
+	notes := map[string]string{}
+
+	argv, err := k8sCommand(p, h)
+	if err != nil {
+		return nil, err
+	}
+
+	// Volumes.
+	pv := corev1.Volume{Name: k8sProject}
+	if o.HostPath != "" {
+		dir := corev1.HostPathDirectory
+		pv.VolumeSource = corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: o.HostPath, Type: &dir}}
+	} else {
+		pv.VolumeSource = corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: o.ProjectClaim}}
+	}
+	empty := func(name string) corev1.Volume {
+		return corev1.Volume{Name: name, VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}
+	}
+	volumes := []corev1.Volume{pv, empty(k8sHome), empty(k8sTmp), empty(k8sRuntime)}
+	mounts := []corev1.VolumeMount{
+		{Name: k8sProject, MountPath: project},
+		{Name: k8sHome, MountPath: h.Home},
+		{Name: k8sTmp, MountPath: "/tmp"},
+		{Name: k8sRuntime, MountPath: Runtime(h)},
+	}
+	// Missing protected paths: a directory is an empty read-only
+	// volume, as the launcher's placeholder is; a file cannot be (a
+	// subPath that does not exist is created as a directory).
+	missing := map[string]Placeholder{}
+	for _, ph := range us.Placeholders {
+		missing[ph.Path] = ph
+	}
+	var skipped, hiddenFiles []string
+	hidden := 0
+	for _, s := range us.Shares {
+		target := s.Target
+		inProject := within(target, project) && target != project
+		switch {
+		case s.Mode == ShareTmpfs && inProject:
+			hidden++
+			name := fmt.Sprintf("hidden-%d", hidden)
+			volumes = append(volumes, empty(name))
+			mounts = append(mounts, corev1.VolumeMount{Name: name, MountPath: target, ReadOnly: true})
+		case s.Mode == ShareHideFile && inProject:
+			hiddenFiles = append(hiddenFiles, target)
+			mounts = append(mounts, corev1.VolumeMount{Name: k8sEmptyFile, MountPath: target, SubPath: "empty", ReadOnly: true})
+		case inProject && within(s.Source, project) && (s.Mode == ShareRO || s.Mode == SharePin || s.Mode == ShareRW):
+			if ph, ok := missing[s.Source]; ok {
+				if !ph.Dir {
+					skipped = append(skipped, target+" (a missing file)")
+					continue
+				}
+				hidden++
+				name := fmt.Sprintf("hidden-%d", hidden)
+				volumes = append(volumes, empty(name))
+				mounts = append(mounts, corev1.VolumeMount{Name: name, MountPath: target, ReadOnly: true})
+				continue
+			}
+			rel := strings.TrimPrefix(s.Source, project+"/")
+			mounts = append(mounts, corev1.VolumeMount{Name: k8sProject, MountPath: target, SubPath: rel, ReadOnly: s.Mode == ShareRO})
+		case target == project:
+		default:
+			skipped = append(skipped, target)
+		}
+	}
+	// Parents before what is mounted inside them, whatever order the
+	// runtime applies.
+	sort.SliceStable(mounts, func(i, j int) bool {
+		return strings.Count(mounts[i].MountPath, "/") < strings.Count(mounts[j].MountPath, "/")
+	})
+	if len(hiddenFiles) > 0 {
+		volumes = append(volumes, corev1.Volume{Name: k8sEmptyFile, VolumeSource: corev1.VolumeSource{DownwardAPI: &corev1.DownwardAPIVolumeSource{
+			Items: []corev1.DownwardAPIVolumeFile{{Path: "empty", FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.annotations['" + k8sEmptyAnnotation + "']"}}},
+		}}})
+		notes[k8sEmptyAnnotation] = ""
+	}
+	if len(skipped) > 0 {
+		sort.Strings(skipped)
+		notes[k8sAnnotationPrefix+"not-exported"] = "host paths a Pod cannot see (provide them as Secrets or volumes if the command needs them): " + strings.Join(skipped, ", ")
+	}
+
+	// Environment: values of plain variables, secret ones by reference.
+	env, secret := Environment(p, h, profile.OCI, nil)
+	env["CLAUDE_SANDBOX_BACKEND"] = "kubernetes"
+	isSecret := map[string]bool{}
+	for _, s := range secret {
+		isSecret[s] = true
+	}
+	var names []string
+	for k := range env {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	var envVars []corev1.EnvVar
+	for _, k := range names {
+		if isSecret[k] {
+			envVars = append(envVars, corev1.EnvVar{Name: k, ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
+				LocalObjectReference: corev1.LocalObjectReference{Name: o.Secret}, Key: k}}})
+			continue
+		}
+		envVars = append(envVars, corev1.EnvVar{Name: k, Value: env[k]})
+	}
+
+	// Resources.
+	l := p.Limits
+	res := corev1.ResourceList{}
+	if l.MilliCPUs > 0 {
+		res[corev1.ResourceCPU] = *resource.NewMilliQuantity(l.MilliCPUs, resource.DecimalSI)
+	}
+	if l.MemoryMiB > 0 {
+		res[corev1.ResourceMemory] = *resource.NewQuantity(l.MemoryMiB<<20, resource.BinarySI)
+	}
+	if l.DiskMiB > 0 {
+		res[corev1.ResourceEphemeralStorage] = *resource.NewQuantity(l.DiskMiB<<20, resource.BinarySI)
+	}
+	var unenforced []string
+	if l.Processes > 0 {
+		unenforced = append(unenforced, fmt.Sprintf("processes %d (the kubelet's podPidsLimit)", l.Processes))
+	}
+	if l.OpenFiles > 0 {
+		unenforced = append(unenforced, fmt.Sprintf("open_files %d (the container runtime's default RLIMIT_NOFILE)", l.OpenFiles))
+	}
+	if l.FileSizeMiB > 0 {
+		unenforced = append(unenforced, fmt.Sprintf("file_size %dMiB", l.FileSizeMiB))
+	}
+	if len(unenforced) > 0 {
+		notes[k8sAnnotationPrefix+"limits-not-in-pod"] = "set on the node, not in a Pod: " + strings.Join(unenforced, "; ")
+	}
+
+	// Network.
+	switch p.Network.Mode {
+	case profile.NetworkOff:
+		notes[k8sAnnotationPrefix+"network"] = "off: the NetworkPolicy beside this Pod denies all ingress and egress (enforced where the cluster's network plugin enforces NetworkPolicy)"
+	case profile.NetworkAllowlist:
+		notes[k8sAnnotationPrefix+"network"] = "allowlist (" + strings.Join(p.Network.Allow, ", ") + "): the launcher's filtering proxy would run as a sidecar container on 127.0.0.1:3128; a NetworkPolicy applies to the whole Pod, so only the sidecar's egress must be let out by other means (an egress gateway, or per-container rules); not generated: the NetworkPolicy beside this Pod denies all egress meanwhile"
+	case profile.NetworkHost:
+		notes[k8sAnnotationPrefix+"network"] = "host: the Pod network (hostNetwork stays off)"
+	default:
+		notes[k8sAnnotationPrefix+"network"] = "full: the Pod network"
+	}
+	notes[k8sAnnotationPrefix+"seccomp"] = "RuntimeDefault; the sandbox's own rules are the seccomp section of `claude-sandbox export --format=oci`, installable on nodes as a Localhost profile"
+
+	uid, gid := int64(h.UID), int64(h.GID)
+	nonRoot := h.UID != 0
+	no, yes := false, true
+	runtimeClass := o.RuntimeClass
+	if runtimeClass == "" {
+		runtimeClass = p.OCI.RuntimeClass
+	}
+	pod := &corev1.Pod{
+		TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"},
+		ObjectMeta: metav1.ObjectMeta{
+			Name:        o.Name,
+			Labels:      map[string]string{"app.kubernetes.io/name": "claude-sandbox", "app.kubernetes.io/managed-by": "claude-sandbox"},
+			Annotations: notes,
+		},
+		Spec: corev1.PodSpec{
+			RestartPolicy:                corev1.RestartPolicyNever,
+			Hostname:                     Hostname(p),
+			AutomountServiceAccountToken: &no,
+			EnableServiceLinks:           &no,
+			SecurityContext: &corev1.PodSecurityContext{
+				RunAsUser:      &uid,
+				RunAsGroup:     &gid,
+				RunAsNonRoot:   &nonRoot,
+				SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
+			},
+			Containers: []corev1.Container{{
+				Name:         "agent",
+				Image:        o.Image,
+				Command:      argv,
+				WorkingDir:   project,
+				Env:          envVars,
+				VolumeMounts: mounts,
+				Stdin:        h.StdinTTY,
+				TTY:          h.StdinTTY,
+				Resources:    corev1.ResourceRequirements{Limits: res},
+				SecurityContext: &corev1.SecurityContext{
+					AllowPrivilegeEscalation: &no,
+					Privileged:               &no,
+					ReadOnlyRootFilesystem:   &yes,
+					Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
+				},
+			}},
+			Volumes: volumes,
+		},
+	}
+	if len(res) == 0 {
+		pod.Spec.Containers[0].Resources = corev1.ResourceRequirements{}
+	}
+	if runtimeClass != "" {
+		pod.Spec.RuntimeClassName = &runtimeClass
+	}
+	pod.Labels[K8sRunLabel] = o.Name
+	return pod, nil
+}
+
+// K8sRunLabel names the exported Pod, for its NetworkPolicy to select.
+const K8sRunLabel = k8sAnnotationPrefix + "pod"
+
+// K8sNetworkPolicy is the NetworkPolicy of an exported Pod: with the
+// network off or an allowlist (whose proxy is not exported), it selects
+// the Pod and allows no ingress and no egress; other modes need none
+// (nil).
+func K8sNetworkPolicy(p *profile.Policy, pod *corev1.Pod) *networkingv1.NetworkPolicy {
+	if p.Network.Mode != profile.NetworkOff && p.Network.Mode != profile.NetworkAllowlist {
+		return nil
+	}
+	return &networkingv1.NetworkPolicy{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "networking.k8s.io/v1", Kind: "NetworkPolicy"},
+		ObjectMeta: metav1.ObjectMeta{Name: pod.Name + "-deny-all", Labels: map[string]string{"app.kubernetes.io/managed-by": "claude-sandbox"}},
+		Spec: networkingv1.NetworkPolicySpec{
+			PodSelector: metav1.LabelSelector{MatchLabels: map[string]string{K8sRunLabel: pod.Labels[K8sRunLabel]}},
+			PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress, networkingv1.PolicyTypeEgress},
+		},
+	}
+}
+
+// k8sCommand is the command of an exported Pod: the policy's command (or
+// shell) by the name the image's PATH resolves, with the sandbox notice
+// for Claude Code.
+func k8sCommand(p *profile.Policy, h *Host) ([]string, error) {
+	if p.UseShell {
+		if len(p.Shell) == 0 {
+			return nil, fmt.Errorf("no shell configured")
+		}
+		return append(append([]string{}, p.Shell...), p.Args...), nil
+	}
+	if len(p.Command) == 0 {
+		return nil, fmt.Errorf("no command configured")
+	}
+	argv := append([]string{}, p.Command...)
+	if path.IsAbs(argv[0]) && within(argv[0], h.Home) {
+		argv[0] = path.Base(argv[0])
+	}
+	if p.Notice && IsClaudeCode(p.Command[0]) {
+		argv = append(argv, "--append-system-prompt", Notice(p, h, profile.Backend("kubernetes")))
+	}
+	return append(argv, p.Args...), nil
+}
+
+// K8sManifest serialises pod, and its NetworkPolicy when not nil, as a
+// YAML manifest with a header comment.
+func K8sManifest(pod *corev1.Pod, np *networkingv1.NetworkPolicy) ([]byte, error) {
+	body, err := yaml.Marshal(pod)
+	if err != nil {
+		return nil, fmt.Errorf("export: %w", err)
+	}
+	head := "# Generated by claude-sandbox export --format=k8s: the sandbox policy as a Pod.\n" +
+		"# Apply with kubectl apply -f; see the claude-sandbox.dev/ annotations for what the\n" +
+		"# cluster must add (the Secret of the variables, the project's volume, node limits).\n"
+	out := append([]byte(head), body...)
+	if np != nil {
+		b, err := yaml.Marshal(np)
+		if err != nil {
+			return nil, fmt.Errorf("export: %w", err)
+		}
+		out = append(append(out, "---\n"...), b...)
+	}
+	return out, nil
+}
+
+// ParseK8sManifest decodes a manifest strictly: a Pod, then a
+// NetworkPolicy if there is one. Unknown or duplicate fields, and any
+// other document, are errors.
+func ParseK8sManifest(manifest []byte) (*corev1.Pod, *networkingv1.NetworkPolicy, error) {
+	docs := strings.Split(string(manifest), "\n---\n")
+	if len(docs) > 2 {
+		return nil, nil, fmt.Errorf("manifest: %d documents, want a Pod and at most a NetworkPolicy", len(docs))
+	}
+	var pod corev1.Pod
+	if err := yaml.UnmarshalStrict([]byte(docs[0]), &pod); err != nil {
+		return nil, nil, fmt.Errorf("manifest: the Pod: %w", err)
+	}
+	if pod.Kind != "Pod" || pod.APIVersion != "v1" {
+		return nil, nil, fmt.Errorf("manifest: first document is %s %s, want v1 Pod", pod.APIVersion, pod.Kind)
+	}
+	if len(docs) == 1 {
+		return &pod, nil, nil
+	}
+	var np networkingv1.NetworkPolicy
+	if err := yaml.UnmarshalStrict([]byte(docs[1]), &np); err != nil {
+		return nil, nil, fmt.Errorf("manifest: the NetworkPolicy: %w", err)
+	}
+	if np.Kind != "NetworkPolicy" || np.APIVersion != "networking.k8s.io/v1" {
+		return nil, nil, fmt.Errorf("manifest: second document is %s %s, want networking.k8s.io/v1 NetworkPolicy", np.APIVersion, np.Kind)
+	}
+	return &pod, &np, nil
+}

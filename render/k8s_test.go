@@ -1,0 +1,126 @@
+package render
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/claude-sandbox/claude-sandbox/profile"
+	corev1 "k8s.io/api/core/v1"
+)
+
+func k8sOptions() K8sOptions {
+	return K8sOptions{Name: "claude-sandbox", Image: "node:22-bookworm-slim", ProjectClaim: "claude-sandbox-project", Secret: "claude-sandbox-env"}
+}
+
+func TestK8sGolden(t *testing.T) {
+	cases := []struct {
+		name   string
+		policy func(p *profile.Policy)
+		opts   func(o *K8sOptions)
+	}{
+		{"default-network-off", func(p *profile.Policy) { p.Network.Mode = profile.NetworkOff }, func(o *K8sOptions) {}},
+		{"gvisor-hostpath-allowlist", func(p *profile.Policy) {
+			p.Network.Mode = profile.NetworkAllowlist
+			p.Network.Allow = []string{"api.anthropic.com"}
+			p.OCI.RuntimeClass = "kata"
+			p.Limits.MilliCPUs = 1500
+			p.Env.Set = map[string]string{"SECRET_SETTING": "s3cr3t"}
+		}, func(o *K8sOptions) { o.RuntimeClass = "gvisor"; o.HostPath = "/srv/proj" }},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			p := defaultPolicy(t, "/home/alice/proj")
+			c.policy(p)
+			o := k8sOptions()
+			c.opts(&o)
+			pod, err := K8sPod(p, debianHost(), o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m, err := K8sManifest(pod, K8sNetworkPolicy(p, pod))
+			if err != nil {
+				t.Fatal(err)
+			}
+			golden(t, "k8s/"+c.name, string(m))
+			// The manifest decodes strictly back into the same Pod and
+			// a deny-all policy selecting it.
+			back, np, err := ParseK8sManifest(m)
+			if err != nil {
+				t.Fatalf("strict decoding of the manifest: %v", err)
+			}
+			if np == nil || np.Spec.PodSelector.MatchLabels[K8sRunLabel] != back.Labels[K8sRunLabel] || len(np.Spec.Ingress)+len(np.Spec.Egress) != 0 || len(np.Spec.PolicyTypes) != 2 {
+				t.Errorf("network policy %+v", np)
+			}
+			if back.Spec.Containers[0].Image != o.Image || len(back.Spec.Volumes) != len(pod.Spec.Volumes) {
+				t.Errorf("decoded Pod differs: %+v", back.Spec)
+			}
+			for _, s := range []string{"sk-test", "s3cr3t", "hunter2"} {
+				if strings.Contains(string(m), s) {
+					t.Errorf("the manifest holds the secret value %q", s)
+				}
+			}
+		})
+	}
+}
+
+func TestK8sSecurityContext(t *testing.T) {
+	p := defaultPolicy(t, "/home/alice/proj")
+	p.Network.Mode = profile.NetworkOff
+	pod, err := K8sPod(p, debianHost(), k8sOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps, c := pod.Spec.SecurityContext, pod.Spec.Containers[0]
+	cs := c.SecurityContext
+	if *ps.RunAsUser != 1000 || *ps.RunAsGroup != 1000 || !*ps.RunAsNonRoot || ps.SeccompProfile.Type != corev1.SeccompProfileTypeRuntimeDefault {
+		t.Errorf("pod security context %+v", ps)
+	}
+	if *cs.AllowPrivilegeEscalation || !*cs.ReadOnlyRootFilesystem || len(cs.Capabilities.Drop) != 1 || cs.Capabilities.Drop[0] != "ALL" {
+		t.Errorf("container security context %+v", cs)
+	}
+	if *pod.Spec.AutomountServiceAccountToken || *pod.Spec.EnableServiceLinks {
+		t.Error("service account token or service links reach the Pod")
+	}
+	// Protected paths: read-only subPath mounts of the project; the
+	// pinned .git read-write; parents mounted first.
+	mounts := map[string]corev1.VolumeMount{}
+	depth := 0
+	for _, m := range c.VolumeMounts {
+		mounts[m.MountPath] = m
+		d := strings.Count(m.MountPath, "/")
+		if d < depth {
+			t.Errorf("%s is mounted after a deeper path", m.MountPath)
+		}
+		depth = d
+	}
+	for path, ro := range map[string]bool{"/home/alice/proj/.git": false, "/home/alice/proj/.git/hooks": true, "/home/alice/proj/.git/config": true} {
+		m, ok := mounts[path]
+		if !ok || m.Name != k8sProject || m.ReadOnly != ro || m.SubPath != strings.TrimPrefix(path, "/home/alice/proj/") {
+			t.Errorf("%s: %+v (present %v), want a subPath mount of the project, read-only %v", path, m, ok, ro)
+		}
+	}
+	var secretRef bool
+	for _, e := range c.Env {
+		if e.Name == "ANTHROPIC_API_KEY" {
+			secretRef = e.Value == "" && e.ValueFrom != nil && e.ValueFrom.SecretKeyRef.Name == "claude-sandbox-env" && e.ValueFrom.SecretKeyRef.Key == "ANTHROPIC_API_KEY"
+		}
+		if e.Name == "AWS_SECRET_ACCESS_KEY" {
+			t.Error("a host variable the policy does not pass is in the Pod")
+		}
+	}
+	if !secretRef {
+		t.Error("ANTHROPIC_API_KEY is not taken from the Secret by name")
+	}
+	if lim := c.Resources.Limits; lim.Memory().Value() != p.Limits.MemoryMiB<<20 {
+		t.Errorf("memory limit %v", lim.Memory())
+	}
+}
+
+func TestK8sStrictDecodingRefusesUnknownFields(t *testing.T) {
+	if _, _, err := ParseK8sManifest([]byte("apiVersion: v1\nkind: Pod\nspec:\n  containerz: []\n")); err == nil {
+		t.Error("an unknown field was accepted")
+	}
+	if _, _, err := ParseK8sManifest([]byte("apiVersion: v1\nkind: Pod\n---\napiVersion: v1\nkind: Secret\n")); err == nil {
+		t.Error("a Secret was accepted as the second document")
+	}
+}
