@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 
@@ -365,12 +366,32 @@ func ociMountParents(mounts []specs.Mount) []RootDir {
 	return out
 }
 
+// ociAllowlist adapts bubblewrap's allowlist plan to a bundle: the runtime
+// gives the container an empty network namespace of its own, and the
+// bridge inside serves only the proxy port (for clients that use the
+// proxy variables). The launcher's netns helper, which lets the bridge
+// also answer DNS and carry ports 80 and 443, does not run in front of an
+// OCI runtime.
+func ociAllowlist(np NetworkPlan) NetworkPlan {
+	if !np.JoinPrefix {
+		return np
+	}
+	np.Unshare, np.JoinPrefix, np.Prefix, np.ResolvConf = true, false, nil, nil
+	np.Wrap = slices.DeleteFunc(slices.Clone(np.Wrap), func(a string) bool { return a == "--dns" })
+	np.Notes = append(slices.DeleteFunc(slices.Clone(np.Notes), func(n string) bool { return strings.HasPrefix(n, "network: DNS inside") }),
+		"network: oci: only clients that use the proxy variables reach the allowed names (no DNS inside)")
+	return np
+}
+
 // ociNetwork plans the network of an oci run. The full mode needs a
 // namespace the launcher makes and connects through slirp4netns before
 // the runtime starts in it: as root, or rootless where runc runs inside
 // the launcher's own user namespace (see OCIOuterNamespace); the bundle
 // then has no network namespace of its own.
 func ociNetwork(p *profile.Policy, h *Host, rt string) NetworkPlan {
+	if p.Network.Mode == profile.NetworkAllowlist {
+		return ociAllowlist(NetworkFor(p, h, profile.Bubblewrap))
+	}
 	if p.Network.Mode != profile.NetworkFull {
 		return NetworkFor(p, h, profile.Bubblewrap)
 	}
