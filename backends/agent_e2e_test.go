@@ -2,6 +2,7 @@ package backends_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -207,12 +208,14 @@ const afterLaunch = "; echo LAUNCHER-EXITED=$?; stty -a; echo STTY-DONE; sleep 6
 // firstRunAndState runs Claude Code twice in a tmux pane owned by owner.
 func firstRunAndState(t *testing.T, f *bt.Fixture, owner bt.User, command string) {
 	os.Remove(filepath.Join(f.Home, ".claude.json"))
-	m := &tmux{t: t, socket: "csbx-" + filepath.Base(f.Project) + "-" + filepath.Base(filepath.Dir(f.Home)), user: owner}
-	t.Cleanup(func() { m.run("kill-server") })
 	launch := "cd " + f.Project + " && " + command + afterLaunch
 	var firstUserID string
 	for run := 1; run <= 2; run++ {
-		m.run("kill-session", "-t", "agent")
+		// Each run has a tmux server of its own: a server whose last
+		// session was killed exits in the background, and a new session
+		// started on its socket meanwhile dies with it.
+		m := &tmux{t: t, socket: fmt.Sprintf("csbx-%s-%s-%d", filepath.Base(f.Project), filepath.Base(filepath.Dir(f.Home)), run), user: owner}
+		t.Cleanup(func() { m.run("kill-server") })
 		start := time.Now()
 		m.run("new-session", "-d", "-s", "agent", "-x", "100", "-y", "40", launch)
 		screen, ok := m.waitFor("Welcome to Claude Code", 5*time.Minute)
