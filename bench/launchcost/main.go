@@ -44,6 +44,8 @@ func main() {
 	seccomp := flag.String("seccomp", "", "the seccomp program the raw command is fed")
 	runs := flag.Int("runs", 60, "rounds")
 	bisect := flag.Bool("bisect", false, "time the raw command with each group of options left out")
+	var others multi
+	flag.Var(&others, "compare", "another launcher binary to time beside it (repeatable)")
 	flag.Parse()
 	if *launcher == "" || *hello == "" || *seccomp == "" {
 		flag.Usage()
@@ -53,7 +55,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "launchcost: becoming a subreaper:", err)
 		os.Exit(1)
 	}
-	if err := run(*launcher, *hello, *seccomp, *runs, *bisect, flag.Args()); err != nil {
+	if err := run(*launcher, others, *hello, *seccomp, *runs, *bisect, flag.Args()); err != nil {
 		fmt.Fprintln(os.Stderr, "launchcost:", err)
 		os.Exit(1)
 	}
@@ -78,7 +80,13 @@ type placeholder struct {
 	dir  bool
 }
 
-func run(launcher, hello, seccomp string, runs int, bisect bool, args []string) error {
+// multi is a repeatable string flag.
+type multi []string
+
+func (m *multi) String() string     { return strings.Join(*m, ",") }
+func (m *multi) Set(v string) error { *m = append(*m, v); return nil }
+
+func run(launcher string, others []string, hello, seccomp string, runs int, bisect bool, args []string) error {
 	dry, err := output(append([]string{launcher, "--dry-run"}, args...))
 	if err != nil {
 		return fmt.Errorf("dry run: %w", err)
@@ -87,6 +95,11 @@ func run(launcher, hello, seccomp string, runs int, bisect bool, args []string) 
 	raw, err := splitWords(lines[len(lines)-1])
 	if err != nil {
 		return err
+	}
+	// One launch first creates what the raw command binds and the launcher
+	// keeps (the project's state directories).
+	if _, err := output(append([]string{launcher}, args...)); err != nil {
+		return fmt.Errorf("launcher: %w", err)
 	}
 	rawRow := newRaw("raw", raw, seccomp)
 	// The minimal bwrap runs the same command over the host's root.
@@ -99,6 +112,10 @@ func run(launcher, hello, seccomp string, runs int, bisect bool, args []string) 
 		{name: "launcher --dry-run", argv: append([]string{launcher, "--dry-run"}, args...)},
 		{name: "launcher", argv: append([]string{launcher}, args...)},
 	}
+	for _, o := range others {
+		rows = append(rows, &row{name: "launcher " + filepath.Base(o), argv: append([]string{o}, args...)})
+	}
+	fixed := len(rows)
 	if bisect {
 		project := ""
 		if i := slices.Index(raw, "--chdir"); i >= 0 && i+1 < len(raw) {
@@ -134,10 +151,14 @@ func run(launcher, hello, seccomp string, runs int, bisect bool, args []string) 
 	fmt.Printf("launcher - raw: %s (cpu %s); launcher's own cost (launcher - raw - bare Go start): %s (cpu %s)\n",
 		ms(median(l.wall)-median(rw.wall)), ms(median(l.cpu)-median(rw.cpu)),
 		ms(median(l.wall)-median(rw.wall)-median(h.wall)), ms(median(l.cpu)-median(rw.cpu)-median(h.cpu)))
+	for _, r := range rows[5:fixed] {
+		fmt.Printf("%s - raw - bare Go start: %s (cpu %s)\n", r.name,
+			ms(median(r.wall)-median(rw.wall)-median(h.wall)), ms(median(r.cpu)-median(rw.cpu)-median(h.cpu)))
+	}
 	fmt.Printf("raw / minimal bwrap: %.2fx (cpu %.2fx)\n",
 		float64(median(rw.wall))/float64(median(m.wall)), float64(median(rw.cpu))/float64(median(m.cpu)))
 	if bisect {
-		for _, r := range rows[5:] {
+		for _, r := range rows[fixed:] {
 			fmt.Printf("%-48s saves %s (cpu %s)\n", r.name, ms(median(rw.wall)-median(r.wall)), ms(median(rw.cpu)-median(r.cpu)))
 		}
 	}
