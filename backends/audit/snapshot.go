@@ -106,16 +106,17 @@ func walk(snap Snapshot, dir string, z zone) error {
 			}
 		}
 	}
+	// An entry's path is built only for what the walk enters or records:
+	// most entries are neither.
 	for _, e := range entries {
 		name := e.Name()
-		p := filepath.Join(dir, name)
 		t := e.Type()
 		if t.IsDir() {
 			sub, ok := descend(z, name, hasHEAD)
 			if !ok {
 				continue
 			}
-			if err := walk(snap, p, sub); err != nil {
+			if err := walk(snap, filepath.Join(dir, name), sub); err != nil {
 				return err
 			}
 			continue
@@ -124,6 +125,7 @@ func walk(snap Snapshot, dir string, z zone) error {
 		if kind == "" {
 			continue
 		}
+		p := filepath.Join(dir, name)
 		snap[p] = inspect(p, kind)
 	}
 	return nil
