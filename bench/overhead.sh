@@ -19,7 +19,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-CGO_ENABLED=0 go build -buildvcs=false -o "$work/claude-sandbox" ./cmd/claude-sandbox
+# Installed the way a package installs it: a launcher file written by the
+# Go linker starts measurably slower (0.4-0.6 ms more CPU time here) than
+# the same bytes copied into a new file.
+CGO_ENABLED=0 go build -buildvcs=false -o "$work/claude-sandbox.built" ./cmd/claude-sandbox
+install -m 755 "$work/claude-sandbox.built" "$work/claude-sandbox"
 go run -buildvcs=false ./bench/seccompdump >"$work/seccomp.bpf"
 launcher=$work/claude-sandbox
 proj=$work/proj
