@@ -99,7 +99,7 @@ func runContainer(p *profile.Policy, h *render.Host, stdio IO) (int, error) {
 	// nspawn's stderr passes through a filter that drops exactly the
 	// line it prints when it declines to remove the ephemeral root on a
 	// host without systemd as PID 1; the launcher removes the root.
-	stderr := newLineFilter(os.Stderr, nspawnRemoveNoise, "Attempted to remove disk file system")
+	stderr := newLineFilter(os.Stderr, nspawnRemoveNoise(), "Attempted to remove disk file system")
 	defer stderr.Flush()
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}

@@ -24,9 +24,14 @@ func newRunLimits(plan *render.Plan, h *render.Host) (*runLimits, error) {
 	if len(id) > 12 {
 		id = id[:12]
 	}
-	cg, err := limits.Create(limits.Probe(), plan.Limits.Cgroup, id)
-	if err != nil {
-		return nil, err
+	var cg *limits.Cgroup
+	if !plan.Limits.Cgroup.Empty() {
+		// Probing reads the mount table: a plan whose limits are all
+		// rlimits skips it (Create makes no cgroup for those anyway).
+		var err error
+		if cg, err = limits.Create(limits.Probe(), plan.Limits.Cgroup, id); err != nil {
+			return nil, err
+		}
 	}
 	return &runLimits{cg: cg, rlimits: plan.Limits.Rlimits, self: h.Self}, nil
 }

@@ -243,11 +243,18 @@ func stateDirFor(h *render.Host, project string) string {
 		state = filepath.Join(h.Home, ".local", "state")
 	}
 	sum := sha256.Sum256([]byte(project + "\n"))
-	name := unsafeChars.ReplaceAllString(filepath.Base(project), "-")
+	name := strings.Map(safeChar, filepath.Base(project))
 	return filepath.Join(state, "claude-sandbox", "projects", name+"-"+hex.EncodeToString(sum[:])[:12])
 }
 
-var unsafeChars = regexp.MustCompile(`[^A-Za-z0-9._-]`)
+// safeChar keeps the characters a state directory's name may hold
+// (A-Z a-z 0-9 . _ -) and turns every other into "-".
+func safeChar(r rune) rune {
+	if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-' {
+		return r
+	}
+	return '-'
+}
 
 // vmCacheDir is where the vm backend caches its boot files.
 func vmCacheDir(h *render.Host) string {

@@ -4,12 +4,16 @@ import (
 	"bytes"
 	"io"
 	"regexp"
+	"sync"
 )
 
 // nspawnRemoveNoise is the line systemd-nspawn prints at the end of every
 // ephemeral run on a host where systemd is not PID 1, when it declines to
 // remove the ephemeral root itself (the launcher removes it).
-var nspawnRemoveNoise = regexp.MustCompile(`^Attempted to remove disk file system under ".*", and we can't allow that\.\r?\n$`)
+// It is compiled on first use: most runs never start systemd-nspawn.
+var nspawnRemoveNoise = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^Attempted to remove disk file system under ".*", and we can't allow that\.\r?\n$`)
+})
 
 // lineFilter copies its input to w, except whole lines that drop matches.
 // A partial line that cannot become such a line is passed on at once, so

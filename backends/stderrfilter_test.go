@@ -9,7 +9,7 @@ import (
 // passes everything else on, partial lines at once.
 func TestNspawnNoiseFilter(t *testing.T) {
 	var out bytes.Buffer
-	f := newLineFilter(&out, nspawnRemoveNoise, "Attempted to remove disk file system")
+	f := newLineFilter(&out, nspawnRemoveNoise(), "Attempted to remove disk file system")
 	in := []string{
 		"error: something\n",
 		"Password: ",
@@ -27,7 +27,7 @@ func TestNspawnNoiseFilter(t *testing.T) {
 	}
 	// A line written in pieces is still recognised.
 	out.Reset()
-	f = newLineFilter(&out, nspawnRemoveNoise, "Attempted to remove disk file system")
+	f = newLineFilter(&out, nspawnRemoveNoise(), "Attempted to remove disk file system")
 	for _, s := range []string{"Attempted to remove ", "disk file system under \"/r\", and we can", "'t allow that.\n", "after\n", "tail"} {
 		f.Write([]byte(s))
 	}

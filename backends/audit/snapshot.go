@@ -58,8 +58,9 @@ const (
 // follows symbolic links, and reads only the files whose names match.
 func Take(s Scope) (Snapshot, error) {
 	snap := Snapshot{}
+	var l lister
 	if s.Project != "" {
-		if err := walk(snap, s.Project, zoneProject); err != nil {
+		if err := walk(&l, snap, s.Project, zoneProject, 0); err != nil {
 			return nil, err
 		}
 	}
@@ -67,7 +68,7 @@ func Take(s Scope) (Snapshot, error) {
 		addHooksPaths(snap, s.Project)
 	}
 	if s.ClaudeDir != "" {
-		err := walk(snap, s.ClaudeDir, zoneClaude)
+		err := walk(&l, snap, s.ClaudeDir, zoneClaude, 0)
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return nil, err
 		}
@@ -85,8 +86,10 @@ func readDir(dir string) ([]fs.DirEntry, error) {
 	return f.ReadDir(-1)
 }
 
-func walk(snap Snapshot, dir string, z zone) error {
-	entries, err := readDir(dir)
+// walk records the watched files in dir, in zone z, depth directories
+// below where the walk began.
+func walk(l *lister, snap Snapshot, dir string, z zone, depth int) error {
+	entries, err := l.list(dir, depth)
 	if err != nil {
 		if errors.Is(err, fs.ErrPermission) || errors.Is(err, unix.ENOTDIR) || errors.Is(err, fs.ErrNotExist) {
 			// Gone since its parent was listed, or not readable by
@@ -101,21 +104,22 @@ func walk(snap Snapshot, dir string, z zone) error {
 	hasHEAD := false
 	if z == zoneGit {
 		for _, e := range entries {
-			if e.Name() == "HEAD" {
+			if e.name == "HEAD" {
 				hasHEAD = true
 			}
 		}
 	}
+	// An entry's path is built only for what the walk enters or records:
+	// most entries are neither.
 	for _, e := range entries {
-		name := e.Name()
-		p := filepath.Join(dir, name)
-		t := e.Type()
+		name := e.name
+		t := e.typ
 		if t.IsDir() {
 			sub, ok := descend(z, name, hasHEAD)
 			if !ok {
 				continue
 			}
-			if err := walk(snap, p, sub); err != nil {
+			if err := walk(l, snap, filepath.Join(dir, name), sub, depth+1); err != nil {
 				return err
 			}
 			continue
@@ -124,18 +128,19 @@ func walk(snap Snapshot, dir string, z zone) error {
 		if kind == "" {
 			continue
 		}
+		p := filepath.Join(dir, name)
 		snap[p] = inspect(p, kind)
 	}
 	return nil
 }
 
 // isBareRepo recognises a git directory by its HEAD, objects and refs.
-func isBareRepo(entries []fs.DirEntry) bool {
+func isBareRepo(entries []dirent) bool {
 	n := 0
 	for _, e := range entries {
-		switch e.Name() {
+		switch e.name {
 		case "HEAD":
-			if e.Type().IsRegular() {
+			if e.typ.IsRegular() {
 				n++
 			}
 		case "objects", "refs":

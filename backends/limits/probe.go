@@ -7,6 +7,7 @@ package limits
 
 import (
 	"bufio"
+	"bytes"
 	"os"
 	"path/filepath"
 	"slices"
@@ -251,37 +252,72 @@ func ownCgroups() map[string]string {
 }
 
 // UserTasks counts the processes and threads whose owner is uid, the
-// count RLIMIT_NPROC holds against a new process of that user.
+// count RLIMIT_NPROC holds against a new process of that user. Its cost
+// grows with the number of processes on the host: one stat of each
+// /proc/PID (relative to an open /proc, unsorted) and one read of the
+// stat file of each of the user's processes.
 func UserTasks(uid int) int {
-	entries, err := os.ReadDir("/proc")
+	proc, err := os.Open("/proc")
 	if err != nil {
 		return 0
 	}
+	defer proc.Close()
+	names, err := proc.Readdirnames(-1)
+	if err != nil {
+		return 0
+	}
+	dir := int(proc.Fd())
+	var buf [4096]byte
 	n := 0
-	for _, e := range entries {
-		if e.Name()[0] < '0' || e.Name()[0] > '9' {
+	for _, name := range names {
+		if name[0] < '0' || name[0] > '9' {
 			continue
 		}
 		var st unix.Stat_t
-		if unix.Stat("/proc/"+e.Name(), &st) != nil || int(st.Uid) != uid {
+		if unix.Fstatat(dir, name, &st, 0) != nil || int(st.Uid) != uid {
 			continue
 		}
-		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
-		if err != nil {
-			continue
-		}
-		// Field 20 (num_threads); fields from 3 on follow the ")" that
-		// ends the command name.
-		i := strings.LastIndexByte(string(b), ')')
-		if i < 0 {
-			continue
-		}
-		f := strings.Fields(string(b[i+1:]))
-		if len(f) > 17 {
-			if t, err := strconv.Atoi(f[17]); err == nil {
-				n += t
-			}
+		if t, ok := taskThreads(dir, name, buf[:]); ok {
+			n += t
 		}
 	}
 	return n
+}
+
+// taskThreads reads the thread count of process name (a directory of the
+// open /proc dir) from its stat file, using buf.
+func taskThreads(dir int, name string, buf []byte) (int, bool) {
+	fd, err := unix.Openat(dir, name+"/stat", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return 0, false
+	}
+	defer unix.Close(fd)
+	size := 0
+	for size < len(buf) {
+		k, err := unix.Read(fd, buf[size:])
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return 0, false
+		}
+		if k == 0 {
+			break
+		}
+		size += k
+	}
+	b := buf[:size]
+	// Field 20 (num_threads); fields from 3 on follow the ")" that
+	// ends the command name.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, false
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) > 17 {
+		if t, err := strconv.Atoi(f[17]); err == nil {
+			return t, true
+		}
+	}
+	return 0, false
 }
