@@ -4,8 +4,10 @@
 // Both are timed alternately in one run, so a busy machine slows both
 // alike, and the medians and their ratio are printed.
 //
-//	go run ./bench/vmfloor -launcher PATH [-runs N] [-- launcher args]
+//	go run ./bench/vmfloor -launcher PATH [-compare PATH] [-runs N] [-- launcher args]
 //
+// With -compare, a second launcher (an older build, say) is timed in the
+// same rounds.
 // The launcher runs `--backend=vm --no-network --shell DIR -- -c true`
 // unless other arguments follow "--"; its vm settings come from the
 // configuration the environment points at (bench/vmfloor.sh writes one
@@ -39,7 +41,8 @@ func main() {
 }
 
 func run() error {
-	launcher := flag.String("launcher", "", "the launcher to time (a static build)")
+	launcher := flag.String("launcher", "", "the launcher to time")
+	compare := flag.String("compare", "", "a second launcher to time in the same rounds")
 	runs := flag.Int("runs", 5, "timed runs of each")
 	memory := flag.Int("memory", 1024, "guest memory in MiB, as the launcher's vm.memory")
 	cpus := flag.Int("cpus", 1, "guest CPUs, as the launcher's vm.cpus")
@@ -61,16 +64,19 @@ func run() error {
 	if len(args) == 0 {
 		args = []string{"--backend=vm", "--no-network", "--shell", proj, "--", "-c", "true"}
 	}
-	launch := func() error {
-		cmd := exec.Command(*launcher, args...)
-		cmd.Dir = proj
-		var stderr bytes.Buffer
-		cmd.Stderr = &stderr
-		if err := cmd.Run(); err != nil {
-			return fmt.Errorf("launcher: %v: %s", err, stderr.Bytes())
+	launchWith := func(l string) func() error {
+		return func() error {
+			cmd := exec.Command(l, args...)
+			cmd.Dir = proj
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			if err := cmd.Run(); err != nil {
+				return fmt.Errorf("launcher %s: %v: %s", l, err, stderr.Bytes())
+			}
+			return nil
 		}
-		return nil
 	}
+	launch := launchWith(*launcher)
 	// The first launch fills the boot-file cache; the floor boots the
 	// same cached vmlinux.
 	if err := launch(); err != nil {
@@ -123,12 +129,20 @@ func run() error {
 	if err := floor(); err != nil {
 		return err
 	}
-	var tl, tf []time.Duration
+	type timed struct {
+		f   func() error
+		out *[]time.Duration
+	}
+	var tl, tf, tc []time.Duration
+	round := []timed{{launch, &tl}, {floor, &tf}}
+	if *compare != "" {
+		if err := launchWith(*compare)(); err != nil {
+			return err
+		}
+		round = append(round, timed{launchWith(*compare), &tc})
+	}
 	for i := 0; i < *runs; i++ {
-		for _, c := range []struct {
-			f   func() error
-			out *[]time.Duration
-		}{{launch, &tl}, {floor, &tf}} {
+		for _, c := range round {
 			start := time.Now()
 			if err := c.f(); err != nil {
 				return err
@@ -140,6 +154,11 @@ func run() error {
 	fmt.Printf("vm boot to exit (warm cache): launcher median %.2f s (min %.2f, max %.2f); bare /init floor median %.2f s (min %.2f, max %.2f); ratio %.2fx; n=%d\n",
 		ml.Seconds(), minOf(tl).Seconds(), maxOf(tl).Seconds(), mf.Seconds(), minOf(tf).Seconds(), maxOf(tf).Seconds(),
 		ml.Seconds()/mf.Seconds(), *runs)
+	if *compare != "" {
+		mc := median(tc)
+		fmt.Printf("compared launcher %s: median %.2f s (min %.2f, max %.2f); ratio to the floor %.2fx\n",
+			*compare, mc.Seconds(), minOf(tc).Seconds(), maxOf(tc).Seconds(), mc.Seconds()/mf.Seconds())
+	}
 	return nil
 }
 
