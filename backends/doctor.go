@@ -1,7 +1,6 @@
 package backends
 
 import (
-	"debug/elf"
 	"fmt"
 	"io"
 	"os"
@@ -221,7 +220,7 @@ func vmChecks() []check {
 		cs = append(cs, ok("kernel", k.Image+" with modules in "+k.Modules))
 	}
 	if self, err := os.Executable(); err == nil {
-		cs = append(cs, staticCheck(self))
+		cs = append(cs, initCheck(self))
 	}
 	if kvmUsable() {
 		cs = append(cs, ok("kvm", "hardware virtualisation is usable"))
@@ -231,20 +230,18 @@ func vmChecks() []check {
 	return cs
 }
 
-// staticCheck tells whether the launcher at self is statically linked: the
-// guest runs it as its /init, where no dynamic loader or libc exists.
-func staticCheck(self string) check {
-	f, err := elf.Open(self)
+// initCheck tells whether the launcher at self can be the guest's /init:
+// a static build as it is, a dynamically linked one with its loader and
+// libraries, which the initramfs then carries.
+func initCheck(self string) check {
+	files, err := vmimage.RuntimeFiles(self)
 	if err != nil {
-		return bad("static launcher", fmt.Sprintf("reading %s: %v", self, err))
+		return bad("guest init", fmt.Sprintf("the guest runs the launcher as /init: %v", err))
 	}
-	defer f.Close()
-	for _, prog := range f.Progs {
-		if prog.Type == elf.PT_INTERP {
-			return bad("static launcher", self+" is dynamically linked; the guest runs it as /init: rebuild it with CGO_ENABLED=0")
-		}
+	if len(files) == 0 {
+		return ok("guest init", self+" is statically linked")
 	}
-	return ok("static launcher", self+" is statically linked")
+	return ok("guest init", fmt.Sprintf("%s is dynamically linked; the initramfs carries its loader and %d libraries", self, len(files)-1))
 }
 
 func readTrim(p string) string {

@@ -44,9 +44,14 @@ func TestDoctorChecksTheNetworkHelper(t *testing.T) {
 	}
 }
 
-// TestStaticCheck tells a dynamically linked program from a static one.
-func TestStaticCheck(t *testing.T) {
-	if c := staticCheck("/bin/sh"); c.level != fail {
+// TestInitCheck accepts a dynamically linked launcher, whose loader and
+// libraries the initramfs carries, and refuses one whose library is
+// missing.
+func TestInitCheck(t *testing.T) {
+	if c := initCheck("/bin/sh"); c.level != pass || !strings.Contains(c.detail, "dynamically linked") {
 		t.Errorf("/bin/sh (dynamic) judged %v: %s", c.level, c.detail)
+	}
+	if c := initCheck("/nonexistent"); c.level != fail {
+		t.Errorf("a missing launcher judged %v: %s", c.level, c.detail)
 	}
 }

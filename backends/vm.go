@@ -2,7 +2,6 @@ package backends
 
 import (
 	"bytes"
-	"debug/elf"
 	"fmt"
 	"io"
 	"os"
@@ -29,9 +28,6 @@ func runVM(p *profile.Policy, h *render.Host, stdio IO) (int, error) {
 		return 0, fmt.Errorf("vm.flavour = \"nix\" (a complete NixOS guest) cannot be launched yet; use flavour \"host\" with vm.kernel set to a Nix kernel package's bzImage, as the Nix package's defaults do")
 	}
 	{
-		if err := staticBinary(h.Self); err != nil {
-			return 0, err
-		}
 		k, err := vmimage.FindKernel("/boot", "/lib/modules", p.VM.Kernel)
 		if err != nil {
 			return 0, err
@@ -144,21 +140,6 @@ func (k *kvmWatch) Write(b []byte) (int, error) {
 		k.line = append(k.line[:0], k.line[i+1:]...)
 	}
 	return k.w.Write(b)
-}
-
-// staticBinary refuses a launcher that the guest cannot run as /init.
-func staticBinary(self string) error {
-	f, err := elf.Open(self)
-	if err != nil {
-		return fmt.Errorf("the launcher %s: %w", self, err)
-	}
-	defer f.Close()
-	for _, p := range f.Progs {
-		if p.Type == elf.PT_INTERP {
-			return fmt.Errorf("the vm backend runs the launcher as the guest's /init, which needs a static binary: rebuild it with CGO_ENABLED=0")
-		}
-	}
-	return nil
 }
 
 // chownToUser gives p to the invoking user when the launcher runs as root

@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -125,4 +126,49 @@ func TestVMKilledLauncherLeavesNothing(t *testing.T) {
 		}
 		f.AssertNoRunDirs(t)
 	}
+}
+
+// TestVMDynamicLauncher boots a launcher built by plain `go build` (cgo
+// on, so dynamically linked against libc): the initramfs carries its
+// loader and libraries, and the command's status comes back.
+func TestVMDynamicLauncher(t *testing.T) {
+	requireVM(t)
+	dir, err := os.MkdirTemp("", "csbx-dyn-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	os.Chmod(dir, 0o755)
+	launcher := filepath.Join(dir, "claude-sandbox")
+	build := exec.Command("go", "build", "-o", launcher, "github.com/claude-sandbox/claude-sandbox/cmd/claude-sandbox")
+	build.Env = append(os.Environ(), "CGO_ENABLED=1")
+	if out, err := build.CombinedOutput(); err != nil {
+		bt.Missing(t, "a C compiler for a cgo build ("+strings.TrimSpace(string(out))+")", "apt install gcc")
+	}
+	files, err := vmimage.RuntimeFiles(launcher)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) == 0 {
+		t.Fatalf("go build with CGO_ENABLED=1 made a static launcher; this test needs a dynamic one")
+	}
+	f := bt.NewFixture(t, bt.TestUser(t))
+	f.WriteUserConfig(t, vmConfig)
+	cmd := exec.Command(launcher, "--backend=vm", "--no-network", "--shell", f.Project, "--", "-c", "echo guest-$(uname -r); exit 7")
+	cmd.Env = f.Env()
+	cmd.Dir = f.Project
+	if os.Getuid() == 0 {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(f.User.UID), Gid: uint32(f.User.GID)}}
+	}
+	out, err := cmd.Output()
+	status := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		status = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	if status != 7 || !strings.Contains(string(out), "guest-") {
+		t.Fatalf("dynamic launcher in the vm: status %d, want 7\nstdout: %s", status, out)
+	}
+	f.AssertNoRunDirs(t)
 }

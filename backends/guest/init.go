@@ -176,7 +176,7 @@ func mount9p(tag, dir string, ro bool, opts string) error {
 	if ro {
 		flags |= unix.MS_RDONLY
 	}
-	data := "trans=virtio,version=9p2000.L,msize=262144," + opts
+	data := "trans=virtio,version=9p2000.L,msize=512000," + opts
 	var err error
 	for i := 0; i < 400; i++ {
 		err = unix.Mount(tag, dir, "9p", flags, data)
@@ -298,7 +298,15 @@ func mountShare(s render.GuestShare, cfgDir, size string) error {
 	target := filepath.Join(newRoot, s.Target)
 	switch s.Kind {
 	case "9p":
-		return mount9p(s.Tag, target, s.ReadOnly, "cache=mmap,access=client")
+		// A read-only share is exported read-only by QEMU too, so the
+		// guest may keep its pages and metadata (cache=loose): the agent's
+		// install, read on every start, then crosses the 9p transport once.
+		// Writable shares keep cache=mmap, so that writes reach the host
+		// at once and mmap works.
+		if s.ReadOnly {
+			return mount9p(s.Tag, target, true, "cache=loose,access=client")
+		}
+		return mount9p(s.Tag, target, false, "cache=mmap,access=client")
 	case "tmpfs":
 		os.MkdirAll(target, 0o755)
 		return unix.Mount("tmpfs", target, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=755"+size)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"time"
@@ -20,8 +21,9 @@ import (
 // /modules/NN-NAME.ko in load order. Compressed modules (.ko.xz) are
 // stored uncompressed. The guest init mounts devtmpfs itself and reopens
 // its standard streams on /dev/console, so the archive needs no device
-// nodes.
-func WriteInitramfs(w io.Writer, init []byte, modules []Module) error {
+// nodes. Extra files (a dynamically linked init's loader and libraries)
+// are stored at their names, with their parent directories.
+func WriteInitramfs(w io.Writer, init []byte, modules []Module, extra ...File) error {
 	cw := cpio.NewWriter(w)
 	ino := int64(1)
 	add := func(h *cpio.Header, data []byte) error {
@@ -45,6 +47,27 @@ func WriteInitramfs(w io.Writer, init []byte, modules []Module) error {
 	}
 	if err := add(&cpio.Header{Name: "init", Mode: cpio.TypeReg | 0o755, Links: 1, Size: int64(len(init))}, init); err != nil {
 		return err
+	}
+	made := map[string]bool{}
+	for _, f := range extra {
+		name := strings.TrimPrefix(path.Clean(f.Name), "/")
+		var parents []string
+		for d := path.Dir(name); d != "." && !made[d]; d = path.Dir(d) {
+			made[d] = true
+			parents = append([]string{d}, parents...)
+		}
+		for _, d := range parents {
+			if err := add(&cpio.Header{Name: d, Mode: cpio.TypeDir | 0o755, Links: 2}, nil); err != nil {
+				return err
+			}
+		}
+		data, err := os.ReadFile(f.Source)
+		if err != nil {
+			return fmt.Errorf("initramfs: %w", err)
+		}
+		if err := add(&cpio.Header{Name: name, Mode: cpio.TypeReg | 0o755, Links: 1, Size: int64(len(data))}, data); err != nil {
+			return err
+		}
 	}
 	for i, m := range modules {
 		data, err := readModule(m.Path)
@@ -90,8 +113,9 @@ type Images struct {
 
 // Prepare returns the boot files for kernel k with the launcher at self
 // as /init, building them into cacheDir when they are not there yet. The
-// cache key covers the kernel image's and the launcher's path, size and
-// modification time, so an upgrade of either rebuilds.
+// cache key covers the path, size and modification time of the kernel
+// image, the launcher and (for a dynamically linked launcher) its loader
+// and libraries, so an upgrade of any of them rebuilds.
 func Prepare(cacheDir string, k Kernel, self string) (Images, error) {
 	img, err := Paths(cacheDir, k, self)
 	if err != nil {
@@ -128,8 +152,12 @@ func Prepare(cacheDir string, k Kernel, self string) (Images, error) {
 	if err != nil {
 		return Images{}, err
 	}
+	runtime, err := RuntimeFiles(self)
+	if err != nil {
+		return Images{}, err
+	}
 	var buf bytes.Buffer
-	if err := WriteInitramfs(&buf, init, mods); err != nil {
+	if err := WriteInitramfs(&buf, init, mods, runtime...); err != nil {
 		return Images{}, err
 	}
 	if err := os.WriteFile(filepath.Join(tmp, "initramfs.cpio"), buf.Bytes(), 0o644); err != nil {
@@ -152,7 +180,17 @@ func Prepare(cacheDir string, k Kernel, self string) (Images, error) {
 // exist; Kernel is then the extracted vmlinux, or the compressed image
 // when that kernel had no PVH entry.
 func Paths(cacheDir string, k Kernel, self string) (Images, error) {
-	key, err := identity(k.Image, self, filepath.Join(k.Modules, "modules.dep"))
+	files := []string{k.Image, self, filepath.Join(k.Modules, "modules.dep")}
+	// A dynamically linked launcher brings its loader and libraries: an
+	// upgrade of those rebuilds too.
+	runtime, err := RuntimeFiles(self)
+	if err != nil {
+		return Images{}, err
+	}
+	for _, f := range runtime {
+		files = append(files, f.Source)
+	}
+	key, err := identity(files...)
 	if err != nil {
 		return Images{}, err
 	}

@@ -2,6 +2,7 @@ package vmimage
 
 import (
 	"bytes"
+	"debug/elf"
 	"io"
 	"os"
 	"path/filepath"
@@ -145,5 +146,62 @@ func TestKernelAtNixLayout(t *testing.T) {
 	}
 	if _, err := FindKernel("/boot", "/lib/modules", filepath.Join(dir, "missing")); err == nil {
 		t.Fatal("a missing image was accepted")
+	}
+}
+
+// TestRuntimeFiles finds a dynamically linked program's loader and libc,
+// and stores them in the initramfs at those paths with their directories.
+func TestRuntimeFiles(t *testing.T) {
+	files, err := RuntimeFiles("/bin/sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := map[string]bool{}
+	for _, f := range files {
+		names[f.Name] = true
+	}
+	if len(files) < 2 || !strings.HasPrefix(files[0].Name, "/lib") || !strings.Contains(files[0].Name, "ld-linux") {
+		t.Fatalf("runtime files of /bin/sh: %v, want the loader first", files)
+	}
+	libc := ""
+	for n := range names {
+		if filepath.Base(n) == "libc.so.6" {
+			libc = n
+		}
+	}
+	if libc == "" {
+		t.Fatalf("runtime files of /bin/sh without libc.so.6: %v", files)
+	}
+	var buf bytes.Buffer
+	if err := WriteInitramfs(&buf, []byte("init"), nil, files...); err != nil {
+		t.Fatal(err)
+	}
+	r := cpio.NewReader(&buf)
+	got := map[string]bool{}
+	for {
+		h, err := r.Next()
+		if err != nil {
+			break
+		}
+		got["/"+h.Name] = true
+	}
+	for _, want := range []string{files[0].Name, libc, filepath.Dir(libc)} {
+		if !got[want] {
+			t.Errorf("initramfs lacks %s: %v", want, got)
+		}
+	}
+	static, err := RuntimeFiles(os.Args[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f, _ := elf.Open(os.Args[0]); f != nil {
+		defer f.Close()
+		interp := false
+		for _, p := range f.Progs {
+			interp = interp || p.Type == elf.PT_INTERP
+		}
+		if !interp && len(static) != 0 {
+			t.Errorf("a static program needs %v", static)
+		}
 	}
 }
