@@ -37,25 +37,33 @@ func attachNetwork(helper []string) (*attachedNetwork, error) {
 		return nil, err
 	}
 	n := &attachedNetwork{ns: ns}
+	// Descriptor 5 of the helper is the namespace.
+	args := append(append([]string{}, helper[1:]...), "--netns-type=path", "/proc/self/fd/5", "tap0")
+	if err := n.start(helper[0], args, ns); err != nil {
+		return nil, err
+	}
+	return n, nil
+}
+
+// start starts the network helper prog (slirp4netns) with args after its
+// ready and exit pipes (its descriptors 3 and 4; extra files follow from
+// 5) and waits until it reports it is up. On failure n is closed.
+func (n *attachedNetwork) start(prog string, args []string, extra ...*os.File) error {
 	readyR, readyW, err := os.Pipe()
 	if err != nil {
 		n.Close()
-		return nil, fmt.Errorf("network helper: %w", err)
+		return fmt.Errorf("network helper: %w", err)
 	}
 	defer readyR.Close()
 	exitR, exitW, err := os.Pipe()
 	if err != nil {
 		readyW.Close()
 		n.Close()
-		return nil, fmt.Errorf("network helper: %w", err)
+		return fmt.Errorf("network helper: %w", err)
 	}
 	n.exit = exitW
-	// Descriptors 3, 4 and 5 of the helper: ready pipe, exit pipe, the
-	// namespace.
-	args := append(append([]string{}, helper[1:]...), "--ready-fd=3", "--exit-fd=4",
-		"--netns-type=path", "/proc/self/fd/5", "tap0")
-	n.helper = exec.Command(helper[0], args...)
-	n.helper.ExtraFiles = []*os.File{readyW, exitR, ns}
+	n.helper = exec.Command(prog, append([]string{"--ready-fd=3", "--exit-fd=4"}, args...)...)
+	n.helper.ExtraFiles = append([]*os.File{readyW, exitR}, extra...)
 	n.helper.Stderr = &n.stderr
 	n.helper.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	err = n.helper.Start()
@@ -64,15 +72,15 @@ func attachNetwork(helper []string) (*attachedNetwork, error) {
 	if err != nil {
 		n.helper = nil
 		n.Close()
-		return nil, fmt.Errorf("starting %s: %w", helper[0], err)
+		return fmt.Errorf("starting %s: %w", prog, err)
 	}
 	readyR.SetReadDeadline(time.Now().Add(helperReadyTimeout))
 	b := make([]byte, 1)
 	if _, err := readyR.Read(b); err != nil {
 		n.Close()
-		return nil, fmt.Errorf("%s did not come up: %v: %s", helper[0], err, strings.TrimSpace(n.stderr.String()))
+		return fmt.Errorf("%s did not come up: %v: %s", prog, err, strings.TrimSpace(n.stderr.String()))
 	}
-	return n, nil
+	return nil
 }
 
 // newNetworkNamespace makes a network namespace holding only a loopback

@@ -219,17 +219,6 @@ func ociInNamespace(cmd *exec.Cmd, h *render.Host, network []string) (w *exec.Cm
 // until it is up.
 func attachNetworkTo(helper []string, pid int) (*attachedNetwork, error) {
 	n := &attachedNetwork{}
-	readyR, readyW, err := os.Pipe()
-	if err != nil {
-		return nil, fmt.Errorf("network helper: %w", err)
-	}
-	defer readyR.Close()
-	exitR, exitW, err := os.Pipe()
-	if err != nil {
-		readyW.Close()
-		return nil, fmt.Errorf("network helper: %w", err)
-	}
-	n.exit = exitW
 	proc := "/proc/" + strconv.Itoa(pid) + "/ns/"
 	// slirp4netns's own sandbox needs root in the user namespace it
 	// starts from, which a helper joining another one lacks; its seccomp
@@ -240,25 +229,9 @@ func attachNetworkTo(helper []string, pid int) (*attachedNetwork, error) {
 			opts = append(opts, o)
 		}
 	}
-	args := append(opts, "--ready-fd=3", "--exit-fd=4",
-		"--userns-path="+proc+"user", "--netns-type=path", proc+"net", "tap0")
-	n.helper = exec.Command(helper[0], args...)
-	n.helper.ExtraFiles = []*os.File{readyW, exitR}
-	n.helper.Stderr = &n.stderr
-	n.helper.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	err = n.helper.Start()
-	readyW.Close()
-	exitR.Close()
-	if err != nil {
-		n.helper = nil
-		n.Close()
-		return nil, fmt.Errorf("starting %s: %w", helper[0], err)
-	}
-	readyR.SetReadDeadline(time.Now().Add(helperReadyTimeout))
-	b := make([]byte, 1)
-	if _, err := readyR.Read(b); err != nil {
-		n.Close()
-		return nil, fmt.Errorf("%s did not come up: %v: %s", helper[0], err, strings.TrimSpace(n.stderr.String()))
+	args := append(opts, "--userns-path="+proc+"user", "--netns-type=path", proc+"net", "tap0")
+	if err := n.start(helper[0], args); err != nil {
+		return nil, err
 	}
 	return n, nil
 }
