@@ -172,8 +172,12 @@ func QEMU(p *profile.Policy, h *Host) (*Plan, error) {
 		"-kernel", kernel, "-initrd", initrd, "-append", strings.Join(appendLine, " "),
 		"-chardev", "stdio,id=console,signal=off", "-serial", "chardev:console",
 		"-device", "virtio-rng-pci"}
+	var displayEnv []string
 	if p.VM.Display {
-		args = append(args, "-device", "virtio-vga", "-display", "gtk")
+		if displayEnv, err = QEMUDisplayEnv(h); err != nil {
+			return nil, err
+		}
+		args = append(args, "-name", "claude-sandbox", "-device", "virtio-vga", "-display", "gtk")
 	} else {
 		args = append(args, "-display", "none")
 	}
@@ -245,7 +249,9 @@ func QEMU(p *profile.Policy, h *Host) (*Plan, error) {
 	}
 	plan.Files = append(plan.Files, GeneratedFile{Path: path.Join(guestDir, GuestConfigName), Content: append(data, '\n'), Mode: 0o600})
 	plan.Argv = args
-	plan.Env = []string{"PATH=" + SystemPath}
+	// QEMU gets PATH and, for its window, the host display's variables:
+	// nothing else of the host's environment.
+	plan.Env = append([]string{"PATH=" + SystemPath}, displayEnv...)
 	// The guest applies the limits; the host sets none on QEMU.
 	limits.Cgroup, limits.Rlimits = CgroupLimits{}, nil
 	plan.Limits = limits

@@ -1,0 +1,305 @@
+package backends_test
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/hex"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	bt "github.com/claude-sandbox/claude-sandbox/backends/backendtest"
+)
+
+// Real X servers, windows and screenshots for the display forwards and
+// the vm's window.
+
+// xDisplay is a real Xvfb started for a test.
+type xDisplay struct {
+	// Display is the DISPLAY value (":N").
+	Display string
+	// Auth is the Xauthority file holding the server's cookie.
+	Auth string
+}
+
+// Env is what a client of the display needs.
+func (x xDisplay) Env() []string {
+	return []string{"DISPLAY=" + x.Display, "XAUTHORITY=" + x.Auth}
+}
+
+// safeBuffer collects a running program's output, readable meanwhile.
+type safeBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *safeBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *safeBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// startXvfb starts a real Xvfb as u that accepts only clients presenting
+// its cookie, and returns its display once it accepts connections.
+func startXvfb(t *testing.T, u bt.User) xDisplay {
+	t.Helper()
+	bt.RequireTool(t, "Xvfb", "apt install xvfb")
+	bt.RequireTool(t, "xauth", "apt install xauth")
+	bt.RequireTool(t, "xwininfo", "apt install x11-utils")
+	// Clients find the server's socket here; as root the directory is
+	// created as X needs it, so an unprivileged server can use it.
+	if os.Getuid() == 0 {
+		os.Mkdir("/tmp/.X11-unix", 0o1777)
+		os.Chmod("/tmp/.X11-unix", 0o1777)
+	}
+	dir := runtimeDir(t, u)
+	auth := filepath.Join(dir, "Xauthority")
+	cookie := make([]byte, 16)
+	rand.Read(cookie)
+	// The server accepts every cookie in its file, whatever display the
+	// entry names; the entry for the real display is added once known.
+	xauth(t, u, auth, "add", ":9999", "MIT-MAGIC-COOKIE-1", hex.EncodeToString(cookie))
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("Xvfb", "-displayfd", "3", "-auth", auth, "-nolisten", "tcp", "-br", "-screen", "0", "1280x1024x24")
+	cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=" + dir}
+	cmd.ExtraFiles = []*os.File{w}
+	asUser(cmd, u)
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("starting Xvfb: %v", err)
+	}
+	w.Close()
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	line, err := bufio.NewReader(r).ReadString('\n')
+	r.Close()
+	if err != nil {
+		t.Fatalf("Xvfb printed no display number: %v", err)
+	}
+	x := xDisplay{Display: ":" + strings.TrimSpace(line), Auth: auth}
+	xauth(t, u, auth, "add", x.Display, "MIT-MAGIC-COOKIE-1", hex.EncodeToString(cookie))
+	t.Cleanup(func() { os.Remove("/tmp/.X11-unix/X" + strings.TrimSpace(line)) })
+	return x
+}
+
+func xauth(t *testing.T, u bt.User, file string, args ...string) {
+	t.Helper()
+	cmd := exec.Command("xauth", append([]string{"-q", "-f", file}, args...)...)
+	cmd.Env = []string{"PATH=/usr/bin:/bin"}
+	asUser(cmd, u)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("xauth %v: %v\n%s", args, err, out)
+	}
+}
+
+// xClient runs an X client against x as u and returns its output.
+func xClient(u bt.User, x xDisplay, argv ...string) (string, error) {
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Env = append([]string{"PATH=/usr/bin:/bin"}, x.Env()...)
+	asUser(cmd, u)
+	var out bytes.Buffer
+	cmd.Stdout = &out
+	err := cmd.Run()
+	return out.String(), err
+}
+
+// xWindow is a top-level window found on a display.
+type xWindow struct {
+	Line          string
+	X, Y          int
+	Width, Height int
+}
+
+// treeLine matches a window line of "xwininfo -tree": its geometry
+// relative to its parent and its absolute position.
+var treeLine = regexp.MustCompile(`(\d+)x(\d+)\+-?\d+\+-?\d+\s+\+(-?\d+)\+(-?\d+)\s*$`)
+
+// findWindow lists the display's windows and returns the largest one
+// whose line matches name (case-insensitive).
+func findWindow(u bt.User, x xDisplay, name string) (xWindow, bool) {
+	out, err := xClient(u, x, "xwininfo", "-root", "-tree")
+	if err != nil {
+		return xWindow{}, false
+	}
+	var best xWindow
+	found := false
+	for _, line := range strings.Split(out, "\n") {
+		if !strings.Contains(strings.ToLower(line), strings.ToLower(name)) {
+			continue
+		}
+		m := treeLine.FindStringSubmatch(line)
+		if m == nil {
+			continue
+		}
+		w := xWindow{Line: strings.TrimSpace(line)}
+		w.Width, _ = strconv.Atoi(m[1])
+		w.Height, _ = strconv.Atoi(m[2])
+		w.X, _ = strconv.Atoi(m[3])
+		w.Y, _ = strconv.Atoi(m[4])
+		if w.Width*w.Height > best.Width*best.Height {
+			best, found = w, true
+		}
+	}
+	// Toolkits create small unmapped helper windows first.
+	return best, found && best.Width >= 320 && best.Height >= 200
+}
+
+// screenshot is the root window's pixels from xwd.
+type screenshot struct {
+	width, height, bpp, stride int
+	pixels                     []byte
+}
+
+// takeScreenshot captures the root window of x with xwd and decodes the
+// XWD image (a big-endian header, the window name, the colour map, then
+// the pixels in Z format).
+func takeScreenshot(t *testing.T, u bt.User, x xDisplay) screenshot {
+	t.Helper()
+	bt.RequireTool(t, "xwd", "apt install x11-apps")
+	out, err := xClient(u, x, "xwd", "-root", "-silent")
+	if err != nil {
+		t.Fatalf("xwd: %v", err)
+	}
+	data := []byte(out)
+	if len(data) < 100 {
+		t.Fatalf("xwd wrote %d bytes", len(data))
+	}
+	field := func(i int) int { return int(binary.BigEndian.Uint32(data[4*i:])) }
+	headerSize, version, format := field(0), field(1), field(2)
+	if version != 7 || format != 2 {
+		t.Fatalf("xwd image: version %d, format %d; want 7 and ZPixmap", version, format)
+	}
+	s := screenshot{width: field(4), height: field(5), bpp: field(11), stride: field(12)}
+	ncolors := field(19)
+	start := headerSize + 12*ncolors
+	if s.bpp%8 != 0 || start+s.stride*s.height > len(data) {
+		t.Fatalf("xwd image: %d bits per pixel, %d bytes for %dx%d", s.bpp, len(data), s.width, s.height)
+	}
+	s.pixels = data[start : start+s.stride*s.height]
+	return s
+}
+
+// colours counts the distinct pixel values in a rectangle.
+func (s screenshot) colours(x0, y0, w, h int) int {
+	seen := map[string]bool{}
+	n := s.bpp / 8
+	for y := max(y0, 0); y < min(y0+h, s.height); y++ {
+		for x := max(x0, 0); x < min(x0+w, s.width); x++ {
+			off := y*s.stride + x*n
+			seen[string(s.pixels[off:off+n])] = true
+		}
+	}
+	return len(seen)
+}
+
+// TestVMDisplayWindow runs the vm with vm.display on a real Xvfb: QEMU's
+// window appears on that display and shows something, and QEMU gets no
+// variable of the launcher's environment beyond the display's.
+func TestVMDisplayWindow(t *testing.T) {
+	requireVM(t)
+	u := bt.TestUser(t)
+	x := startXvfb(t, u)
+	f := bt.NewFixture(t, u)
+	f.WriteUserConfig(t, vmConfig+"display = true\n")
+	rt := runtimeDir(t, u)
+	stop := filepath.Join(f.Project, "stop")
+	cmd := exec.Command(bt.Launcher(t), "--backend=vm", "--no-network", "--shell", f.Project, "--", "-c",
+		"echo BOOTED; while [ ! -e "+stop+" ]; do sleep 0.2; done; echo STOPPED")
+	cmd.Env = f.Env(append(append(x.Env(), "XDG_RUNTIME_DIR="+rt), hostEnv...)...)
+	cmd.Dir = f.Project
+	var out, errb safeBuffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	asUser(cmd, u)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	t.Cleanup(func() {
+		select {
+		case <-done:
+		default:
+			cmd.Process.Kill()
+			<-done
+		}
+	})
+	var win xWindow
+	waitUntil(t, "QEMU's window on "+x.Display, func() bool {
+		select {
+		case err := <-done:
+			done <- err
+			t.Fatalf("the launcher ended before the window appeared: %v\nstdout: %s\nstderr: %s", err, out.String(), errb.String())
+		default:
+		}
+		var ok bool
+		win, ok = findWindow(u, x, "\"QEMU")
+		return ok
+	})
+	t.Logf("window: %s", win.Line)
+	// The environment QEMU was started with.
+	pid, _ := exec.Command("pgrep", "-P", itoa(cmd.Process.Pid), "qemu-system").Output()
+	if env, err := os.ReadFile("/proc/" + strings.TrimSpace(string(pid)) + "/environ"); err == nil {
+		got := strings.Split(strings.TrimRight(string(env), "\x00"), "\x00")
+		for _, e := range got {
+			name, _, _ := strings.Cut(e, "=")
+			if name != "PATH" && name != "DISPLAY" && name != "XAUTHORITY" {
+				t.Errorf("QEMU got %s from the launcher's environment", e)
+			}
+		}
+	} else {
+		t.Errorf("reading QEMU's environment (pid %q): %v", pid, err)
+	}
+	waitUntil(t, "the window to show something", func() bool {
+		s := takeScreenshot(t, u, x)
+		return s.colours(win.X, win.Y, win.Width, win.Height) > 2
+	})
+	waitUntil(t, "BOOTED", func() bool { return strings.Contains(out.String(), "BOOTED") })
+	if err := os.WriteFile(stop, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("launcher: %v\nstdout: %s\nstderr: %s", err, out.String(), errb.String())
+	}
+	done <- nil
+	if !strings.Contains(out.String(), "STOPPED") {
+		t.Errorf("the command did not run to its end: %s", out.String())
+	}
+	assertNoRunDirsIn(t, rt)
+}
+
+// TestVMDisplayWithoutHostDisplay asks for the window on a host without a
+// display: the launcher refuses with 125 and says why.
+func TestVMDisplayWithoutHostDisplay(t *testing.T) {
+	requireVM(t)
+	f := bt.NewFixture(t, bt.TestUser(t))
+	f.WriteUserConfig(t, vmConfig+"display = true\n")
+	rt := runtimeDir(t, f.User)
+	res := f.Run(t, f.Env("XDG_RUNTIME_DIR="+rt), "--backend=vm", "--no-network", "--shell", f.Project, "--", "-c", "true")
+	if res.Status != 125 || !strings.Contains(res.Stderr, "vm.display = true needs a host display") {
+		t.Fatalf("status %d, want 125 with the reason\nstderr: %s", res.Status, res.Stderr)
+	}
+	assertNoRunDirsIn(t, rt)
+}
+
+// assertNoRunDirsIn checks that no run directory is left in rt, the
+// private XDG_RUNTIME_DIR a test gave the launcher.
+func assertNoRunDirsIn(t *testing.T, rt string) {
+	t.Helper()
+	if m, _ := filepath.Glob(filepath.Join(rt, "claude-sandbox-*")); len(m) > 0 {
+		t.Errorf("run directories left behind: %v", m)
+	}
+}
