@@ -46,8 +46,10 @@ func Probe(p *profile.Policy) (*render.Host, error) {
 	for _, path := range render.HostPaths(p, h.Env, h.Home, h.UID) {
 		statInto(h, path)
 	}
+	listDirs(h)
 	probeRepos(h, p)
 	probeGHHosts(h, p)
+	probeXauthority(h, p)
 	h.NixOS = h.Exists("/etc/NIXOS")
 	h.Systemd = isDir("/run/systemd/system")
 	h.StdinTTY = term.IsTerminal(0)
@@ -268,5 +270,20 @@ func probeLimits(h *render.Host, p *profile.Policy) {
 	h.Cgroup, h.CgroupControllers, h.CgroupDelegated = s.Version, s.Controllers(), s.Delegated
 	if p.Limits.Processes > 0 && h.UID != 0 && !slices.Contains(h.CgroupControllers, render.CgroupPids) {
 		h.UserTasks = limits.UserTasks(h.UID)
+	}
+}
+
+// listDirs records the entries of render.ListedDirs and stats each.
+func listDirs(h *render.Host) {
+	h.DirEntries = map[string][]string{}
+	for _, dir := range render.ListedDirs {
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			continue
+		}
+		for _, e := range entries {
+			h.DirEntries[dir] = append(h.DirEntries[dir], e.Name())
+			statInto(h, filepath.Join(dir, e.Name()))
+		}
 	}
 }

@@ -250,6 +250,8 @@ func prepareRoot(cfg *render.GuestConfig) error {
 	if err := container.GiveDirs(dirs, cfg.UID, cfg.GID); err != nil {
 		return err
 	}
+	// /run/user is everyone's way to their own runtime directory.
+	os.MkdirAll(filepath.Join(newRoot, "run/user"), 0o755)
 	rt := filepath.Join(newRoot, "run/user", strconv.Itoa(cfg.UID))
 	os.MkdirAll(rt, 0o700)
 	os.Chown(rt, cfg.UID, cfg.GID)
@@ -277,6 +279,7 @@ func writeEtc(files map[string]string) error {
 	sort.Strings(names)
 	for _, n := range names {
 		p := filepath.Join(etc, n)
+		os.MkdirAll(filepath.Dir(p), 0o755)
 		os.Remove(p)
 		if err := os.WriteFile(p, []byte(files[n]), 0o644); err != nil {
 			return fmt.Errorf("writing /etc/%s: %w", n, err)
