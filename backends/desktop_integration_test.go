@@ -218,7 +218,7 @@ func TestVMDisplayWindow(t *testing.T) {
 	rt := runtimeDir(t, u)
 	stop := filepath.Join(f.Project, "stop")
 	cmd := exec.Command(bt.Launcher(t), "--backend=vm", "--no-network", "--shell", f.Project, "--", "-c",
-		"echo BOOTED; while [ ! -e "+stop+" ]; do sleep 0.2; done; echo STOPPED")
+		"test -c /dev/dri/card0 && test -O /dev/dri/card0 && echo GPU-OK; echo BOOTED; while [ ! -e "+stop+" ]; do sleep 0.2; done; echo STOPPED")
 	cmd.Env = f.Env(append(append(x.Env(), "XDG_RUNTIME_DIR="+rt), hostEnv...)...)
 	cmd.Dir = f.Project
 	var out, errb safeBuffer
@@ -267,7 +267,16 @@ func TestVMDisplayWindow(t *testing.T) {
 		s := takeScreenshot(t, u, x)
 		return s.colours(win.X, win.Y, win.Width, win.Height) > 2
 	})
-	waitUntil(t, "BOOTED", func() bool { return strings.Contains(out.String(), "BOOTED") })
+	// Once the guest has booted, its console shows the banner at the top
+	// of the guest's screen, below QEMU's menu bar (the firmware's
+	// lines, before, sit lower).
+	waitUntil(t, "the guest to boot", func() bool { return strings.Contains(out.String(), "BOOTED") })
+	waitUntil(t, "the guest's banner in the window", func() bool {
+		return takeScreenshot(t, u, x).colours(win.X, win.Y+30, win.Width, 60) > 1
+	})
+	if !strings.Contains(out.String(), "GPU-OK") {
+		t.Errorf("the guest has no /dev/dri/card0 owned by the user:\n%s", out.String())
+	}
 	if err := os.WriteFile(stop, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}

@@ -35,6 +35,9 @@ type GuestConfig struct {
 	Etc map[string]string `json:"etc"`
 	// Network configures the user-mode NIC; false leaves only lo.
 	Network bool `json:"network"`
+	// Display loads the virtio GPU's driver: the guest's console and
+	// /dev/dri/card0 (given to the user) show in QEMU's window.
+	Display bool `json:"display,omitempty"`
 	// Limits are the command's resource limits.
 	Limits GuestLimits `json:"limits"`
 	// Rows and Cols are the terminal size.
@@ -163,6 +166,12 @@ func QEMU(p *profile.Policy, h *Host) (*Plan, error) {
 		cpus = int((c + 999) / 1000)
 	}
 	appendLine := []string{"console=ttyS0", "quiet", "loglevel=0", "panic=-1", "rdinit=/init"}
+	if p.VM.Display {
+		// The kernel's console shows in the window too; the last
+		// console (the serial one, the user's terminal) stays
+		// /dev/console.
+		appendLine = append([]string{"console=tty0"}, appendLine...)
+	}
 	if nix {
 		appendLine = []string{"console=ttyS0", "quiet", "panic=-1", "init=" + path.Join(p.VM.System, "init")}
 	}
@@ -191,7 +200,7 @@ func QEMU(p *profile.Policy, h *Host) (*Plan, error) {
 	cfg := GuestConfig{
 		UID: h.UID, GID: h.GID, Groups: h.Groups, User: h.User, Home: h.Home,
 		Hostname: Hostname(p), Cwd: h.Real(p.ProjectDir), Argv: append(append([]string{}, net.Wrap...), cmd...),
-		Etc: map[string]string{}, Network: p.Network.Mode != profile.NetworkOff, Rows: h.TermRows, Cols: h.TermCols,
+		Etc: map[string]string{}, Network: p.Network.Mode != profile.NetworkOff, Display: p.VM.Display, Rows: h.TermRows, Cols: h.TermCols,
 		Limits: GuestLimits{Cgroup: limits.Cgroup, Rlimits: limits.Rlimits, TmpfsMiB: p.Limits.DiskMiB},
 	}
 	virtfs(GuestConfigTag, guestDir, false, "")

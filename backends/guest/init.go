@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/claude-sandbox/claude-sandbox/backends/container"
+	"github.com/claude-sandbox/claude-sandbox/backends/vmimage"
 	"github.com/claude-sandbox/claude-sandbox/render"
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
@@ -95,6 +96,9 @@ func boot() int {
 	if cfg.Network {
 		loadModules("/modules", isNetworkModule)
 	}
+	if cfg.Display {
+		loadModules(filepath.Join("/modules", vmimage.DisplayGroup), func(string) bool { return true })
+	}
 	if err := prepareRoot(&cfg); err != nil {
 		logf("%v", err)
 		return 125
@@ -144,6 +148,9 @@ func loadModules(dir string, want func(name string) bool) {
 	entries, _ := os.ReadDir(dir)
 	names := make([]string, 0, len(entries))
 	for _, e := range entries {
+		if e.IsDir() {
+			continue
+		}
 		_, name, _ := strings.Cut(strings.TrimSuffix(e.Name(), ".ko"), "-")
 		if want(name) {
 			names = append(names, e.Name())
@@ -249,6 +256,9 @@ func prepareRoot(cfg *render.GuestConfig) error {
 	}
 	if err := container.GiveDirs(dirs, cfg.UID, cfg.GID); err != nil {
 		return err
+	}
+	if cfg.Display {
+		giveDisplay(cfg)
 	}
 	// /run/user is everyone's way to their own runtime directory.
 	os.MkdirAll(filepath.Join(newRoot, "run/user"), 0o755)
@@ -448,4 +458,26 @@ func lookPath(name string, env []string) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("%s not found on PATH %s", name, path)
+}
+
+// displayBanner is shown on the guest's console in QEMU's window.
+const displayBanner = "\033[2J\033[Hclaude-sandbox: this window is the virtual machine's display.\r\n" +
+	"The command runs on the serial console, in the terminal that started it.\r\n" +
+	"Programs inside can draw here through /dev/dri/card0.\r\n"
+
+// giveDisplay gives the user the guest's GPU and framebuffer: the VM is
+// theirs, and an X server or compositor started inside draws on them. The
+// console in the window says what the window is.
+func giveDisplay(cfg *render.GuestConfig) {
+	if f, err := os.OpenFile("/dev/tty1", os.O_WRONLY|unix.O_NOCTTY, 0); err == nil {
+		f.WriteString(displayBanner)
+		f.Close()
+	}
+	nodes, _ := filepath.Glob(filepath.Join(newRoot, "dev/dri/*"))
+	fb, _ := filepath.Glob(filepath.Join(newRoot, "dev/fb[0-9]*"))
+	for _, n := range append(nodes, fb...) {
+		if st, err := os.Lstat(n); err == nil && st.Mode()&os.ModeCharDevice != 0 {
+			os.Chown(n, cfg.UID, cfg.GID)
+		}
+	}
 }
