@@ -291,17 +291,27 @@ func TestVMDisplayWindow(t *testing.T) {
 }
 
 // TestVMDisplayWithoutHostDisplay asks for the window on a host without a
-// display: the launcher refuses with 125 and says why.
+// display, then with a display no server answers: the launcher fails with
+// 125 and says why.
 func TestVMDisplayWithoutHostDisplay(t *testing.T) {
 	requireVM(t)
 	f := bt.NewFixture(t, bt.TestUser(t))
 	f.WriteUserConfig(t, vmConfig+"display = true\n")
-	rt := runtimeDir(t, f.User)
-	res := f.Run(t, f.Env("XDG_RUNTIME_DIR="+rt), "--backend=vm", "--no-network", "--shell", f.Project, "--", "-c", "true")
-	if res.Status != 125 || !strings.Contains(res.Stderr, "vm.display = true needs a host display") {
-		t.Fatalf("status %d, want 125 with the reason\nstderr: %s", res.Status, res.Stderr)
+	for _, c := range []struct{ display, want string }{
+		{"", "vm.display = true needs a host display"},
+		{"DISPLAY=:987", "QEMU could not open its window on the host display"},
+	} {
+		rt := runtimeDir(t, f.User)
+		env := f.Env("XDG_RUNTIME_DIR=" + rt)
+		if c.display != "" {
+			env = append(env, c.display)
+		}
+		res := f.Run(t, env, "--backend=vm", "--no-network", "--shell", f.Project, "--", "-c", "true")
+		if res.Status != 125 || !strings.Contains(res.Stderr, c.want) {
+			t.Errorf("%q: status %d, want 125 saying %q\nstderr: %s", c.display, res.Status, c.want, res.Stderr)
+		}
+		assertNoRunDirsIn(t, rt)
 	}
-	assertNoRunDirsIn(t, rt)
 }
 
 // assertNoRunDirsIn checks that no run directory is left in rt, the
