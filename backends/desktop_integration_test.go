@@ -322,3 +322,29 @@ func assertNoRunDirsIn(t *testing.T, rt string) {
 		t.Errorf("run directories left behind: %v", m)
 	}
 }
+
+// TestBubblewrapXauthorityOnlyThisDisplay gives the host's authority file
+// a second cookie, for another display: the sandbox's file holds only the
+// forwarded display's cookie, clients inside connect with it, and the
+// host's file is not reachable.
+func TestBubblewrapXauthorityOnlyThisDisplay(t *testing.T) {
+	bt.RequireTool(t, "bwrap", "apt install bubblewrap")
+	u := bt.TestUser(t)
+	x := startXvfb(t, u)
+	xauth(t, u, x.Auth, "add", ":4242", "MIT-MAGIC-COOKIE-1", "0123456789abcdef0123456789abcdef")
+	f := bt.NewFixture(t, u)
+	f.WriteUserConfig(t, "[forward]\ndisplay = true\n")
+	script := `xauth -f "$XAUTHORITY" list; echo "ENTRIES $(xauth -f "$XAUTHORITY" list | wc -l)"; ` +
+		`xwininfo -root >/dev/null && echo CONNECTED; test -e ` + x.Auth + ` && echo HOST-FILE; true`
+	res := f.Run(t, f.Env(x.Env()...), "--backend=bubblewrap", "--no-network", "--shell", f.Project, "--", "-c", script)
+	t.Logf("inside:\n%s%s", res.Stdout, res.Stderr)
+	if res.Status != 0 || !strings.Contains(res.Stdout, "ENTRIES 1\n") || !strings.Contains(res.Stdout, "CONNECTED") {
+		t.Errorf("want one cookie and a connection; status %d\n%s%s", res.Status, res.Stdout, res.Stderr)
+	}
+	if strings.Contains(res.Stdout, "0123456789abcdef0123456789abcdef") || strings.Contains(res.Stdout, ":4242") {
+		t.Errorf("the other display's cookie reached the sandbox:\n%s", res.Stdout)
+	}
+	if strings.Contains(res.Stdout, "HOST-FILE") {
+		t.Errorf("the host's authority file %s is visible inside", x.Auth)
+	}
+}
