@@ -35,8 +35,9 @@ type GuestConfig struct {
 	Etc map[string]string `json:"etc"`
 	// Network configures the user-mode NIC; false leaves only lo.
 	Network bool `json:"network"`
-	// Display loads the virtio GPU's driver: the guest's console and
-	// /dev/dri/card0 (given to the user) show in QEMU's window.
+	// Display loads the virtio GPU's driver: the guest's console, or the
+	// X server the guest starts on /dev/dri/card0 when the host's root
+	// has Xorg, shows in QEMU's window.
 	Display bool `json:"display,omitempty"`
 	// Limits are the command's resource limits.
 	Limits GuestLimits `json:"limits"`

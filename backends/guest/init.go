@@ -108,6 +108,11 @@ func boot() int {
 		return 125
 	}
 	unix.Sethostname([]byte(cfg.Hostname))
+	if cfg.Display {
+		if d := startX(&cfg); d != "" && !hasVar(cfg.Env, "DISPLAY") {
+			cfg.Env = append(cfg.Env, "DISPLAY="+d)
+		}
+	}
 	status, err := runCommand(&cfg)
 	if err != nil {
 		logf("%v", err)
@@ -460,24 +465,12 @@ func lookPath(name string, env []string) (string, error) {
 	return "", fmt.Errorf("%s not found on PATH %s", name, path)
 }
 
-// displayBanner is shown on the guest's console in QEMU's window.
-const displayBanner = "\033[2J\033[Hclaude-sandbox: this window is the virtual machine's display.\r\n" +
-	"The command runs on the serial console, in the terminal that started it.\r\n" +
-	"Programs inside can draw here through /dev/dri/card0.\r\n"
-
-// giveDisplay gives the user the guest's GPU and framebuffer: the VM is
-// theirs, and an X server or compositor started inside draws on them. The
-// console in the window says what the window is.
-func giveDisplay(cfg *render.GuestConfig) {
-	if f, err := os.OpenFile("/dev/tty1", os.O_WRONLY|unix.O_NOCTTY, 0); err == nil {
-		f.WriteString(displayBanner)
-		f.Close()
-	}
-	nodes, _ := filepath.Glob(filepath.Join(newRoot, "dev/dri/*"))
-	fb, _ := filepath.Glob(filepath.Join(newRoot, "dev/fb[0-9]*"))
-	for _, n := range append(nodes, fb...) {
-		if st, err := os.Lstat(n); err == nil && st.Mode()&os.ModeCharDevice != 0 {
-			os.Chown(n, cfg.UID, cfg.GID)
+// hasVar reports whether env sets name.
+func hasVar(env []string, name string) bool {
+	for _, e := range env {
+		if strings.HasPrefix(e, name+"=") {
+			return true
 		}
 	}
+	return false
 }
