@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -85,15 +86,23 @@ func startXvfb(t *testing.T, u bt.User) xDisplay {
 		t.Fatalf("starting Xvfb: %v", err)
 	}
 	w.Close()
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 	line, err := bufio.NewReader(r).ReadString('\n')
 	r.Close()
+	n := strings.TrimSpace(line)
+	// Xvfb removes its socket and lock file when terminated.
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		cmd.Wait()
+		if n != "" {
+			os.Remove("/tmp/.X11-unix/X" + n)
+			os.Remove("/tmp/.X" + n + "-lock")
+		}
+	})
 	if err != nil {
 		t.Fatalf("Xvfb printed no display number: %v", err)
 	}
-	x := xDisplay{Display: ":" + strings.TrimSpace(line), Auth: auth}
+	x := xDisplay{Display: ":" + n, Auth: auth}
 	xauth(t, u, auth, "add", x.Display, "MIT-MAGIC-COOKIE-1", hex.EncodeToString(cookie))
-	t.Cleanup(func() { os.Remove("/tmp/.X11-unix/X" + strings.TrimSpace(line)) })
 	return x
 }
 
@@ -217,6 +226,9 @@ func (s screenshot) magenta(x0, y0, w, h int) int {
 // the window on the host's display.
 func TestVMDisplayWindow(t *testing.T) {
 	requireVM(t)
+	if out, _ := exec.Command("qemu-system-x86_64", "-display", "help").Output(); !regexp.MustCompile(`(?m)^gtk$`).Match(out) {
+		bt.Missing(t, "QEMU's GTK display", "apt install qemu-system-gui")
+	}
 	if _, err := os.Stat("/usr/lib/xorg/Xorg"); err != nil {
 		bt.Missing(t, "the X server /usr/lib/xorg/Xorg", "apt install xserver-xorg-core")
 	}
