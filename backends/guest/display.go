@@ -44,7 +44,7 @@ const guestDisplay = ":0"
 // one, and returns the DISPLAY value for the command ("" without one). It
 // runs in the guest (the VM is the sandbox), listens on no network, never
 // blanks the screen, and logs to /run.
-func startX(cfg *render.GuestConfig) string {
+func startX() string {
 	if st, err := os.Stat(filepath.Join(newRoot, xorg)); err != nil || !st.Mode().IsRegular() {
 		return ""
 	}

@@ -109,7 +109,7 @@ func boot() int {
 	}
 	unix.Sethostname([]byte(cfg.Hostname))
 	if cfg.Display {
-		if d := startX(&cfg); d != "" && !hasVar(cfg.Env, "DISPLAY") {
+		if d := startX(); d != "" && !hasVar(cfg.Env, "DISPLAY") {
 			cfg.Env = append(cfg.Env, "DISPLAY="+d)
 		}
 	}
