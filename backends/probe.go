@@ -46,8 +46,10 @@ func Probe(p *profile.Policy) (*render.Host, error) {
 	for _, path := range render.HostPaths(p, h.Env, h.Home, h.UID) {
 		statInto(h, path)
 	}
+	listDirs(h)
 	probeRepos(h, p)
 	probeGHHosts(h, p)
+	probeXauthority(h, p)
 	h.NixOS = h.Exists("/etc/NIXOS")
 	h.Systemd = isDir("/run/systemd/system")
 	h.StdinTTY = term.IsTerminal(0)
@@ -337,4 +339,19 @@ func subID(file, user string, uid int) int {
 		}
 	}
 	return 0
+}
+
+// listDirs records the entries of render.ListedDirs and stats each.
+func listDirs(h *render.Host) {
+	h.DirEntries = map[string][]string{}
+	for _, dir := range render.ListedDirs {
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			continue
+		}
+		for _, e := range entries {
+			h.DirEntries[dir] = append(h.DirEntries[dir], e.Name())
+			statInto(h, filepath.Join(dir, e.Name()))
+		}
+	}
 }

@@ -95,6 +95,20 @@ func probeGHHosts(h *render.Host, p *profile.Policy) {
 	}
 }
 
+// probeXauthority reads the X authority file for forward.display.
+func probeXauthority(h *render.Host, p *profile.Policy) {
+	if !p.Forward.Display {
+		return
+	}
+	file := h.Env["XAUTHORITY"]
+	if file == "" {
+		file = filepath.Join(h.Home, ".Xauthority")
+	}
+	if data, err := readSmall(file); err == nil {
+		h.Xauthority = data
+	}
+}
+
 // maxSmall caps how much of a configuration file the probe reads.
 const maxSmall = 1 << 20
 

@@ -91,7 +91,8 @@ func runVM(p *profile.Policy, h *render.Host, stdio IO) (int, error) {
 	cmd := exec.Command(plan.Argv[0], plan.Argv[1:]...)
 	cmd.Env = plan.Env
 	cmd.Stdin, cmd.Stdout = os.Stdin, os.Stdout
-	cmd.Stderr = &kvmWatch{w: stdio.Stderr, kill: func() { cmd.Process.Kill() }}
+	watch := &kvmWatch{w: stdio.Stderr, kill: func() { cmd.Process.Kill() }}
+	cmd.Stderr = watch
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if h.Root && h.UID != 0 {
 		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: uint32(h.UID), Gid: uint32(h.GID), Groups: uint32s(h.Groups)}
@@ -111,6 +112,12 @@ func runVM(p *profile.Policy, h *render.Host, stdio IO) (int, error) {
 	}
 	data, rerr := os.ReadFile(filepath.Join(render.GuestDir(h), render.GuestStatusName))
 	if rerr != nil {
+		if watch.noGTK {
+			return 0, fmt.Errorf("vm.display: this QEMU has no GTK display: install it (Debian and Ubuntu: apt install qemu-system-gui)")
+		}
+		if watch.noWindow {
+			return 0, fmt.Errorf("vm.display: QEMU could not open its window on the host display (DISPLAY=%q, WAYLAND_DISPLAY=%q): check that the display accepts you (XAUTHORITY)", h.Env["DISPLAY"], h.Env["WAYLAND_DISPLAY"])
+		}
 		if status != 0 {
 			return 0, fmt.Errorf("QEMU exited with status %d before the guest reported", status)
 		}
@@ -129,12 +136,22 @@ type kvmWatch struct {
 	w    io.Writer
 	kill func()
 	line []byte
+	// noGTK is set when QEMU lacks its GTK display (vm.display).
+	noGTK bool
+	// noWindow is set when GTK could not open the host's display.
+	noWindow bool
 }
 
 func (k *kvmWatch) Write(b []byte) (int, error) {
 	k.line = append(k.line, b...)
 	if bytes.Contains(k.line, []byte("KVM internal error")) {
 		k.kill()
+	}
+	if bytes.Contains(k.line, []byte("Display 'gtk' is not available")) {
+		k.noGTK = true
+	}
+	if bytes.Contains(k.line, []byte("gtk initialization failed")) {
+		k.noWindow = true
 	}
 	if i := bytes.LastIndexByte(k.line, '\n'); i >= 0 {
 		k.line = append(k.line[:0], k.line[i+1:]...)

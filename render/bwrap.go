@@ -174,7 +174,14 @@ func bwrapSystem(b *bwrapArgs, p *profile.Policy, h *Host, hostEtc []string) {
 		b.add("--ro-bind", h.Real("/run/current-system"), "/run/current-system")
 	}
 	b.add("--dir", "/etc")
+	made := map[string]bool{"/etc": true}
 	for _, e := range hostEtc {
+		// Directories rebuilt entry by entry (/etc/chromium.d) are
+		// made first, readable as on the host.
+		if d := path.Dir(e); !made[d] {
+			b.add("--dir", d)
+			made[d] = true
+		}
 		b.add("--ro-bind", h.Real(e), e)
 	}
 }
@@ -185,7 +192,7 @@ func bwrapShare(b *bwrapArgs, s Share) {
 	case ShareRW, SharePin:
 		b.add("--bind", s.Source, s.Target)
 	case ShareData:
-		b.add("--ro-bind-data", b.file(s.Data, true), s.Target)
+		b.add("--ro-bind-data", b.file(s.Data, !s.Private), s.Target)
 	case ShareRO:
 		b.add("--ro-bind", s.Source, s.Target)
 	case ShareDev:

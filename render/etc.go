@@ -42,7 +42,7 @@ func LoginShell(h *Host) string {
 // sandbox: passwd and group holding root, the invoking user with the
 // host's real uid and gid, and nobody; nsswitch.conf using those files;
 // the host name, hosts (when the host's is not forwarded), os-release,
-// machine-id and locale.conf.
+// machine-id, locale.conf and Chromium's flags (see ChromiumFlags).
 func GeneratedEtc(p *profile.Policy, h *Host, backend profile.Backend) []EtcFile {
 	name := h.User
 	if name == "" {
@@ -77,7 +77,8 @@ func GeneratedEtc(p *profile.Policy, h *Host, backend profile.Backend) []EtcFile
 			files = append(files, EtcFile{"locale.conf", []byte("LANG=" + lang + "\n")})
 		}
 	}
-	return files
+	_, chromium := chromiumEtc(h)
+	return append(files, chromium...)
 }
 
 // machineID turns a run id into the 32 hex digits of a machine-id.
@@ -97,8 +98,9 @@ func machineID(runID string) string {
 
 // HostEtc lists the host /etc entries shared read-only for policy p:
 // those every program needs, plus DNS, hosts, TLS certificates, fonts and
-// time zone with forward.host_config, and on NixOS /etc/static and
-// /etc/nix (most NixOS /etc entries are links into /etc/static).
+// time zone with forward.host_config, on NixOS /etc/static and /etc/nix
+// (most NixOS /etc entries are links into /etc/static), and Chromium's
+// configuration.
 func HostEtc(p *profile.Policy, h *Host) []string {
 	var out []string
 	for _, e := range etcAlways {
@@ -112,6 +114,8 @@ func HostEtc(p *profile.Policy, h *Host) []string {
 	if p.Forward.Nix || h.NixOS {
 		out = append(out, "/etc/nix", "/etc/static")
 	}
+	chromium, _ := chromiumEtc(h)
+	out = append(out, chromium...)
 	var present []string
 	for _, e := range out {
 		if h.Exists(e) {

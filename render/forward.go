@@ -34,12 +34,15 @@ func ForwardedSockets(p *profile.Policy, h *Host) (env map[string]string, shares
 			if sock(x, x, "forward.display") {
 				env["DISPLAY"] = ":" + n
 				found = true
-				xa := h.Env["XAUTHORITY"]
-				if xa == "" {
-					xa = path.Join(h.Home, ".Xauthority")
-				}
-				if s.bind(xa, path.Join(in, "Xauthority"), ShareRO, "forward.display") {
-					env["XAUTHORITY"] = path.Join(in, "Xauthority")
+				// Only this display's cookies, matching the
+				// sandbox's host name (see SandboxXauth).
+				if h.Xauthority != nil {
+					if data := SandboxXauth(h.Xauthority, n, h.Hostname); data != nil {
+						s.shares = append(s.shares, Share{Target: path.Join(in, "Xauthority"), Mode: ShareData, Kind: Regular, Data: data, Private: true, Why: "forward.display"})
+						env["XAUTHORITY"] = path.Join(in, "Xauthority")
+					} else {
+						notes = append(notes, "forward.display: the X authority file has no cookie for display :"+n+" on this host")
+					}
 				}
 			}
 		}

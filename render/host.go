@@ -25,10 +25,16 @@ type Host struct {
 	// missing.
 	Files map[string]File
 
+	// DirEntries holds the names in each directory of ListedDirs that
+	// exists; the entries themselves are in Files.
+	DirEntries map[string][]string
 	// Repos are the git repositories the probe found in the project, its
 	// own included: every .git directory or gitfile down to depth 3,
 	// outside node_modules and .git directories.
 	Repos []Repo
+	// Xauthority is the content of the X authority file ($XAUTHORITY or
+	// ~/.Xauthority) with forward.display, nil when absent.
+	Xauthority []byte
 	// GHHosts is the content of ~/.config/gh/hosts.yml (nil when absent).
 	GHHosts []byte
 

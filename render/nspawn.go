@@ -154,7 +154,7 @@ func Nspawn(p *profile.Policy, h *Host) (*Plan, error) {
 		case ShareData:
 			// Beside the root, never inside it: the file is bound in.
 			file := path.Join(h.RunDir, "data", itoa(i))
-			plan.Files = append(plan.Files, GeneratedFile{Path: file, Content: s.Data, Mode: 0o644, Show: true})
+			plan.Files = append(plan.Files, GeneratedFile{Path: file, Content: s.Data, Mode: 0o644, Show: !s.Private})
 			args = append(args, "--bind-ro="+nspawnPath(file)+":"+nspawnPath(s.Target))
 		case ShareRW, ShareDev, SharePin:
 			args = append(args, "--bind="+nspawnPath(s.Source)+":"+nspawnPath(s.Target))

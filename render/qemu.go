@@ -35,6 +35,10 @@ type GuestConfig struct {
 	Etc map[string]string `json:"etc"`
 	// Network configures the user-mode NIC; false leaves only lo.
 	Network bool `json:"network"`
+	// Display loads the virtio GPU's driver: the guest's console, or the
+	// X server the guest starts on /dev/dri/card0 when the host's root
+	// has Xorg, shows in QEMU's window.
+	Display bool `json:"display,omitempty"`
 	// Limits are the command's resource limits.
 	Limits GuestLimits `json:"limits"`
 	// Proxy is the allowlist mode's proxy address ("tcp:" and host:port):
@@ -169,6 +173,12 @@ func QEMU(p *profile.Policy, h *Host) (*Plan, error) {
 	// The guest's crypto self-tests cost about 0.2 s under emulation and
 	// check the same kernel the host already runs.
 	appendLine := []string{"console=ttyS0", "quiet", "loglevel=0", "panic=-1", "cryptomgr.notests", "rdinit=/init"}
+	if p.VM.Display {
+		// The kernel's console shows in the window too; the last
+		// console (the serial one, the user's terminal) stays
+		// /dev/console.
+		appendLine = append([]string{"console=tty0"}, appendLine...)
+	}
 	if nix {
 		appendLine = []string{"console=ttyS0", "quiet", "panic=-1", "init=" + path.Join(p.VM.System, "init")}
 	}
@@ -188,8 +198,12 @@ func QEMU(p *profile.Policy, h *Host) (*Plan, error) {
 		"-m", itoa(mem), "-smp", itoa(cpus),
 		"-kernel", kernel, "-initrd", initrd, "-append", strings.Join(appendLine, " "),
 		"-chardev", "stdio,id=console,signal=off", "-serial", "chardev:console"}
+	var displayEnv []string
 	if p.VM.Display {
-		args = append(args, "-device", "virtio-vga", "-display", "gtk")
+		if displayEnv, err = QEMUDisplayEnv(h); err != nil {
+			return nil, err
+		}
+		args = append(args, "-name", "claude-sandbox", "-device", "virtio-vga", "-display", "gtk")
 	} else {
 		args = append(args, "-display", "none")
 	}
@@ -203,7 +217,7 @@ func QEMU(p *profile.Policy, h *Host) (*Plan, error) {
 	cfg := GuestConfig{
 		UID: h.UID, GID: h.GID, Groups: h.Groups, User: h.User, Home: h.Home,
 		Hostname: Hostname(p), Cwd: h.Real(p.ProjectDir), Argv: append(append([]string{}, net.Wrap...), cmd...),
-		Etc: map[string]string{}, Network: p.Network.Mode != profile.NetworkOff, Rows: h.TermRows, Cols: h.TermCols,
+		Etc: map[string]string{}, Network: p.Network.Mode != profile.NetworkOff, Display: p.VM.Display, Rows: h.TermRows, Cols: h.TermCols,
 		Limits: GuestLimits{Cgroup: limits.Cgroup, Rlimits: limits.Rlimits, TmpfsMiB: p.Limits.DiskMiB},
 	}
 	virtfs(GuestConfigTag, guestDir, false, "")
@@ -265,7 +279,9 @@ func QEMU(p *profile.Policy, h *Host) (*Plan, error) {
 	}
 	plan.Files = append(plan.Files, GeneratedFile{Path: path.Join(guestDir, GuestConfigName), Content: append(data, '\n'), Mode: 0o600})
 	plan.Argv = args
-	plan.Env = []string{"PATH=" + SystemPath}
+	// QEMU gets PATH and, for its window, the host display's variables:
+	// nothing else of the host's environment.
+	plan.Env = append([]string{"PATH=" + SystemPath}, displayEnv...)
 	// The guest applies the limits; the host sets none on QEMU.
 	limits.Cgroup, limits.Rlimits = CgroupLimits{}, nil
 	plan.Limits = limits

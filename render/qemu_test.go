@@ -36,7 +36,12 @@ func TestQEMUGolden(t *testing.T) {
 			p.Network.Mode = profile.NetworkOff
 			p.UseShell = true
 		}},
-		{"kvm-window-small", qemuHost(func() *Host { h := debianHost(); h.KVM = true; return h }), func(p *profile.Policy) {
+		{"kvm-window-small", qemuHost(func() *Host {
+			h := debianHost()
+			h.KVM = true
+			h.Env["DISPLAY"], h.Env["XAUTHORITY"], h.Env["DBUS_SESSION_BUS_ADDRESS"] = ":1", "/run/user/1000/xauth_abc", "unix:path=/run/user/1000/bus"
+			return h
+		}), func(p *profile.Policy) {
 			p.VM.Display, p.VM.MemoryMiB, p.VM.CPUs = true, 2048, 2
 		}},
 		{"nix-flavour", qemuHost(nixosHost), func(p *profile.Policy) {
@@ -124,5 +129,49 @@ func TestQEMUSharesAndSecrets(t *testing.T) {
 func TestQEMUEscapesCommas(t *testing.T) {
 	if qemuEscape("/a,b") != "/a,,b" {
 		t.Fatal("commas not doubled")
+	}
+}
+
+// TestQEMUDisplayEnv checks that QEMU's window gets the host display's
+// variables and nothing else of the host's environment, and that a window
+// without a host display is refused.
+func TestQEMUDisplayEnv(t *testing.T) {
+	cases := []struct {
+		name string
+		env  map[string]string
+		want []string
+	}{
+		{"x11", map[string]string{"DISPLAY": ":1", "XAUTHORITY": "/tmp/xa"}, []string{"DISPLAY=:1", "PATH=" + SystemPath, "XAUTHORITY=/tmp/xa"}},
+		{"x11-no-xauthority", map[string]string{"DISPLAY": ":1"}, []string{"DISPLAY=:1", "PATH=" + SystemPath}},
+		{"wayland", map[string]string{"WAYLAND_DISPLAY": "wayland-0"}, []string{"PATH=" + SystemPath, "WAYLAND_DISPLAY=wayland-0", "XDG_RUNTIME_DIR=/run/user/1000"}},
+		{"none", map[string]string{"XAUTHORITY": "/tmp/xa"}, nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			h := qemuHost(debianHost)()
+			for k, v := range c.env {
+				h.Env[k] = v
+			}
+			p := defaultPolicy(t, "/home/alice/proj")
+			p.VM.Display = true
+			pl, err := QEMU(p, h)
+			if c.want == nil {
+				if err == nil || !strings.Contains(err.Error(), "vm.display = true needs a host display") {
+					t.Fatalf("no display: err = %v, want a refusal naming vm.display", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := slices.Clone(pl.Env)
+			slices.Sort(got)
+			if !slices.Equal(got, c.want) {
+				t.Errorf("QEMU's environment = %q, want %q", got, c.want)
+			}
+			if !slices.Contains(pl.Argv, "virtio-vga") || !slices.Contains(pl.Argv, "gtk") {
+				t.Errorf("no virtio VGA window: %q", pl.Argv)
+			}
+		})
 	}
 }

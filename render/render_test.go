@@ -99,6 +99,7 @@ func nixosHost() *Host {
 		h.Files[s] = File{Kind: Socket, Real: s}
 	}
 	h.Files["/run/user/1000/xauth_abc"] = File{Kind: Regular, Real: "/run/user/1000/xauth_abc"}
+	h.Xauthority = testXauth(h.Hostname)
 	h.CommandPath = "/home/alice/.local/bin/claude"
 	h.Files["/home/alice/.local/bin/claude"] = File{Kind: Regular, Real: "/home/alice/.local/share/claude/versions/2.1.0"}
 	h.Tools["bwrap"] = "/run/current-system/sw/bin/bwrap"

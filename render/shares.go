@@ -51,6 +51,9 @@ type Share struct {
 	Why string
 	// Data is the content of a ShareData share.
 	Data []byte
+	// Private marks Data as a credential (an X cookie): explain and
+	// --dry-run never print it.
+	Private bool
 }
 
 // Runtime is the per-user runtime directory inside every sandbox.
@@ -91,7 +94,7 @@ func HostPaths(p *profile.Policy, env map[string]string, home string, uid int) [
 	for _, e := range etcHostConfig {
 		add(path.Join("/etc", e))
 	}
-	add("/etc/locale.conf", "/etc/default/locale", "/etc/NIXOS")
+	add("/etc/locale.conf", "/etc/default/locale", "/etc/NIXOS", "/etc/chromium", ChromiumConfDir)
 	add(homePaths(home)...)
 	for _, m := range p.Mounts {
 		add(m.Source, m.Target)

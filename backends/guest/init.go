@@ -21,6 +21,7 @@ import (
 
 	"github.com/claude-sandbox/claude-sandbox/backends/container"
 	"github.com/claude-sandbox/claude-sandbox/backends/egress"
+	"github.com/claude-sandbox/claude-sandbox/backends/vmimage"
 	"github.com/claude-sandbox/claude-sandbox/render"
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
@@ -96,6 +97,9 @@ func boot() int {
 	if cfg.Network {
 		loadModules("/modules", isNetworkModule)
 	}
+	if cfg.Display {
+		loadModules(filepath.Join("/modules", vmimage.DisplayGroup), func(string) bool { return true })
+	}
 	if err := prepareRoot(&cfg); err != nil {
 		logf("%v", err)
 		return 125
@@ -105,6 +109,11 @@ func boot() int {
 		return 125
 	}
 	unix.Sethostname([]byte(cfg.Hostname))
+	if cfg.Display {
+		if d := startX(); d != "" && !hasVar(cfg.Env, "DISPLAY") {
+			cfg.Env = append(cfg.Env, "DISPLAY="+d)
+		}
+	}
 	status, err := runCommand(&cfg)
 	if err != nil {
 		logf("%v", err)
@@ -145,6 +154,9 @@ func loadModules(dir string, want func(name string) bool) {
 	entries, _ := os.ReadDir(dir)
 	names := make([]string, 0, len(entries))
 	for _, e := range entries {
+		if e.IsDir() {
+			continue
+		}
 		_, name, _ := strings.Cut(strings.TrimSuffix(e.Name(), ".ko"), "-")
 		if want(name) {
 			names = append(names, e.Name())
@@ -251,6 +263,11 @@ func prepareRoot(cfg *render.GuestConfig) error {
 	if err := container.GiveDirs(dirs, cfg.UID, cfg.GID); err != nil {
 		return err
 	}
+	if cfg.Display {
+		giveDisplay(cfg)
+	}
+	// /run/user is everyone's way to their own runtime directory.
+	os.MkdirAll(filepath.Join(newRoot, "run/user"), 0o755)
 	rt := filepath.Join(newRoot, "run/user", strconv.Itoa(cfg.UID))
 	os.MkdirAll(rt, 0o700)
 	os.Chown(rt, cfg.UID, cfg.GID)
@@ -278,6 +295,7 @@ func writeEtc(files map[string]string) error {
 	sort.Strings(names)
 	for _, n := range names {
 		p := filepath.Join(etc, n)
+		os.MkdirAll(filepath.Dir(p), 0o755)
 		os.Remove(p)
 		if err := os.WriteFile(p, []byte(files[n]), 0o644); err != nil {
 			return fmt.Errorf("writing /etc/%s: %w", n, err)
@@ -469,4 +487,14 @@ func lookPath(name string, env []string) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("%s not found on PATH %s", name, path)
+}
+
+// hasVar reports whether env sets name.
+func hasVar(env []string, name string) bool {
+	for _, e := range env {
+		if strings.HasPrefix(e, name+"=") {
+			return true
+		}
+	}
+	return false
 }

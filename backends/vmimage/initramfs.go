@@ -18,7 +18,8 @@ import (
 
 // WriteInitramfs writes a newc cpio archive holding init as /init, empty
 // /dev, /proc, /sys, /newroot and /tmp directories, and the modules as
-// /modules/NN-NAME.ko in load order. Compressed modules (.ko.xz) are
+// /modules/NN-NAME.ko in load order (/modules/GROUP/NN-NAME.ko for a
+// module of a group). Compressed modules (.ko.xz) are
 // stored uncompressed. The guest init mounts devtmpfs itself and reopens
 // its standard streams on /dev/console, so the archive needs no device
 // nodes. Extra files (a dynamically linked init's loader and libraries)
@@ -69,12 +70,20 @@ func WriteInitramfs(w io.Writer, init []byte, modules []Module, extra ...File) e
 			return err
 		}
 	}
+	groups := map[string]bool{}
 	for i, m := range modules {
 		data, err := readModule(m.Path)
 		if err != nil {
 			return err
 		}
-		name := fmt.Sprintf("modules/%02d-%s.ko", i, m.Name)
+		dir := path.Join("modules", m.Group)
+		if m.Group != "" && !groups[m.Group] {
+			groups[m.Group] = true
+			if err := add(&cpio.Header{Name: dir, Mode: cpio.TypeDir | 0o755, Links: 2}, nil); err != nil {
+				return err
+			}
+		}
+		name := fmt.Sprintf("%s/%02d-%s.ko", dir, i, m.Name)
 		if err := add(&cpio.Header{Name: name, Mode: cpio.TypeReg | 0o644, Links: 1, Size: int64(len(data))}, data); err != nil {
 			return err
 		}
@@ -155,6 +164,18 @@ func Prepare(cacheDir string, k Kernel, self string) (Images, error) {
 	runtime, err := RuntimeFiles(self)
 	if err != nil {
 		return Images{}, err
+	}
+	if display, err := ResolveModules(k.Modules, DisplayModules); err == nil {
+		have := map[string]bool{}
+		for _, m := range mods {
+			have[m.Name] = true
+		}
+		for _, m := range display {
+			if !have[m.Name] {
+				m.Group = DisplayGroup
+				mods = append(mods, m)
+			}
+		}
 	}
 	var buf bytes.Buffer
 	if err := WriteInitramfs(&buf, init, mods, runtime...); err != nil {

@@ -165,7 +165,18 @@ type Module struct {
 	Name string
 	// Path is the module file.
 	Path string
+	// Group is the subdirectory of /modules it goes to ("" for /modules
+	// itself): the guest loads a group only when it needs it.
+	Group string
 }
+
+// DisplayGroup is the module group of the virtio GPU, loaded only by a
+// guest with a window (vm.display).
+const DisplayGroup = "display"
+
+// DisplayModules drive the virtio VGA of a guest with a window. A kernel
+// without them boots without them.
+var DisplayModules = []string{"virtio_gpu"}
 
 // GuestModules are the modules the guest needs: virtio over PCI, 9p,
 // the network card, and overlayfs for a writable /etc.
