@@ -141,9 +141,10 @@ func TestBubblewrapChromiumHeaded(t *testing.T) {
 
 func TestContainerChromiumHeaded(t *testing.T) {
 	requireContainer(t)
-	u := bt.TestUser(t)
-	x := startXvfb(t, u)
-	f := bt.NewSudoFixture(t, u)
+	// Through sudo the sandbox runs as the fixture's own account: the X
+	// server and its cookie are that account's.
+	f := bt.NewSudoFixture(t, bt.TestUser(t))
+	x := startXvfb(t, f.User)
 	trustedProjectConfig(t, f, "[forward]\ndisplay = true\n")
 	headedChromium(t, f, x, func(script string) *exec.Cmd {
 		cmd := exec.Command(bt.Launcher(t), "--backend=container", "--no-network", "--shell", f.Project, "--", "-c", script)
