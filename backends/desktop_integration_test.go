@@ -222,8 +222,8 @@ func (s screenshot) magenta(x0, y0, w, h int) int {
 // TestVMDisplayWindow runs the vm with vm.display on a real Xvfb: QEMU's
 // window appears on that display, QEMU gets no variable of the launcher's
 // environment beyond the display's, the guest has its GPU and an X server
-// on it, and a page Chromium shows in the guest (a magenta one) appears in
-// the window on the host's display.
+// on it, and what the guest's X server draws (a magenta root window)
+// appears in the window on the host's display.
 func TestVMDisplayWindow(t *testing.T) {
 	requireVM(t)
 	if out, _ := exec.Command("qemu-system-x86_64", "-display", "help").Output(); !regexp.MustCompile(`(?m)^gtk$`).Match(out) {
@@ -236,17 +236,18 @@ func TestVMDisplayWindow(t *testing.T) {
 	x := startXvfb(t, u)
 	f := bt.NewFixture(t, u)
 	f.WriteUserConfig(t, vmConfig+"display = true\n")
-	page := chromiumPage(t, f)
-	if err := os.WriteFile(page, []byte("<html><head><title>csbx-page-title</title></head><body style=\"background:#ff00ff\"></body></html>\n"), 0o644); err != nil {
-		t.Fatal(err)
+	if _, err := exec.LookPath("xsetroot"); err != nil {
+		bt.Missing(t, "xsetroot", "apt install x11-xserver-utils")
 	}
 	rt := runtimeDir(t, u)
 	stop := filepath.Join(f.Project, "stop")
-	chromiumLog := filepath.Join(f.Project, "chromium.log")
+	// The guest's X server paints its root window magenta; Chromium in
+	// the guest is tested headless (it takes minutes to draw a window
+	// under emulation on a busy machine).
 	script := "test -c /dev/dri/card0 && test -O /dev/dri/card0 && echo GPU-OK\n" +
 		"[ \"$DISPLAY\" = :0 ] && xwininfo -root >/dev/null && echo X-OK\n" +
-		"chromium " + chromiumQuiet + " --user-data-dir=$HOME/chromium-profile file://" + page + " >" + chromiumLog + " 2>&1 &\n" +
-		"while [ ! -e " + stop + " ]; do sleep 0.2; done; kill %1; echo STOPPED"
+		"xsetroot -solid '#ff00ff' && echo PAINTED\n" +
+		"while [ ! -e " + stop + " ]; do sleep 0.2; done; echo STOPPED"
 	cmd := exec.Command(bt.Launcher(t), "--backend=vm", "--no-network", "--shell", f.Project, "--", "-c", script)
 	cmd.Env = f.Env(append(append(x.Env(), "XDG_RUNTIME_DIR="+rt), hostEnv...)...)
 	cmd.Dir = f.Project
@@ -276,8 +277,7 @@ func TestVMDisplayWindow(t *testing.T) {
 	}
 	defer func() {
 		if t.Failed() {
-			log, _ := os.ReadFile(chromiumLog)
-			t.Logf("inside:\n%s%s\nChromium's log:\n%s", out.String(), errb.String(), log)
+			t.Logf("inside:\n%s%s", out.String(), errb.String())
 		}
 	}()
 	var win xWindow
@@ -300,8 +300,7 @@ func TestVMDisplayWindow(t *testing.T) {
 	} else {
 		t.Errorf("reading QEMU's environment (pid %q): %v", pid, err)
 	}
-	// Chromium in the guest is slow under emulation.
-	waitUntilFor(t, "the guest's page in QEMU's window", 150*time.Second, func() bool {
+	bt.MustWaitUntil(t, "the guest's magenta root window in QEMU's window", 3*time.Minute, func() bool {
 		alive()
 		if w, ok := findWindow(u, x, "\"QEMU"); ok {
 			win = w
@@ -315,24 +314,12 @@ func TestVMDisplayWindow(t *testing.T) {
 		t.Fatalf("launcher: %v\nstdout: %s\nstderr: %s", err, out.String(), errb.String())
 	}
 	done <- nil
-	for _, want := range []string{"GPU-OK", "X-OK", "STOPPED"} {
+	for _, want := range []string{"GPU-OK", "X-OK", "PAINTED", "STOPPED"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("inside the guest: no %s in\n%s", want, out.String())
 		}
 	}
 	assertNoRunDirsIn(t, rt)
-}
-
-// waitUntilFor polls cond until it holds or timeout passes.
-func waitUntilFor(t *testing.T, what string, timeout time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
 }
 
 // TestVMDisplayWithoutHostDisplay asks for the window on a host without a
