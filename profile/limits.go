@@ -1,6 +1,7 @@
 package profile
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -123,32 +124,54 @@ func parseSizeMiB(v any) (int64, error) {
 	case int64:
 		return x, nil
 	case string:
-		s := strings.TrimSpace(x)
-		i := 0
-		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-			i++
-		}
-		n, err := strconv.ParseInt(s[:i], 10, 64)
-		if err != nil || i == 0 {
+		n, err := sizeInMiB(x, math.MaxInt32)
+		switch err {
+		case nil:
+			return n, nil
+		case errNotSize:
 			return 0, fmt.Errorf("%q is not a size such as \"8G\" or \"512M\" (or %q)", x, Unlimited)
-		}
-		var mult int64
-		switch strings.ToUpper(strings.TrimSpace(s[i:])) {
-		case "", "M", "MB", "MIB":
-			mult = 1
-		case "G", "GB", "GIB":
-			mult = 1024
-		case "T", "TB", "TIB":
-			mult = 1024 * 1024
-		default:
+		case errSizeUnit:
 			return 0, fmt.Errorf("size %q has an unknown unit (use M, G or T)", x)
 		}
-		if n > math.MaxInt32/mult {
-			return 0, fmt.Errorf("size %q is too large", x)
-		}
-		return n * mult, nil
+		return 0, fmt.Errorf("size %q is too large", x)
 	}
 	return 0, fmt.Errorf("want a size such as \"8G\" or %q, got %s", Unlimited, describe(v))
+}
+
+// Why sizeInMiB refused a size.
+var (
+	errNotSize   = errors.New("not a size")
+	errSizeUnit  = errors.New("unknown unit")
+	errSizeLarge = errors.New("too large")
+)
+
+// sizeInMiB reads a size with an optional unit ("8G", "512M", "512MiB",
+// "1T"; no unit means MiB) and returns it in MiB, at most max.
+func sizeInMiB(x string, max int64) (int64, error) {
+	s := strings.TrimSpace(x)
+	i := 0
+	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+		i++
+	}
+	n, err := strconv.ParseInt(s[:i], 10, 64)
+	if err != nil || i == 0 {
+		return 0, errNotSize
+	}
+	var mult int64
+	switch strings.ToUpper(strings.TrimSpace(s[i:])) {
+	case "", "M", "MB", "MIB":
+		mult = 1
+	case "G", "GB", "GIB":
+		mult = 1024
+	case "T", "TB", "TIB":
+		mult = 1024 * 1024
+	default:
+		return 0, errSizeUnit
+	}
+	if n > max/mult {
+		return 0, errSizeLarge
+	}
+	return n * mult, nil
 }
 
 // FormatMilliCPUs prints thousandths of a core as a number of cores

@@ -90,30 +90,16 @@ func parseMemory(v any) (int, error) {
 	case int64:
 		mib = x
 	case string:
-		s := strings.TrimSpace(x)
-		i := 0
-		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-			i++
-		}
-		n, err := strconv.ParseInt(s[:i], 10, 64)
-		if err != nil || i == 0 {
+		n, err := sizeInMiB(x, 1<<40)
+		switch err {
+		case errNotSize:
 			return 0, fmt.Errorf("memory %q is not a size such as \"4G\" or \"4096M\"", x)
-		}
-		var mult int64
-		switch strings.ToUpper(strings.TrimSpace(s[i:])) {
-		case "", "M", "MB", "MIB":
-			mult = 1
-		case "G", "GB", "GIB":
-			mult = 1024
-		case "T", "TB", "TIB":
-			mult = 1024 * 1024
-		default:
+		case errSizeUnit:
 			return 0, fmt.Errorf("memory %q has an unknown unit (use M or G)", x)
-		}
-		if n > 1<<40/mult {
+		case errSizeLarge:
 			return 0, fmt.Errorf("memory %q is out of range (256M-1T)", x)
 		}
-		mib = n * mult
+		mib = n
 	default:
 		return 0, fmt.Errorf("want a size such as \"4G\", got %s", describe(v))
 	}
