@@ -82,7 +82,7 @@ func checkHardening(t *testing.T, host map[string]string, output string, clone3 
 }
 
 // runOnTerminal runs cmd on a new pseudo-terminal and returns what it
-// printed there.
+// printed there, read once no process holds the terminal any more.
 func runOnTerminal(t *testing.T, cmd *exec.Cmd) string {
 	t.Helper()
 	tty, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 30, Cols: 100})
@@ -97,13 +97,14 @@ func runOnTerminal(t *testing.T, cmd *exec.Cmd) string {
 	go func() { waited <- cmd.Wait() }()
 	select {
 	case <-waited:
-	case <-time.After(60 * time.Second):
+	case <-time.After(3 * time.Minute):
 		cmd.Process.Kill()
 		t.Fatal("the sandbox did not exit")
 	}
 	select {
 	case <-done:
-	case <-time.After(2 * time.Second):
+	case <-time.After(time.Minute):
+		t.Fatal("the terminal stayed open after the sandbox exited")
 	}
 	return out.String()
 }
