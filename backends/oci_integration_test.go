@@ -43,7 +43,6 @@ func TestOCIPromises(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			f := bt.NewFixture(t, u)
 			h := bt.StartHost(t)
-			before := ociRunDirs(t, u.UID)
 			res := f.Run(t, f.Env(hostEnv...), "--backend=oci", "--no-network", "--shell", f.Project, "--",
 				"-c", f.ShellCommand(f.ProbeArgs(h), 42))
 			if res.Status != 42 {
@@ -57,9 +56,7 @@ func TestOCIPromises(t *testing.T) {
 			if r.UserNamespace {
 				t.Errorf("the sandbox can create user namespaces")
 			}
-			if after := ociRunDirs(t, u.UID); len(after) > len(before) {
-				t.Errorf("run directories left behind: %v (before: %v)", after, before)
-			}
+			f.AssertNoRunDirs(t)
 		})
 	}
 }
@@ -160,21 +157,6 @@ func TestOCIRlimits(t *testing.T) {
 	}
 }
 
-// ociRunDirs lists the run directories of uid in the temporary directory.
-func ociRunDirs(t *testing.T, uid int) []string {
-	t.Helper()
-	var out []string
-	for _, base := range []string{os.TempDir(), "/run/user/" + itoa(uid)} {
-		dirs, _ := filepath.Glob(filepath.Join(base, "claude-sandbox-"+itoa(uid)+"-*"))
-		for _, d := range dirs {
-			if _, err := os.Stat(filepath.Join(d, "bundle")); err == nil || strings.Contains(d, "bundle") {
-				out = append(out, d)
-			}
-		}
-	}
-	return out
-}
-
 // TestOCIExportBundleRuns exports the policy as a bundle and runs it with
 // the runtime directly, as root: the command runs as the invoking user
 // with the policy's status passed through.
@@ -235,14 +217,11 @@ func TestOCISignals(t *testing.T) {
 	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGKILL} {
 		t.Run(sig.String(), func(t *testing.T) {
 			f := bt.NewFixture(t, bt.TestUser(t))
-			before := ociRunDirs(t, f.User.UID)
 			marker := "csbx-oci-marker-" + itoa(os.Getpid()) + "-" + itoa(int(sig))
 			cmd := exec.Command(bt.Launcher(t), "--backend=oci", "--no-network", "--shell", f.Project, "--", "-c", "exec -a "+marker+" sleep 600")
 			cmd.Dir = f.Project
 			cmd.Env = f.Env()
-			if os.Getuid() == 0 {
-				cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(f.User.UID), Gid: uint32(f.User.GID)}}
-			}
+			asUser(cmd, f.User)
 			var stderr strings.Builder
 			cmd.Stderr = &stderr
 			if err := cmd.Start(); err != nil {
@@ -253,7 +232,7 @@ func TestOCISignals(t *testing.T) {
 					syscall.Kill(pid, syscall.SIGKILL)
 				}
 			})
-			if !ociWait(30*time.Second, func() bool { return len(markerPids(marker)) > 0 }) {
+			if !bt.WaitUntil(30*time.Second, func() bool { return len(markerPids(marker)) > 0 }) {
 				cmd.Process.Kill()
 				cmd.Wait()
 				t.Fatalf("the command never started: %s", stderr.String())
@@ -270,16 +249,14 @@ func TestOCISignals(t *testing.T) {
 			if status != 128+int(sig) {
 				t.Errorf("launcher status %d, want %d (%s)", status, 128+int(sig), stderr.String())
 			}
-			if !ociWait(15*time.Second, func() bool { return len(markerPids(marker)) == 0 }) {
+			if !bt.WaitUntil(15*time.Second, func() bool { return len(markerPids(marker)) == 0 }) {
 				t.Errorf("the container's command outlived the launcher: %v", markerPids(marker))
 			}
 			// A killed launcher's run directory goes at the next launch.
 			if res := f.Run(t, f.Env(), "--backend=oci", "--no-network", "--shell", f.Project, "--", "-c", "true"); res.Status != 0 {
 				t.Fatalf("next launch: %d %s", res.Status, res.Stderr)
 			}
-			if after := ociRunDirs(t, f.User.UID); len(after) > len(before) {
-				t.Errorf("run directories left behind: %v (before: %v)", after, before)
-			}
+			f.AssertNoRunDirs(t)
 		})
 	}
 }
@@ -299,19 +276,6 @@ func markerPids(marker string) []int {
 		}
 	}
 	return out
-}
-
-// ociWait polls cond until it holds or timeout passes, and reports
-// whether it held.
-func ociWait(timeout time.Duration, cond func() bool) bool {
-	deadline := time.Now().Add(timeout)
-	for time.Now().Before(deadline) {
-		if cond() {
-			return true
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	return cond()
 }
 
 // TestOCIFullNetwork runs the full mode rootless and as root: the
@@ -359,7 +323,7 @@ func TestOCICgroupLimits(t *testing.T) {
 		cmd.Process.Signal(syscall.SIGTERM)
 		cmd.Wait()
 	})
-	if !ociWait(30*time.Second, func() bool { return len(markerPids(marker)) > 0 }) {
+	if !bt.WaitUntil(30*time.Second, func() bool { return len(markerPids(marker)) > 0 }) {
 		t.Fatalf("the command never started: %s", stderr.String())
 	}
 	pid := markerPids(marker)[0]
