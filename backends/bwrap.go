@@ -53,7 +53,8 @@ func runBwrap(p *profile.Policy, h *render.Host, stdio IO) (int, error) {
 		}
 		defer stop()
 	}
-	if render.NetworkFor(p, h, profile.Bubblewrap).Proxy {
+	network := render.NetworkFor(p, h, profile.Bubblewrap)
+	if network.Proxy {
 		stop, err := startEgress(p, h, stdio.Stderr)
 		if err != nil {
 			return 0, err
@@ -90,7 +91,15 @@ func runBwrap(p *profile.Policy, h *render.Host, stdio IO) (int, error) {
 		}
 		cmd.ExtraFiles[f.FD-3] = r
 	}
-	lim.Cmd(cmd)
+	if len(network.Prefix) == 0 {
+		if err := lim.GateBwrap(cmd); err != nil {
+			return 0, err
+		}
+	} else {
+		// A network program in front forks bwrap: it starts under the
+		// limits, through the helper.
+		lim.Cmd(cmd)
+	}
 	status, _, err := superviseStart(cmd, lim.StartWith(start), nil)
 	return status, err
 }

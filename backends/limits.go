@@ -1,7 +1,11 @@
 package backends
 
 import (
+	"fmt"
+	"os"
 	"os/exec"
+	"slices"
+	"strconv"
 
 	"github.com/claude-sandbox/claude-sandbox/backends/limits"
 	"github.com/claude-sandbox/claude-sandbox/render"
@@ -13,7 +17,11 @@ import (
 type runLimits struct {
 	cg      *limits.Cgroup
 	rlimits []render.Rlimit
-	self    string
+	// gate is the pipe bwrap reads its options from (none) before it
+	// does anything else: the launcher holds the write end until the
+	// rlimits are set on bwrap.
+	gateR, gateW *os.File
+	self         string
 }
 
 // newRunLimits creates the run's cgroup. A plan whose limits need a cgroup
@@ -36,17 +44,71 @@ func newRunLimits(plan *render.Plan, h *render.Host) (*runLimits, error) {
 	return &runLimits{cg: cg, rlimits: plan.Limits.Rlimits, self: h.Self}, nil
 }
 
-// Cmd prepares cmd, before Start, to set the rlimits in the child.
+// Cmd prepares cmd, before Start, to set the rlimits in the child: the
+// child starts through the launcher's rlimit helper, which sets them on
+// itself and executes the command.
 func (l *runLimits) Cmd(cmd *exec.Cmd) { limits.WrapCmd(cmd, l.self, l.rlimits) }
 
+// GateBwrap prepares cmd, a command whose program is bwrap itself,
+// before Start, to set the rlimits on bwrap before it creates the sandbox,
+// without the helper's second start of the launcher: bwrap's first option
+// becomes --args on a pipe, which bwrap reads to its end before it does
+// anything else, and whose write end the launcher closes (writing
+// nothing) once it has set the limits on bwrap. The limits go on bwrap,
+// never on the launcher (a hard limit cannot be raised again), and the
+// whole sandbox inherits them.
+func (l *runLimits) GateBwrap(cmd *exec.Cmd) error {
+	if len(l.rlimits) == 0 {
+		return nil
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		return fmt.Errorf("rlimits: %w", err)
+	}
+	l.gateR, l.gateW = r, w
+	fd := 3 + len(cmd.ExtraFiles)
+	cmd.ExtraFiles = append(cmd.ExtraFiles, r)
+	cmd.Args = slices.Insert(cmd.Args, 1, "--args", strconv.Itoa(fd))
+	return nil
+}
+
 // Start starts cmd inside the run's cgroup.
-func (l *runLimits) Start(cmd *exec.Cmd) error { return l.cg.Start(cmd) }
+func (l *runLimits) Start(cmd *exec.Cmd) error { return l.StartWith((*exec.Cmd).Start)(cmd) }
 
 // StartWith returns a start function that runs start (a plain start, or
 // one inside the run's network namespace) with the child placed in the
-// run's cgroup.
+// run's cgroup, and then sets the rlimits on a child GateBwrap prepared
+// and lets it go on. A child whose limits cannot be set is killed before
+// it has done anything.
 func (l *runLimits) StartWith(start func(*exec.Cmd) error) func(*exec.Cmd) error {
-	return func(cmd *exec.Cmd) error { return l.cg.StartWith(cmd, start) }
+	return func(cmd *exec.Cmd) error {
+		err := l.cg.StartWith(cmd, start)
+		if l.gateW == nil {
+			return err
+		}
+		w := l.gateW
+		l.closeGate()
+		defer w.Close()
+		if err != nil {
+			return err
+		}
+		if err := limits.SetOn(cmd.Process.Pid, l.rlimits); err != nil {
+			cmd.Process.Kill()
+			w.Close()
+			cmd.Wait()
+			return fmt.Errorf("rlimits: %w", err)
+		}
+		return nil
+	}
+}
+
+// closeGate closes the launcher's copy of the gate's read end and forgets
+// the gate; the caller closes the write end.
+func (l *runLimits) closeGate() {
+	if l.gateR != nil {
+		l.gateR.Close()
+	}
+	l.gateR, l.gateW = nil, nil
 }
 
 // JoinCgroup moves the calling process into the run's cgroup, as before
@@ -59,5 +121,12 @@ func (l *runLimits) JoinCgroup() error { return l.cg.Join() }
 // are in place: a low open-files limit refuses new high descriptors).
 func (l *runLimits) SetRlimits() error { return limits.SetSelf(l.rlimits) }
 
-// Close removes the run's cgroup, killing whatever the sandbox left in it.
-func (l *runLimits) Close() error { return l.cg.Remove() }
+// Close removes the run's cgroup, killing whatever the sandbox left in it,
+// and closes a gate that no start used.
+func (l *runLimits) Close() error {
+	if l.gateW != nil {
+		l.gateW.Close()
+	}
+	l.closeGate()
+	return l.cg.Remove()
+}

@@ -187,6 +187,35 @@ func TestLimitsStopForkAndAllocationBubblewrap(t *testing.T) {
 	}
 }
 
+// TestLimitsBubblewrapLeavesNoDescriptor checks that setting the rlimits
+// on bwrap (which waits on a pipe meanwhile) hands the sandbox no
+// descriptor: the command has no pipe open for reading, and has limits
+// it cannot raise.
+func TestLimitsBubblewrapLeavesNoDescriptor(t *testing.T) {
+	bt.RequireTool(t, "bwrap", "apt install bubblewrap")
+	bt.RequireTool(t, "prlimit", "apt install util-linux")
+	for name, u := range users(t) {
+		t.Run(name, func(t *testing.T) {
+			f := bt.NewFixture(t, u)
+			f.WriteUserConfig(t, limitsConfig)
+			res := runNet(t, f, true, f.Env(), "--backend=bubblewrap", "--no-network", "--shell", f.Project, "--",
+				"-c", "ls -l /proc/$$/fd; echo hard=$(ulimit -Hn)")
+			if res.Status != 0 {
+				t.Fatalf("status %d\nstdout: %s\nstderr: %s", res.Status, res.Stdout, res.Stderr)
+			}
+			if !strings.Contains(res.Stdout, "0 -> /dev/null") {
+				t.Fatalf("no descriptor listing: %q", res.Stdout)
+			}
+			if m := regexp.MustCompile(`(?m)^lr-x.* (\d+) -> pipe:.*$`).FindString(res.Stdout); m != "" {
+				t.Errorf("the sandbox's shell reads a pipe it was not given: %s", m)
+			}
+			if !strings.Contains(res.Stdout, "hard=256\n") {
+				t.Errorf("hard open-files limit in the sandbox: %q, want 256", res.Stdout)
+			}
+		})
+	}
+}
+
 func TestLimitsStopForkAndAllocationContainer(t *testing.T) {
 	requireContainer(t)
 	bt.RequireTool(t, "prlimit", "apt install util-linux")

@@ -45,6 +45,27 @@ func SetSelf(rl []render.Rlimit) error {
 	return nil
 }
 
+// SetOn sets rl, soft and hard, on the process pid (a child the caller
+// started and holds before it runs anything of its own), as SetSelf
+// would inside it: a limit the process already has lower stays.
+func SetOn(pid int, rl []render.Rlimit) error {
+	for _, r := range rl {
+		res, ok := resources[r.Name]
+		if !ok {
+			return fmt.Errorf("unknown rlimit %s", r.Name)
+		}
+		var cur unix.Rlimit
+		if err := unix.Prlimit(pid, res, nil, &cur); err != nil {
+			return fmt.Errorf("RLIMIT_%s of process %d: %w", r.Name, pid, err)
+		}
+		v := min(r.Value, cur.Max)
+		if err := unix.Prlimit(pid, res, &unix.Rlimit{Cur: v, Max: v}, nil); err != nil {
+			return fmt.Errorf("setting RLIMIT_%s of process %d to %d: %w", r.Name, pid, v, err)
+		}
+	}
+	return nil
+}
+
 // WrapCmd makes cmd start through the launcher's rlimit helper (self is
 // the launcher's executable), which sets rl and then executes the
 // original program with the original arguments, environment and
