@@ -11,7 +11,7 @@ import (
 	"time"
 
 	bt "github.com/claude-sandbox/claude-sandbox/backends/backendtest"
-	"github.com/claude-sandbox/claude-sandbox/render"
+	"github.com/claude-sandbox/claude-sandbox/render/kube/kubetest"
 )
 
 // requireOCIRuntime needs runc or crun and, for rootless runc to keep
@@ -196,7 +196,7 @@ func TestK8sExportDecodesStrictly(t *testing.T) {
 	if res.Status != 0 {
 		t.Fatalf("export: %d %s", res.Status, res.Stderr)
 	}
-	pod, np, err := render.ParseK8sManifest([]byte(res.Stdout))
+	pod, np, err := kubetest.ParseManifest([]byte(res.Stdout))
 	if err != nil || np == nil {
 		t.Fatalf("strict decoding: %v\n%s", err, res.Stdout)
 	}

@@ -7,10 +7,7 @@ import (
 	"strings"
 
 	"github.com/claude-sandbox/claude-sandbox/profile"
-	corev1 "k8s.io/api/core/v1"
-	networkingv1 "k8s.io/api/networking/v1"
-	"k8s.io/apimachinery/pkg/api/resource"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"github.com/claude-sandbox/claude-sandbox/render/kube"
 	"sigs.k8s.io/yaml"
 )
 
@@ -66,7 +63,7 @@ const (
 // variable taken from a Secret by name (values never appear). What a Pod
 // cannot express (host files of the home, the network mode, pids and
 // rlimits) is said in annotations.
-func K8sPod(p *profile.Policy, h *Host, o K8sOptions) (*corev1.Pod, error) {
+func K8sPod(p *profile.Policy, h *Host, o K8sOptions) (*kube.Pod, error) {
 	if o.Image == "" {
 		return nil, fmt.Errorf("export: no image: name one that holds %s", strings.Join(p.Command, " "))
 	}
@@ -86,18 +83,18 @@ func K8sPod(p *profile.Policy, h *Host, o K8sOptions) (*corev1.Pod, error) {
 	}
 
 	// Volumes.
-	pv := corev1.Volume{Name: k8sProject}
+	pv := kube.Volume{Name: k8sProject}
 	if o.HostPath != "" {
-		dir := corev1.HostPathDirectory
-		pv.VolumeSource = corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: o.HostPath, Type: &dir}}
+		dir := kube.HostPathDirectory
+		pv.HostPath = &kube.HostPathVolumeSource{Path: o.HostPath, Type: &dir}
 	} else {
-		pv.VolumeSource = corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: o.ProjectClaim}}
+		pv.PersistentVolumeClaim = &kube.PersistentVolumeClaimVolumeSource{ClaimName: o.ProjectClaim}
 	}
-	empty := func(name string) corev1.Volume {
-		return corev1.Volume{Name: name, VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}
+	empty := func(name string) kube.Volume {
+		return kube.Volume{Name: name, EmptyDir: &kube.EmptyDirVolumeSource{}}
 	}
-	volumes := []corev1.Volume{pv, empty(k8sHome), empty(k8sTmp), empty(k8sRuntime)}
-	mounts := []corev1.VolumeMount{
+	volumes := []kube.Volume{pv, empty(k8sHome), empty(k8sTmp), empty(k8sRuntime)}
+	mounts := []kube.VolumeMount{
 		{Name: k8sProject, MountPath: project},
 		{Name: k8sHome, MountPath: h.Home},
 		{Name: k8sTmp, MountPath: "/tmp"},
@@ -120,10 +117,10 @@ func K8sPod(p *profile.Policy, h *Host, o K8sOptions) (*corev1.Pod, error) {
 			hidden++
 			name := fmt.Sprintf("hidden-%d", hidden)
 			volumes = append(volumes, empty(name))
-			mounts = append(mounts, corev1.VolumeMount{Name: name, MountPath: target, ReadOnly: true})
+			mounts = append(mounts, kube.VolumeMount{Name: name, MountPath: target, ReadOnly: true})
 		case s.Mode == ShareHideFile && inProject:
 			hiddenFiles = append(hiddenFiles, target)
-			mounts = append(mounts, corev1.VolumeMount{Name: k8sEmptyFile, MountPath: target, SubPath: "empty", ReadOnly: true})
+			mounts = append(mounts, kube.VolumeMount{Name: k8sEmptyFile, MountPath: target, SubPath: "empty", ReadOnly: true})
 		case inProject && within(s.Source, project) && (s.Mode == ShareRO || s.Mode == SharePin || s.Mode == ShareRW):
 			if ph, ok := missing[s.Source]; ok {
 				if !ph.Dir {
@@ -133,11 +130,11 @@ func K8sPod(p *profile.Policy, h *Host, o K8sOptions) (*corev1.Pod, error) {
 				hidden++
 				name := fmt.Sprintf("hidden-%d", hidden)
 				volumes = append(volumes, empty(name))
-				mounts = append(mounts, corev1.VolumeMount{Name: name, MountPath: target, ReadOnly: true})
+				mounts = append(mounts, kube.VolumeMount{Name: name, MountPath: target, ReadOnly: true})
 				continue
 			}
 			rel := strings.TrimPrefix(s.Source, project+"/")
-			mounts = append(mounts, corev1.VolumeMount{Name: k8sProject, MountPath: target, SubPath: rel, ReadOnly: s.Mode == ShareRO})
+			mounts = append(mounts, kube.VolumeMount{Name: k8sProject, MountPath: target, SubPath: rel, ReadOnly: s.Mode == ShareRO})
 		case target == project:
 		default:
 			skipped = append(skipped, target)
@@ -149,9 +146,9 @@ func K8sPod(p *profile.Policy, h *Host, o K8sOptions) (*corev1.Pod, error) {
 		return strings.Count(mounts[i].MountPath, "/") < strings.Count(mounts[j].MountPath, "/")
 	})
 	if len(hiddenFiles) > 0 {
-		volumes = append(volumes, corev1.Volume{Name: k8sEmptyFile, VolumeSource: corev1.VolumeSource{DownwardAPI: &corev1.DownwardAPIVolumeSource{
-			Items: []corev1.DownwardAPIVolumeFile{{Path: "empty", FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.annotations['" + k8sEmptyAnnotation + "']"}}},
-		}}})
+		volumes = append(volumes, kube.Volume{Name: k8sEmptyFile, DownwardAPI: &kube.DownwardAPIVolumeSource{
+			Items: []kube.DownwardAPIVolumeFile{{Path: "empty", FieldRef: &kube.ObjectFieldSelector{FieldPath: "metadata.annotations['" + k8sEmptyAnnotation + "']"}}},
+		}})
 		notes[k8sEmptyAnnotation] = ""
 	}
 	if len(skipped) > 0 {
@@ -171,27 +168,26 @@ func K8sPod(p *profile.Policy, h *Host, o K8sOptions) (*corev1.Pod, error) {
 		names = append(names, k)
 	}
 	sort.Strings(names)
-	var envVars []corev1.EnvVar
+	var envVars []kube.EnvVar
 	for _, k := range names {
 		if isSecret[k] {
-			envVars = append(envVars, corev1.EnvVar{Name: k, ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
-				LocalObjectReference: corev1.LocalObjectReference{Name: o.Secret}, Key: k}}})
+			envVars = append(envVars, kube.EnvVar{Name: k, ValueFrom: &kube.EnvVarSource{SecretKeyRef: &kube.SecretKeySelector{Name: o.Secret, Key: k}}})
 			continue
 		}
-		envVars = append(envVars, corev1.EnvVar{Name: k, Value: env[k]})
+		envVars = append(envVars, kube.EnvVar{Name: k, Value: env[k]})
 	}
 
 	// Resources.
 	l := p.Limits
-	res := corev1.ResourceList{}
+	res := map[string]string{}
 	if l.MilliCPUs > 0 {
-		res[corev1.ResourceCPU] = *resource.NewMilliQuantity(l.MilliCPUs, resource.DecimalSI)
+		res[kube.ResourceCPU] = kube.MilliQuantity(l.MilliCPUs)
 	}
 	if l.MemoryMiB > 0 {
-		res[corev1.ResourceMemory] = *resource.NewQuantity(l.MemoryMiB<<20, resource.BinarySI)
+		res[kube.ResourceMemory] = kube.BinaryQuantity(l.MemoryMiB << 20)
 	}
 	if l.DiskMiB > 0 {
-		res[corev1.ResourceEphemeralStorage] = *resource.NewQuantity(l.DiskMiB<<20, resource.BinarySI)
+		res[kube.ResourceEphemeralStorage] = kube.BinaryQuantity(l.DiskMiB << 20)
 	}
 	var unenforced []string
 	if l.Processes > 0 {
@@ -227,25 +223,25 @@ func K8sPod(p *profile.Policy, h *Host, o K8sOptions) (*corev1.Pod, error) {
 	if runtimeClass == "" {
 		runtimeClass = p.OCI.RuntimeClass
 	}
-	pod := &corev1.Pod{
-		TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"},
-		ObjectMeta: metav1.ObjectMeta{
+	pod := &kube.Pod{
+		TypeMeta: kube.TypeMeta{APIVersion: "v1", Kind: "Pod"},
+		ObjectMeta: kube.ObjectMeta{
 			Name:        o.Name,
 			Labels:      map[string]string{"app.kubernetes.io/name": "claude-sandbox", "app.kubernetes.io/managed-by": "claude-sandbox"},
 			Annotations: notes,
 		},
-		Spec: corev1.PodSpec{
-			RestartPolicy:                corev1.RestartPolicyNever,
+		Spec: kube.PodSpec{
+			RestartPolicy:                kube.RestartPolicyNever,
 			Hostname:                     Hostname(p),
 			AutomountServiceAccountToken: &no,
 			EnableServiceLinks:           &no,
-			SecurityContext: &corev1.PodSecurityContext{
+			SecurityContext: &kube.PodSecurityContext{
 				RunAsUser:      &uid,
 				RunAsGroup:     &gid,
 				RunAsNonRoot:   &nonRoot,
-				SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
+				SeccompProfile: &kube.SeccompProfile{Type: kube.SeccompProfileTypeRuntimeDefault},
 			},
-			Containers: []corev1.Container{{
+			Containers: []kube.Container{{
 				Name:         "agent",
 				Image:        o.Image,
 				Command:      argv,
@@ -254,19 +250,19 @@ func K8sPod(p *profile.Policy, h *Host, o K8sOptions) (*corev1.Pod, error) {
 				VolumeMounts: mounts,
 				Stdin:        h.StdinTTY,
 				TTY:          h.StdinTTY,
-				Resources:    corev1.ResourceRequirements{Limits: res},
-				SecurityContext: &corev1.SecurityContext{
+				Resources:    kube.ResourceRequirements{Limits: res},
+				SecurityContext: &kube.SecurityContext{
 					AllowPrivilegeEscalation: &no,
 					Privileged:               &no,
 					ReadOnlyRootFilesystem:   &yes,
-					Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
+					Capabilities:             &kube.Capabilities{Drop: []string{"ALL"}},
 				},
 			}},
 			Volumes: volumes,
 		},
 	}
 	if len(res) == 0 {
-		pod.Spec.Containers[0].Resources = corev1.ResourceRequirements{}
+		pod.Spec.Containers[0].Resources = kube.ResourceRequirements{}
 	}
 	if runtimeClass != "" {
 		pod.Spec.RuntimeClassName = &runtimeClass
@@ -282,16 +278,16 @@ const K8sRunLabel = k8sAnnotationPrefix + "pod"
 // network off or an allowlist (whose proxy is not exported), it selects
 // the Pod and allows no ingress and no egress; other modes need none
 // (nil).
-func K8sNetworkPolicy(p *profile.Policy, pod *corev1.Pod) *networkingv1.NetworkPolicy {
+func K8sNetworkPolicy(p *profile.Policy, pod *kube.Pod) *kube.NetworkPolicy {
 	if p.Network.Mode != profile.NetworkOff && p.Network.Mode != profile.NetworkAllowlist {
 		return nil
 	}
-	return &networkingv1.NetworkPolicy{
-		TypeMeta:   metav1.TypeMeta{APIVersion: "networking.k8s.io/v1", Kind: "NetworkPolicy"},
-		ObjectMeta: metav1.ObjectMeta{Name: pod.Name + "-deny-all", Labels: map[string]string{"app.kubernetes.io/managed-by": "claude-sandbox"}},
-		Spec: networkingv1.NetworkPolicySpec{
-			PodSelector: metav1.LabelSelector{MatchLabels: map[string]string{K8sRunLabel: pod.Labels[K8sRunLabel]}},
-			PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress, networkingv1.PolicyTypeEgress},
+	return &kube.NetworkPolicy{
+		TypeMeta:   kube.TypeMeta{APIVersion: "networking.k8s.io/v1", Kind: "NetworkPolicy"},
+		ObjectMeta: kube.ObjectMeta{Name: pod.Name + "-deny-all", Labels: map[string]string{"app.kubernetes.io/managed-by": "claude-sandbox"}},
+		Spec: kube.NetworkPolicySpec{
+			PodSelector: kube.LabelSelector{MatchLabels: map[string]string{K8sRunLabel: pod.Labels[K8sRunLabel]}},
+			PolicyTypes: []string{kube.PolicyTypeIngress, kube.PolicyTypeEgress},
 		},
 	}
 }
@@ -321,7 +317,7 @@ func k8sCommand(p *profile.Policy, h *Host) ([]string, error) {
 
 // K8sManifest serialises pod, and its NetworkPolicy when not nil, as a
 // YAML manifest with a header comment.
-func K8sManifest(pod *corev1.Pod, np *networkingv1.NetworkPolicy) ([]byte, error) {
+func K8sManifest(pod *kube.Pod, np *kube.NetworkPolicy) ([]byte, error) {
 	body, err := yaml.Marshal(pod)
 	if err != nil {
 		return nil, fmt.Errorf("export: %w", err)
@@ -338,32 +334,4 @@ func K8sManifest(pod *corev1.Pod, np *networkingv1.NetworkPolicy) ([]byte, error
 		out = append(append(out, "---\n"...), b...)
 	}
 	return out, nil
-}
-
-// ParseK8sManifest decodes a manifest strictly: a Pod, then a
-// NetworkPolicy if there is one. Unknown or duplicate fields, and any
-// other document, are errors.
-func ParseK8sManifest(manifest []byte) (*corev1.Pod, *networkingv1.NetworkPolicy, error) {
-	docs := strings.Split(string(manifest), "\n---\n")
-	if len(docs) > 2 {
-		return nil, nil, fmt.Errorf("manifest: %d documents, want a Pod and at most a NetworkPolicy", len(docs))
-	}
-	var pod corev1.Pod
-	if err := yaml.UnmarshalStrict([]byte(docs[0]), &pod); err != nil {
-		return nil, nil, fmt.Errorf("manifest: the Pod: %w", err)
-	}
-	if pod.Kind != "Pod" || pod.APIVersion != "v1" {
-		return nil, nil, fmt.Errorf("manifest: first document is %s %s, want v1 Pod", pod.APIVersion, pod.Kind)
-	}
-	if len(docs) == 1 {
-		return &pod, nil, nil
-	}
-	var np networkingv1.NetworkPolicy
-	if err := yaml.UnmarshalStrict([]byte(docs[1]), &np); err != nil {
-		return nil, nil, fmt.Errorf("manifest: the NetworkPolicy: %w", err)
-	}
-	if np.Kind != "NetworkPolicy" || np.APIVersion != "networking.k8s.io/v1" {
-		return nil, nil, fmt.Errorf("manifest: second document is %s %s, want networking.k8s.io/v1 NetworkPolicy", np.APIVersion, np.Kind)
-	}
-	return &pod, &np, nil
 }

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/claude-sandbox/claude-sandbox/profile"
+	"github.com/claude-sandbox/claude-sandbox/render/kube/kubetest"
 	corev1 "k8s.io/api/core/v1"
 )
 
@@ -44,7 +45,7 @@ func TestK8sGolden(t *testing.T) {
 			golden(t, "k8s/"+c.name, string(m))
 			// The manifest decodes strictly back into the same Pod and
 			// a deny-all policy selecting it.
-			back, np, err := ParseK8sManifest(m)
+			back, np, err := kubetest.ParseManifest(m)
 			if err != nil {
 				t.Fatalf("strict decoding of the manifest: %v", err)
 			}
@@ -66,7 +67,16 @@ func TestK8sGolden(t *testing.T) {
 func TestK8sSecurityContext(t *testing.T) {
 	p := defaultPolicy(t, "/home/alice/proj")
 	p.Network.Mode = profile.NetworkOff
-	pod, err := K8sPod(p, debianHost(), k8sOptions())
+	written, err := K8sPod(p, debianHost(), k8sOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Checked as the cluster reads it: decoded into the API's own types.
+	m, err := K8sManifest(written, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pod, _, err := kubetest.ParseManifest(m)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,10 +127,10 @@ func TestK8sSecurityContext(t *testing.T) {
 }
 
 func TestK8sStrictDecodingRefusesUnknownFields(t *testing.T) {
-	if _, _, err := ParseK8sManifest([]byte("apiVersion: v1\nkind: Pod\nspec:\n  containerz: []\n")); err == nil {
+	if _, _, err := kubetest.ParseManifest([]byte("apiVersion: v1\nkind: Pod\nspec:\n  containerz: []\n")); err == nil {
 		t.Error("an unknown field was accepted")
 	}
-	if _, _, err := ParseK8sManifest([]byte("apiVersion: v1\nkind: Pod\n---\napiVersion: v1\nkind: Secret\n")); err == nil {
+	if _, _, err := kubetest.ParseManifest([]byte("apiVersion: v1\nkind: Pod\n---\napiVersion: v1\nkind: Secret\n")); err == nil {
 		t.Error("a Secret was accepted as the second document")
 	}
 }
