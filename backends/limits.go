@@ -49,7 +49,8 @@ func newRunLimits(plan *render.Plan, h *render.Host) (*runLimits, error) {
 // itself and executes the command.
 func (l *runLimits) Cmd(cmd *exec.Cmd) { limits.WrapCmd(cmd, l.self, l.rlimits) }
 
-// GateBwrap prepares cmd, a command whose program is bwrap itself,
+// GateBwrap prepares cmd, a command whose program is bwrap itself, run
+// as the launcher's own user (whose limits the launcher may set),
 // before Start, to set the rlimits on bwrap before it creates the sandbox,
 // without the helper's second start of the launcher: bwrap's first option
 // becomes --args on a pipe, which bwrap reads to its end before it does
