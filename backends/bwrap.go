@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"slices"
+	"strings"
 	"syscall"
 
 	"github.com/claude-sandbox/claude-sandbox/profile"
@@ -41,11 +43,14 @@ func runBwrap(p *profile.Policy, h *render.Host, stdio IO) (int, error) {
 		return 0, err
 	}
 	defer lim.Close()
-	dir, err := createRunDir(h, h.UID, h.GID)
-	if err != nil {
-		return 0, err
+	network := render.NetworkFor(p, h, profile.Bubblewrap)
+	if plan.DBusProxy != nil || network.Proxy || usesRunDir(plan, h.RunDir) {
+		dir, err := createRunDir(h, h.UID, h.GID)
+		if err != nil {
+			return 0, err
+		}
+		defer dir.remove()
 	}
-	defer dir.remove()
 	if plan.DBusProxy != nil {
 		stop, err := startDBusProxy(plan.DBusProxy, h, stdio.Stderr)
 		if err != nil {
@@ -53,7 +58,6 @@ func runBwrap(p *profile.Policy, h *render.Host, stdio IO) (int, error) {
 		}
 		defer stop()
 	}
-	network := render.NetworkFor(p, h, profile.Bubblewrap)
 	if network.Proxy {
 		stop, err := startEgress(p, h, stdio.Stderr)
 		if err != nil {
@@ -91,17 +95,53 @@ func runBwrap(p *profile.Policy, h *render.Host, stdio IO) (int, error) {
 		}
 		cmd.ExtraFiles[f.FD-3] = r
 	}
-	if len(network.Prefix) == 0 {
+	if len(network.Prefix) == 0 && cmd.SysProcAttr.Credential == nil {
 		if err := lim.GateBwrap(cmd); err != nil {
 			return 0, err
 		}
 	} else {
-		// A network program in front forks bwrap: it starts under the
-		// limits, through the helper.
+		// A network program in front forks bwrap, and a bwrap of
+		// another user (through sudo) takes limits from a launcher
+		// without CAP_SYS_RESOURCE only from inside: the child starts
+		// under the limits, through the helper.
 		lim.Cmd(cmd)
 	}
 	status, _, err := superviseStart(cmd, lim.StartWith(start), nil)
 	return status, err
+}
+
+// usesRunDir reports whether plan names anything in the run directory
+// dir (a helper, a socket, a generated file): a plan that does not, such
+// as one without a proxy, a network helper or a D-Bus proxy, runs
+// without creating it.
+func usesRunDir(plan *render.Plan, dir string) bool {
+	in := func(s string) bool { return strings.Contains(s, dir) }
+	for _, group := range [][]string{plan.Argv, plan.Env, plan.Network, plan.HostDirs} {
+		if slices.ContainsFunc(group, in) {
+			return true
+		}
+	}
+	for _, f := range plan.Files {
+		if in(f.Path) {
+			return true
+		}
+	}
+	for _, d := range plan.Dirs {
+		if in(d.Path) {
+			return true
+		}
+	}
+	for _, l := range plan.Symlinks {
+		if in(l.Path) {
+			return true
+		}
+	}
+	for _, sf := range plan.Seed {
+		if in(sf.To) {
+			return true
+		}
+	}
+	return false
 }
 
 // memFile returns a file holding content, positioned at its start.
