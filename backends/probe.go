@@ -171,15 +171,27 @@ func invokingUser(h *render.Host, groups bool) error {
 	return nil
 }
 
-// statInto records what is at path, following symlinks.
+// statInto records what is at path, following symlinks. A path that is
+// not a symlink, in a directory already recorded, is resolved from that
+// directory's real path instead of component by component.
 func statInto(h *render.Host, path string) {
 	var st unix.Stat_t
-	if err := unix.Stat(path, &st); err != nil {
+	if err := unix.Lstat(path, &st); err != nil {
 		return
 	}
-	real := path
-	if r, err := filepath.EvalSymlinks(path); err == nil {
-		real = r
+	real := ""
+	if st.Mode&unix.S_IFMT != unix.S_IFLNK {
+		if dir, ok := h.Files[filepath.Dir(path)]; ok && dir.Kind == render.Dir && filepath.IsAbs(path) && filepath.Clean(path) == path {
+			real = filepath.Join(dir.Real, filepath.Base(path))
+		}
+	} else if err := unix.Stat(path, &st); err != nil {
+		return
+	}
+	if real == "" {
+		real = path
+		if r, err := filepath.EvalSymlinks(path); err == nil {
+			real = r
+		}
 	}
 	kind := render.Other
 	switch st.Mode & unix.S_IFMT {
