@@ -105,7 +105,13 @@ func decode(kind LayerKind, name string, data []byte, env Env, ps *problems) *La
 		}
 		return nil
 	}
-	d := &decoder{file: name, kind: kind, env: env, ix: indexKeys(src), ps: ps}
+	return decodeParsed(kind, name, raw, indexKeys(src), env, ps)
+}
+
+// decodeParsed is decode after the parse: raw is the file as toml.Decode
+// reads it and ix the line of each of its keys.
+func decodeParsed(kind LayerKind, name string, raw map[string]any, ix keyIndex, env Env, ps *problems) *Layer {
+	d := &decoder{file: name, kind: kind, env: env, ix: ix, ps: ps}
 	l := &Layer{Kind: kind, File: name, base: settings{}, profiles: map[string]settings{}, profileLines: map[string]int{}}
 	d.settings(raw, nil, l.base, l)
 	return l

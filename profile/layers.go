@@ -63,9 +63,17 @@ func Locations(env Env) []Location {
 	return out
 }
 
-// Builtin decodes the embedded defaults for env.
+// Builtin decodes the embedded defaults for env. Their parse is done at
+// build time (builtinParsed, checked against the file by the tests);
+// what depends on env is done here.
 func Builtin(env Env) (*Layer, error) {
-	return Decode(LayerBuiltin, BuiltinName, builtinDefaults, env)
+	var ps problems
+	raw, ix := builtinParsed()
+	l := decodeParsed(LayerBuiltin, BuiltinName, raw, ix, env, &ps)
+	if err := ps.err(); err != nil {
+		return nil, err
+	}
+	return l, nil
 }
 
 // Defaults returns the policy of the built-in defaults alone for env, as
