@@ -287,7 +287,10 @@ func superviseStart(cmd *exec.Cmd, start func(*exec.Cmd) error, forward func(os.
 		return 0, false, err
 	}
 	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
+	go func() {
+		awaitExit(cmd.Process.Pid)
+		done <- cmd.Wait()
+	}()
 	received := 0
 	for {
 		select {
@@ -311,6 +314,31 @@ func superviseStart(cmd *exec.Cmd, start func(*exec.Cmd) error, forward func(os.
 			return status, false, err
 		}
 	}
+}
+
+// awaitExit returns once the child pid has ended (or at once where the
+// kernel has no process descriptors), leaving it to be reaped. It waits
+// in the runtime's poller rather than in a blocking system call: the
+// launcher then sits idle for the sandbox's whole life instead of
+// polling its own blocked thread many times a second.
+func awaitExit(pid int) {
+	fd, err := unix.PidfdOpen(pid, unix.PIDFD_NONBLOCK)
+	if err != nil {
+		return
+	}
+	f := os.NewFile(uintptr(fd), "pidfd")
+	defer f.Close()
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return
+	}
+	// A process descriptor reads as ready once the process has ended;
+	// each wake-up (the first call included) checks, without reaping.
+	rc.Read(func(uintptr) bool {
+		var info unix.Siginfo
+		err := unix.Waitid(unix.P_PIDFD, fd, &info, unix.WEXITED|unix.WNOHANG|unix.WNOWAIT, nil)
+		return err != nil || info.Signo != 0
+	})
 }
 
 // reapOrphans ends what the sandbox left behind when its top process
