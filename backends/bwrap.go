@@ -115,33 +115,20 @@ func runBwrap(p *profile.Policy, h *render.Host, stdio IO) (int, error) {
 // as one without a proxy, a network helper or a D-Bus proxy, runs
 // without creating it.
 func usesRunDir(plan *render.Plan, dir string) bool {
-	in := func(s string) bool { return strings.Contains(s, dir) }
-	for _, group := range [][]string{plan.Argv, plan.Env, plan.Network, plan.HostDirs} {
-		if slices.ContainsFunc(group, in) {
-			return true
-		}
-	}
+	words := slices.Concat(plan.Argv, plan.Env, plan.Network, plan.HostDirs)
 	for _, f := range plan.Files {
-		if in(f.Path) {
-			return true
-		}
+		words = append(words, f.Path)
 	}
 	for _, d := range plan.Dirs {
-		if in(d.Path) {
-			return true
-		}
+		words = append(words, d.Path)
 	}
 	for _, l := range plan.Symlinks {
-		if in(l.Path) {
-			return true
-		}
+		words = append(words, l.Path)
 	}
 	for _, sf := range plan.Seed {
-		if in(sf.To) {
-			return true
-		}
+		words = append(words, sf.To)
 	}
-	return false
+	return slices.ContainsFunc(words, func(w string) bool { return strings.Contains(w, dir) })
 }
 
 // memFile returns a file holding content, positioned at its start.
