@@ -41,6 +41,8 @@ type GuestConfig struct {
 	Display bool `json:"display,omitempty"`
 	// Limits are the command's resource limits.
 	Limits GuestLimits `json:"limits"`
+	// Nix is the guest's own Nix store and daemon (nil: none).
+	Nix *GuestNix `json:"nix,omitempty"`
 	// Proxy is the allowlist mode's proxy address ("tcp:" and host:port):
 	// the guest's init then answers DNS, carries the names' ports 80 and
 	// 443 to it and reports refused connections, instead of routing out.
@@ -270,7 +272,15 @@ func QEMU(p *profile.Policy, h *Host) (*Plan, error) {
 	for _, f := range GeneratedEtc(p, h, profile.VM) {
 		cfg.Etc[f.Name] = string(f.Content)
 	}
+	var nixNote string
+	if cfg.Nix, nixNote = guestNix(p, h); nixNote != "" {
+		notes = append(notes, nixNote)
+	}
 	env, secret := Environment(p, h, profile.VM, nil)
+	if cfg.Nix != nil {
+		env["NIX_REMOTE"] = "daemon"
+		addNixBuildUsers(cfg.Etc, h)
+	}
 	cfg.Env = EnvList(env)
 	plan.Secret = secret
 	data, err := json.MarshalIndent(cfg, "", "  ")

@@ -88,6 +88,7 @@ func HostPaths(p *profile.Policy, env map[string]string, home string, uid int) [
 	add(protectPaths(p, home)...)
 	add(systemPaths...)
 	add(nixPaths...)
+	add(nixDaemonPaths...)
 	for _, e := range etcAlways {
 		add(path.Join("/etc", e))
 	}

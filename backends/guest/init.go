@@ -104,6 +104,12 @@ func boot() int {
 		logf("%v", err)
 		return 125
 	}
+	if cfg.Nix != nil {
+		if err := setupNix(cfg.Nix, tmpfsSize(&cfg)); err != nil {
+			logf("%v", err)
+			return 125
+		}
+	}
 	if err := configureNetwork(cfg.Network, cfg.Proxy); err != nil {
 		logf("network: %v", err)
 		return 125
