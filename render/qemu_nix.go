@@ -2,6 +2,7 @@ package render
 
 import (
 	"fmt"
+	"path"
 	"strings"
 
 	"github.com/claude-sandbox/claude-sandbox/profile"
@@ -73,6 +74,11 @@ func guestNix(p *profile.Policy, h *Host) (*GuestNix, string) {
 			// No binary cache is reachable: asking costs retries.
 			config += "substituters =\n"
 		}
+		// The program's own directory (NixOS's /run/current-system is the
+		// host's alone, the store is the guest's too), and the name
+		// nix-daemon, which Nix's one program for every command reads from
+		// argv[0].
+		d = path.Join(path.Dir(h.Real(d)), "nix-daemon")
 		return &GuestNix{Daemon: d, Config: config},
 			"vm: Nix: the guest has a local store: a writable layer over the host's /nix (its store and database) in guest memory" +
 				" (bounded by limits.disk) that nothing reaches the host from; the guest's " + d +

@@ -18,7 +18,12 @@ func TestQEMUNixLocalStore(t *testing.T) {
 			h := base()
 			h.Files["/nix/store"] = File{Kind: Dir, Real: "/nix/store"}
 			if daemon != "" {
-				h.Files[daemon] = File{Kind: Regular, Real: "/nix/store/n-nix-2.8/bin/nix-daemon"}
+				// Links to Nix's one program, as Debian and Nix ship it.
+				real := "/usr/bin/nix"
+				if !strings.HasPrefix(daemon, "/usr/") {
+					real = "/nix/store/n-nix-2.8/bin/nix"
+				}
+				h.Files[daemon] = File{Kind: Regular, Real: real}
 			}
 			return h
 		}
@@ -33,8 +38,8 @@ func TestQEMUNixLocalStore(t *testing.T) {
 	}{
 		{"debian-nix-bin", withNix(debianHost, "/usr/bin/nix-daemon"), func(*profile.Policy) {}, "/usr/bin/nix-daemon", "local store", true},
 		{"installer", withNix(debianHost, "/nix/var/nix/profiles/default/bin/nix-daemon"), func(*profile.Policy) {},
-			"/nix/var/nix/profiles/default/bin/nix-daemon", "local store", true},
-		{"nixos", withNix(nixosHost, "/run/current-system/sw/bin/nix-daemon"), func(*profile.Policy) {}, "/run/current-system/sw/bin/nix-daemon", "local store", true},
+			"/nix/store/n-nix-2.8/bin/nix-daemon", "local store", true},
+		{"nixos", withNix(nixosHost, "/run/current-system/sw/bin/nix-daemon"), func(*profile.Policy) {}, "/nix/store/n-nix-2.8/bin/nix-daemon", "local store", true},
 		{"network-off", withNix(debianHost, "/usr/bin/nix-daemon"), func(p *profile.Policy) { p.Network.Mode = profile.NetworkOff },
 			"/usr/bin/nix-daemon", "substituters =", false},
 		{"no-nix", debianHost, func(*profile.Policy) {}, "", "", false},
