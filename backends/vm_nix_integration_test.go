@@ -38,7 +38,13 @@ func TestVMNixLocalStore(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(f.Project, "x.nix"), []byte(expr), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	script := `out=$(nix-build --no-out-link x.nix) || exit 3
+	// The daemon starts on the first use only; the user writes the store
+	// through it alone.
+	script := `daemons() { cat /proc/[0-9]*/comm 2>/dev/null | grep -c '^nix-daemon$'; }
+echo "DAEMONS_BEFORE=$(daemons)"
+touch /nix/store/` + name + `-direct 2>/dev/null && echo "DIRECT=written"
+out=$(nix-build --no-out-link x.nix) || exit 3
+echo "DAEMONS_AFTER=$(daemons)"
 echo "OUT=$out"
 echo "DRV=$(nix-store -q --deriver "$out")"
 echo "CONTENT=$(head -n 1 "$out")"
@@ -64,21 +70,29 @@ nix-store --check-validity "$out" || exit 4`
 	if vars["CONTENT"] != name {
 		t.Errorf("the output holds %q in the guest, want %q", vars["CONTENT"], name)
 	}
+	if vars["DAEMONS_BEFORE"] != "0" || vars["DAEMONS_AFTER"] == "0" || vars["DAEMONS_AFTER"] == "" {
+		t.Errorf("nix-daemon processes in the guest: %q before the first Nix command, %q after (want none, then some)", vars["DAEMONS_BEFORE"], vars["DAEMONS_AFTER"])
+	}
+	if vars["DIRECT"] != "" {
+		t.Errorf("the user wrote into the guest's store directly")
+	}
 	// The guest's root stays out of the command's reach: builds run as
 	// a build user.
 	if uid := vars["BUILDER_UID"]; uid == "" || uid == "0" {
 		t.Errorf("the build ran as uid %q, want a build user's", uid)
 	}
-	// The host's store has neither path, and its database knows neither.
-	for _, p := range []string{out, drv} {
+	// The host's store has none of the paths, and its database knows
+	// neither the output nor the derivation.
+	for _, p := range []string{out, drv, "/nix/store/" + name + "-direct"} {
 		if !strings.HasPrefix(p, "/nix/store/") {
 			continue
 		}
 		if _, err := os.Lstat(p); !errors.Is(err, fs.ErrNotExist) {
 			t.Errorf("the guest's %s is in the host's store (%v)", p, err)
 		}
-		if os.Getuid() != 0 {
-			// The database is root's: only root opens it without a daemon.
+		if os.Getuid() != 0 || strings.HasSuffix(p, "-direct") {
+			// The database is root's: only root opens it without a
+			// daemon; it knows store paths (hash-name) alone.
 			continue
 		}
 		cmd := exec.Command(hostStore, "--check-validity", p)
