@@ -194,6 +194,13 @@ func TestClaudeCodeInteractiveFirstRunAndState(t *testing.T) {
 		env := strings.Join(withPath(f.Env(), bin), " ")
 		firstRunAndState(t, f, f.User, "env "+env+" "+bt.Launcher(t)+" --backend=vm --no-network .")
 	})
+	t.Run("oci", func(t *testing.T) {
+		requireOCIRuntime(t)
+		f := bt.NewFixture(t, bt.TestUser(t))
+		bin := installUnderHome(t, f)
+		env := strings.Join(withPath(f.Env(), bin), " ")
+		firstRunAndState(t, f, f.User, "env "+env+" "+bt.Launcher(t)+" --backend=oci --no-network .")
+	})
 }
 
 // exited matches the status line the pane's shell prints when the launcher
@@ -316,7 +323,7 @@ func TestClaudeCodeSystemWideInstall(t *testing.T) {
 }
 
 // TestClaudeCodeInContainerAndVM runs Claude Code from the user's hidden
-// home in the container and vm backends.
+// home in the container, oci and vm backends.
 func TestClaudeCodeInContainerAndVM(t *testing.T) {
 	// Slow and independent of the other tests: it runs in parallel with
 	// them, after the quick ones.
@@ -326,6 +333,15 @@ func TestClaudeCodeInContainerAndVM(t *testing.T) {
 		f := bt.NewSudoFixture(t, bt.TestUser(t))
 		bin := installUnderRealHome(t, f)
 		res := f.RunAsRoot(t, withPath(f.SudoEnv(), bin), "--backend=container", "--no-network", f.Project, "--", "--version")
+		if res.Status != 0 || !claudeVersion.MatchString(res.Stdout) {
+			t.Fatalf("status %d\nstdout: %s\nstderr: %s", res.Status, res.Stdout, res.Stderr)
+		}
+	})
+	t.Run("oci", func(t *testing.T) {
+		requireOCIRuntime(t)
+		f := bt.NewFixture(t, bt.TestUser(t))
+		bin := installUnderHome(t, f)
+		res := f.Run(t, withPath(f.Env(), bin), "--backend=oci", "--no-network", f.Project, "--", "--version")
 		if res.Status != 0 || !claudeVersion.MatchString(res.Stdout) {
 			t.Fatalf("status %d\nstdout: %s\nstderr: %s", res.Status, res.Stdout, res.Stderr)
 		}
