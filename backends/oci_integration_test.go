@@ -381,3 +381,47 @@ func TestOCIRuntimeFailure(t *testing.T) {
 		t.Errorf("missing command: status %d, stderr %s", res.Status, res.Stderr)
 	}
 }
+
+// TestOCIAllowlistTransparent runs the allowlist's attacks with clients
+// that ignore the proxy variables on the oci backend, rootless and as
+// root: the launcher's netns helper makes the namespace the runtime
+// starts in, so the bridge answers DNS and carries ports 80 and 443 to
+// the proxy as on bubblewrap.
+func TestOCIAllowlistTransparent(t *testing.T) {
+	requireOCIRuntime(t)
+	bt.RequireTool(t, "curl", "apt install curl")
+	bt.RequireTool(t, "node", "apt install nodejs")
+	bt.RequireTool(t, "python3", "apt install python3")
+	t.Run("rootless", func(t *testing.T) {
+		hits := serveLowPorts(t)
+		f := bt.NewFixture(t, bt.TestUser(t))
+		f.WriteUserConfig(t, "[egress]\nallow = [\"app.localhost\"]\n")
+		res := f.Run(t, f.Env(), "--backend=oci", "--network=allowlist", "--shell", f.Project, "--", "-c", transparentScript)
+		checkTransparent(t, res, hits)
+		f.AssertNoRunDirs(t)
+	})
+	t.Run("root", func(t *testing.T) {
+		hits := serveLowPorts(t)
+		f := bt.NewSudoFixture(t, bt.TestUser(t))
+		f.WriteUserConfig(t, "[egress]\nallow = [\"app.localhost\"]\n")
+		res := f.RunAsRoot(t, f.SudoEnv(), "--backend=oci", "--network=allowlist", "--shell", f.Project, "--", "-c", transparentScript)
+		checkTransparent(t, res, hits)
+		f.AssertNoRunDirs(t)
+	})
+}
+
+// TestOCIMissingRunsc asks for gVisor where it is not installed: the
+// launch fails with status 125 and says how to install it.
+func TestOCIMissingRunsc(t *testing.T) {
+	requireOCIRuntime(t)
+	if _, err := exec.LookPath("runsc"); err == nil {
+		t.Skip("runsc is installed here")
+	}
+	f := bt.NewFixture(t, bt.TestUser(t))
+	f.WriteUserConfig(t, "[oci]\nruntime = \"runsc\"\n")
+	res := f.Run(t, f.Env(), "--backend=oci", "--no-network", "--shell", f.Project, "--", "-c", "echo ran")
+	if res.Status != 125 || strings.Contains(res.Stdout, "ran") || !strings.Contains(res.Stderr, "install gVisor") {
+		t.Errorf("status %d\nstdout: %s\nstderr: %s", res.Status, res.Stdout, res.Stderr)
+	}
+	f.AssertNoRunDirs(t)
+}
