@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/apimachinery/pkg/util/validation"
 	"sigs.k8s.io/yaml"
 )
 
@@ -78,6 +79,9 @@ func K8sPod(p *profile.Policy, h *Host, o K8sOptions) (*corev1.Pod, error) {
 	}
 	if o.HostPath == "" && o.ProjectClaim == "" {
 		return nil, fmt.Errorf("export: the project needs a claim or a node path")
+	}
+	if err := k8sCheckOptions(p, o); err != nil {
+		return nil, err
 	}
 	us, err := UserShares(p, h)
 	if err != nil {
@@ -282,6 +286,28 @@ func K8sPod(p *profile.Policy, h *Host, o K8sOptions) (*corev1.Pod, error) {
 	}
 	pod.Labels[K8sRunLabel] = o.Name
 	return pod, nil
+}
+
+// k8sCheckOptions refuses object names the API server would: the Pod's,
+// the claim's, the Secret's and the runtime class's must be DNS
+// subdomains, a node path absolute.
+func k8sCheckOptions(p *profile.Policy, o K8sOptions) error {
+	rc := o.RuntimeClass
+	if rc == "" {
+		rc = p.OCI.RuntimeClass
+	}
+	for _, n := range []struct{ flag, value string }{{"--name", o.Name}, {"--claim", o.ProjectClaim}, {"--secret", o.Secret}, {"--runtime-class (oci.runtime_class)", rc}} {
+		if n.value == "" && n.flag != "--name" {
+			continue
+		}
+		if errs := validation.IsDNS1123Subdomain(n.value); len(errs) > 0 {
+			return fmt.Errorf("export: %s %q is not a Kubernetes object name: %s", n.flag, n.value, strings.Join(errs, "; "))
+		}
+	}
+	if o.HostPath != "" && !path.IsAbs(o.HostPath) {
+		return fmt.Errorf("export: --host-path %q is not an absolute path", o.HostPath)
+	}
+	return nil
 }
 
 // K8sProxyUID is the uid and gid of the allowlist's proxy sidecar: an id
