@@ -201,6 +201,15 @@ func TestClaudeCodeInteractiveFirstRunAndState(t *testing.T) {
 		env := strings.Join(withPath(f.Env(), bin), " ")
 		firstRunAndState(t, f, f.User, "env "+env+" "+bt.Launcher(t)+" --backend=oci --no-network .")
 	})
+	t.Run("oci-root", func(t *testing.T) {
+		requireOCIRuntime(t)
+		bt.RequireRoot(t)
+		f := bt.NewSudoFixture(t, bt.TestUser(t))
+		bin := installUnderRealHome(t, f)
+		env := strings.Join(withPath(f.SudoEnv(), bin), " ")
+		// The terminal belongs to root here, as under sudo.
+		firstRunAndState(t, f, bt.User{Name: "root"}, "env "+env+" "+bt.Launcher(t)+" --backend=oci --no-network .")
+	})
 }
 
 // exited matches the status line the pane's shell prints when the launcher
@@ -342,6 +351,16 @@ func TestClaudeCodeInContainerAndVM(t *testing.T) {
 		f := bt.NewFixture(t, bt.TestUser(t))
 		bin := installUnderHome(t, f)
 		res := f.Run(t, withPath(f.Env(), bin), "--backend=oci", "--no-network", f.Project, "--", "--version")
+		if res.Status != 0 || !claudeVersion.MatchString(res.Stdout) {
+			t.Fatalf("status %d\nstdout: %s\nstderr: %s", res.Status, res.Stdout, res.Stderr)
+		}
+	})
+	t.Run("oci-root", func(t *testing.T) {
+		requireOCIRuntime(t)
+		bt.RequireRoot(t)
+		f := bt.NewSudoFixture(t, bt.TestUser(t))
+		bin := installUnderRealHome(t, f)
+		res := f.RunAsRoot(t, withPath(f.SudoEnv(), bin), "--backend=oci", "--no-network", f.Project, "--", "--version")
 		if res.Status != 0 || !claudeVersion.MatchString(res.Stdout) {
 			t.Fatalf("status %d\nstdout: %s\nstderr: %s", res.Status, res.Stdout, res.Stderr)
 		}
