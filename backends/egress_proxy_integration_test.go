@@ -18,8 +18,8 @@ import (
 // runs, `claude-sandbox egress-proxy`, on this host, and sends a real
 // client through it: the loopback port it admits is reached (plain HTTP
 // and a CONNECT tunnel), another port of the same server's host and a
-// name outside the allowlist are refused and logged, and SIGTERM ends it
-// cleanly.
+// name outside the allowlist are refused and logged, the startup probe
+// passes while it runs and fails after, and SIGTERM ends it cleanly.
 func TestEgressProxyStandalone(t *testing.T) {
 	bt.RequireTool(t, "curl", "apt install curl")
 	listed, other := serveHTTP(t), serveHTTP(t)
@@ -88,6 +88,11 @@ func TestEgressProxyStandalone(t *testing.T) {
 			mu.Unlock()
 		}
 	}
+	// The sidecar's startup probe.
+	probe := func() error { return exec.Command(bt.Launcher(t), "egress-proxy", "--probe", addr).Run() }
+	if err := probe(); err != nil {
+		t.Errorf("the startup probe fails on a running proxy: %v", err)
+	}
 	cmd.Process.Signal(syscall.SIGTERM)
 	if err := cmd.Wait(); err != nil {
 		t.Errorf("the proxy did not end cleanly on SIGTERM: %v", err)
@@ -95,5 +100,8 @@ func TestEgressProxyStandalone(t *testing.T) {
 	if c, err := net.Dial("tcp", addr); err == nil {
 		c.Close()
 		t.Errorf("%s still accepts connections after the proxy ended", addr)
+	}
+	if err := probe(); err == nil {
+		t.Errorf("the startup probe passes with no proxy on %s", addr)
 	}
 }

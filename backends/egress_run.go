@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/claude-sandbox/claude-sandbox/backends/egress"
 	"github.com/claude-sandbox/claude-sandbox/profile"
@@ -114,4 +115,14 @@ func ServeEgressProxy(ctx context.Context, o EgressProxyOptions, log io.Writer, 
 	case err := <-served:
 		return fmt.Errorf("egress proxy: %w", err)
 	}
+}
+
+// ProbeEgressProxy reports whether something accepts TCP connections on
+// addr within a second: the startup probe of a Pod's proxy sidecar.
+func ProbeEgressProxy(addr string) error {
+	c, err := net.DialTimeout("tcp", addr, time.Second)
+	if err != nil {
+		return fmt.Errorf("egress proxy probe: %w", err)
+	}
+	return c.Close()
 }

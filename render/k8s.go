@@ -333,13 +333,15 @@ const k8sAllowlistNote = "the launcher's filtering proxy runs as the sidecar egr
 // k8sProxySidecar is the allowlist's proxy as a native sidecar (an init
 // container that keeps running, started before the agent and stopped
 // after it): the launcher's own proxy with the policy's rules, on the
-// loopback address the agent's proxy variables name.
+// loopback address the agent's proxy variables name, with a startup
+// probe so that the agent starts once it accepts connections.
 func k8sProxySidecar(p *profile.Policy, o K8sOptions) corev1.Container {
 	image := o.ProxyImage
 	if image == "" {
 		image = o.Image
 	}
-	args := []string{"claude-sandbox", "egress-proxy", "--listen", "127.0.0.1:" + itoa(proxyPort)}
+	listen := "127.0.0.1:" + itoa(proxyPort)
+	args := []string{"claude-sandbox", "egress-proxy", "--listen", listen}
 	for _, a := range p.Network.Allow {
 		args = append(args, "--allow", a)
 	}
@@ -357,6 +359,12 @@ func k8sProxySidecar(p *profile.Policy, o K8sOptions) corev1.Container {
 		Image:         image,
 		Command:       args,
 		RestartPolicy: &always,
+		// The agent starts once the proxy accepts connections.
+		StartupProbe: &corev1.Probe{
+			ProbeHandler:     corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: []string{"claude-sandbox", "egress-proxy", "--probe", listen}}},
+			PeriodSeconds:    1,
+			FailureThreshold: 30,
+		},
 		SecurityContext: &corev1.SecurityContext{
 			RunAsUser:                &id,
 			RunAsGroup:               &id,

@@ -163,6 +163,9 @@ func TestK8sAllowlistSidecar(t *testing.T) {
 	if strings.Join(side.Command, " ") != strings.Join(want, " ") {
 		t.Errorf("sidecar command %q, want %q", side.Command, want)
 	}
+	if pr := side.StartupProbe; pr == nil || pr.Exec == nil || strings.Join(pr.Exec.Command, " ") != "claude-sandbox egress-proxy --probe 127.0.0.1:3128" {
+		t.Errorf("the agent may start before the proxy listens: startup probe %+v", side.StartupProbe)
+	}
 	if side.RestartPolicy == nil || *side.RestartPolicy != corev1.ContainerRestartPolicyAlways {
 		t.Error("the proxy is not a native sidecar (restartPolicy Always)")
 	}
