@@ -450,3 +450,23 @@ func TestOCIMissingRunsc(t *testing.T) {
 	}
 	f.AssertNoRunDirs(t)
 }
+
+// TestOCIExportAllowlistKeepsOffTheHostNetwork exports an allowlist
+// policy: without the launcher's namespace and proxy the bundle must get
+// a network namespace of its own, never the host's.
+func TestOCIExportAllowlistKeepsOffTheHostNetwork(t *testing.T) {
+	requireOCIRuntime(t)
+	f := bt.NewFixture(t, bt.TestUser(t))
+	dir := filepath.Join(f.TmpDir, "bundle")
+	res := f.Run(t, f.Env(), "export", "--format=oci", "-o", dir, "--network=allowlist", "--shell", f.Project)
+	if res.Status != 0 {
+		t.Fatalf("export: %d %s", res.Status, res.Stderr)
+	}
+	data, err := os.ReadFile(filepath.Join(dir, "config.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(data), `"type": "network"`) || !strings.Contains(res.Stderr, "network \"allowlist\" needs the launcher's proxy") {
+		t.Errorf("the exported allowlist bundle has no network namespace of its own (or says nothing):\n%s", res.Stderr)
+	}
+}
