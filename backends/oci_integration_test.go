@@ -417,22 +417,30 @@ func TestOCIAllowlistTransparent(t *testing.T) {
 	bt.RequireTool(t, "curl", "apt install curl")
 	bt.RequireTool(t, "node", "apt install nodejs")
 	bt.RequireTool(t, "python3", "apt install python3")
-	t.Run("rootless", func(t *testing.T) {
-		hits := serveLowPorts(t)
-		f := bt.NewFixture(t, bt.TestUser(t))
+	t.Run("rootless", func(t *testing.T) { ociTransparent(t, false) })
+	t.Run("root", func(t *testing.T) { ociTransparent(t, true) })
+}
+
+// ociTransparent runs the transparent allowlist script on the oci
+// backend as the test user, or through sudo as root on its behalf.
+func ociTransparent(t *testing.T, sudo bool) {
+	hits := serveLowPorts(t)
+	var f *bt.Fixture
+	var res bt.Result
+	args := []string{"--backend=oci", "--network=allowlist", "--shell", "", "--", "-c", transparentScript}
+	if sudo {
+		f = bt.NewSudoFixture(t, bt.TestUser(t))
 		f.WriteUserConfig(t, "[egress]\nallow = [\"app.localhost\"]\n")
-		res := f.Run(t, f.Env(), "--backend=oci", "--network=allowlist", "--shell", f.Project, "--", "-c", transparentScript)
-		checkTransparent(t, res, hits)
-		f.AssertNoRunDirs(t)
-	})
-	t.Run("root", func(t *testing.T) {
-		hits := serveLowPorts(t)
-		f := bt.NewSudoFixture(t, bt.TestUser(t))
+		args[3] = f.Project
+		res = f.RunAsRoot(t, f.SudoEnv(), args...)
+	} else {
+		f = bt.NewFixture(t, bt.TestUser(t))
 		f.WriteUserConfig(t, "[egress]\nallow = [\"app.localhost\"]\n")
-		res := f.RunAsRoot(t, f.SudoEnv(), "--backend=oci", "--network=allowlist", "--shell", f.Project, "--", "-c", transparentScript)
-		checkTransparent(t, res, hits)
-		f.AssertNoRunDirs(t)
-	})
+		args[3] = f.Project
+		res = f.Run(t, f.Env(), args...)
+	}
+	checkTransparent(t, res, hits)
+	f.AssertNoRunDirs(t)
 }
 
 // TestOCIMissingRunsc asks for gVisor where it is not installed: the

@@ -13,6 +13,20 @@ func k8sOptions() K8sOptions {
 	return K8sOptions{Name: "claude-sandbox", Image: "node:22-bookworm-slim", ProjectClaim: "claude-sandbox-project", Secret: "claude-sandbox-env"}
 }
 
+// k8sExport renders policy p's Pod for the test host and its manifest.
+func k8sExport(t *testing.T, p *profile.Policy, o K8sOptions) (*corev1.Pod, []byte) {
+	t.Helper()
+	pod, err := K8sPod(p, debianHost(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := K8sManifest(pod, K8sNetworkPolicy(p, pod))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pod, m
+}
+
 func TestK8sGolden(t *testing.T) {
 	cases := []struct {
 		name   string
@@ -34,14 +48,7 @@ func TestK8sGolden(t *testing.T) {
 			c.policy(p)
 			o := k8sOptions()
 			c.opts(&o)
-			pod, err := K8sPod(p, debianHost(), o)
-			if err != nil {
-				t.Fatal(err)
-			}
-			m, err := K8sManifest(pod, K8sNetworkPolicy(p, pod))
-			if err != nil {
-				t.Fatal(err)
-			}
+			pod, m := k8sExport(t, p, o)
 			golden(t, "k8s/"+c.name, string(m))
 			// The manifest decodes strictly back into the same Pod and
 			// a deny-all policy selecting it.
@@ -141,14 +148,7 @@ func TestK8sAllowlistSidecar(t *testing.T) {
 	p.Network.LocalhostPorts = []int{5432}
 	o := k8sOptions()
 	o.ProxyImage = "registry.example/claude-sandbox:1"
-	pod, err := K8sPod(p, debianHost(), o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := K8sManifest(pod, K8sNetworkPolicy(p, pod))
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, m := k8sExport(t, p, o)
 	golden(t, "k8s/allowlist-sidecar", string(m))
 	back, np, err := ParseK8sManifest(m)
 	if err != nil {

@@ -155,14 +155,7 @@ func TestK8sManifestsValidate(t *testing.T) {
 		p.Network.Mode = profile.NetworkMode(mode)
 		p.Network.Allow = []string{"api.anthropic.com"}
 		p.Limits.MilliCPUs = 1500
-		pod, err := K8sPod(p, debianHost(), k8sOptions())
-		if err != nil {
-			t.Fatal(err)
-		}
-		m, err := K8sManifest(pod, K8sNetworkPolicy(p, pod))
-		if err != nil {
-			t.Fatal(err)
-		}
+		_, m := k8sExport(t, p, k8sOptions())
 		back, np, err := ParseK8sManifest(m)
 		if err != nil {
 			t.Fatal(err)
