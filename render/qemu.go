@@ -39,6 +39,8 @@ type GuestConfig struct {
 	// X server the guest starts on /dev/dri/card0 when the host's root
 	// has Xorg, shows in QEMU's window.
 	Display bool `json:"display,omitempty"`
+	// Xorg configures that X server's input (nil: none).
+	Xorg *GuestXorg `json:"xorg,omitempty"`
 	// Limits are the command's resource limits.
 	Limits GuestLimits `json:"limits"`
 	// Nix is the guest's own Nix store and daemon (nil: none).
@@ -205,7 +207,8 @@ func QEMU(p *profile.Policy, h *Host) (*Plan, error) {
 		if displayEnv, err = QEMUDisplayEnv(h); err != nil {
 			return nil, err
 		}
-		args = append(args, "-name", "claude-sandbox", "-device", "virtio-vga", "-display", "gtk")
+		args = append(args, "-name", "claude-sandbox", "-device", "virtio-vga")
+		args = append(append(args, qemuInputArgs()...), "-display", "gtk")
 	} else {
 		args = append(args, "-display", "none")
 	}
@@ -221,6 +224,12 @@ func QEMU(p *profile.Policy, h *Host) (*Plan, error) {
 		Hostname: Hostname(p), Cwd: h.Real(p.ProjectDir), Argv: append(append([]string{}, net.Wrap...), cmd...),
 		Etc: map[string]string{}, Network: p.Network.Mode != profile.NetworkOff, Display: p.VM.Display, Rows: h.TermRows, Cols: h.TermCols,
 		Limits: GuestLimits{Cgroup: limits.Cgroup, Rlimits: limits.Rlimits, TmpfsMiB: p.Limits.DiskMiB},
+	}
+	if p.VM.Display {
+		var note string
+		if cfg.Xorg, note = guestXorg(h); note != "" {
+			notes = append(notes, note)
+		}
 	}
 	virtfs(GuestConfigTag, guestDir, false, "")
 	if !nix {
