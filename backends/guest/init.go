@@ -116,7 +116,7 @@ func boot() int {
 	}
 	unix.Sethostname([]byte(cfg.Hostname))
 	if cfg.Display {
-		if d := startX(); d != "" && !hasVar(cfg.Env, "DISPLAY") {
+		if d := startX(cfg.Xorg); d != "" && !hasVar(cfg.Env, "DISPLAY") {
 			cfg.Env = append(cfg.Env, "DISPLAY="+d)
 		}
 	}
