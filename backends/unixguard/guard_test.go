@@ -1,0 +1,182 @@
+package unixguard_test
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/claude-sandbox/claude-sandbox/backends/unixguard"
+	"github.com/claude-sandbox/claude-sandbox/render"
+	"golang.org/x/sys/unix"
+)
+
+// The test binary is also the helper (by its argv[0]) and the client the
+// helper executes (by an environment variable), so that the filter runs
+// for real in a child process.
+func TestMain(m *testing.M) {
+	if filepath.Base(os.Args[0]) == render.UnixGuardName {
+		os.Exit(unixguard.HelperMain(os.Args))
+	}
+	if os.Getenv("UNIXGUARD_TEST_CLIENT") == "1" {
+		os.Exit(client(os.Args[1:]))
+	}
+	os.Exit(m.Run())
+}
+
+// client runs each step: "connect PATH", "bind PATH" (bind, listen and
+// connect to it from a second socket), "dgram", and prints one line per
+// step: ok or the error.
+func client(steps []string) int {
+	for _, s := range steps {
+		verb, arg, _ := strings.Cut(s, " ")
+		var err error
+		switch verb {
+		case "connect":
+			var fd int
+			fd, err = unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM, 0)
+			if err == nil {
+				err = unix.Connect(fd, &unix.SockaddrUnix{Name: arg})
+				unix.Close(fd)
+			}
+		case "bind":
+			var l net.Listener
+			l, err = net.Listen("unix", arg)
+			if err == nil {
+				var c net.Conn
+				c, err = net.Dial("unix", arg)
+				if err == nil {
+					c.Close()
+				}
+				l.Close()
+			}
+		case "dgram":
+			var fd int
+			fd, err = unix.Socket(unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+			if err == nil {
+				unix.Close(fd)
+			}
+		case "dgrampair":
+			var fds [2]int
+			fds, err = unix.Socketpair(unix.AF_UNIX, unix.SOCK_DGRAM, 0)
+			if err == nil {
+				unix.Close(fds[0])
+				unix.Close(fds[1])
+			}
+		case "tcp":
+			var c net.Conn
+			c, err = net.Dial("tcp", arg)
+			if err == nil {
+				c.Close()
+			}
+		}
+		if err != nil {
+			fmt.Printf("%s: %v\n", verb, err)
+		} else {
+			fmt.Printf("%s: ok\n", verb)
+		}
+	}
+	return 0
+}
+
+// guarded runs the client with steps under the guard's filter.
+func guarded(t *testing.T, cfg unixguard.Config, trapBind bool, steps ...string) (string, *unixguard.Guard) {
+	t.Helper()
+	prog, err := render.UnixGuardProgram(trapBind)
+	if err != nil {
+		t.Fatal(err)
+	}
+	filter, err := os.CreateTemp(t.TempDir(), "filter")
+	if err != nil {
+		t.Fatal(err)
+	}
+	filter.Write(prog)
+	filter.Seek(0, 0)
+	pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ours, theirs := os.NewFile(uintptr(pair[0]), "ours"), os.NewFile(uintptr(pair[1]), "theirs")
+	defer ours.Close()
+	self, _ := os.Executable()
+	cmd := exec.Command(self, append([]string{"--channel", "3", "--filter", "4", "--", self}, steps...)...)
+	cmd.Args[0] = render.UnixGuardName
+	cmd.Env = append(os.Environ(), "UNIXGUARD_TEST_CLIENT=1")
+	cmd.ExtraFiles = []*os.File{theirs, filter}
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	theirs.Close()
+	filter.Close()
+	listener, err := unixguard.Receive(ours)
+	if err != nil {
+		cmd.Wait()
+		t.Fatalf("%v: %s", err, out.String())
+	}
+	g := unixguard.Serve(listener, cfg)
+	err = cmd.Wait()
+	g.Stop()
+	if err != nil {
+		t.Fatalf("client: %v: %s", err, out.String())
+	}
+	return out.String(), g
+}
+
+// hostListener listens on path as a host program would and counts the
+// connections it accepts.
+func hostListener(t *testing.T, path string) *int32 {
+	t.Helper()
+	l, err := net.Listen("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	var n int32
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			n++
+			c.Close()
+		}
+	}()
+	return &n
+}
+
+func TestGuardRefusesHostSocketsAndAllowsOwn(t *testing.T) {
+	dir := t.TempDir()
+	host := filepath.Join(dir, "host.sock")
+	granted := filepath.Join(dir, "granted.sock")
+	accepted := hostListener(t, host)
+	hostListener(t, granted)
+	os.Symlink(host, filepath.Join(dir, "link.sock"))
+	out, g := guarded(t, unixguard.Config{Granted: []string{granted}, SharedNetns: true, UID: os.Geteuid(), GID: os.Getegid()}, true,
+		"connect "+host, "connect "+filepath.Join(dir, "link.sock"), "connect /proc/self/root"+host,
+		"connect "+granted, "bind "+filepath.Join(dir, "own.sock"), "dgram", "dgrampair")
+	want := []string{
+		"connect: permission denied", "connect: permission denied", "connect: permission denied",
+		"connect: ok", "bind: ok", "dgram: permission denied", "dgrampair: permission denied",
+	}
+	got := strings.Split(strings.TrimSpace(out), "\n")
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	time.Sleep(0)
+	if *accepted != 0 {
+		t.Errorf("the host listener accepted %d connections", *accepted)
+	}
+	if s := g.Summary(); !strings.Contains(s, host) {
+		t.Errorf("summary %q does not name %s", s, host)
+	}
+	_ = syscall.Getpid
+}

@@ -1,0 +1,146 @@
+package render
+
+import (
+	"fmt"
+	"path"
+	"runtime"
+
+	"github.com/claude-sandbox/claude-sandbox/profile"
+	"golang.org/x/net/bpf"
+	"golang.org/x/sys/unix"
+)
+
+// UnixGuardName is the launcher's helper mode that installs the Unix
+// socket guard's filter and hands its listener to the launcher before it
+// executes the sandbox.
+const UnixGuardName = "claude-sandbox-unixguard"
+
+// UnixGuardFD is the descriptor on which the guard helper finds its end
+// of the channel to the launcher; the filter follows on a generated file.
+const UnixGuardFD = FirstFD - 1
+
+// UnixGuard is how a backend confines connect() to Unix sockets: a
+// seccomp filter hands every connect (and, where the sandbox shares the
+// launcher's network namespace, every bind) to the launcher, which
+// performs it on the sandbox's behalf when the socket is allowed.
+type UnixGuard struct {
+	// Helper is the helper mode's link in the run directory; Argv runs
+	// it in front of the backend.
+	Helper string
+	// Granted are the host paths of the sockets the policy forwards
+	// (display, audio, D-Bus, SSH agent, nix daemon, the launcher's own
+	// proxies): connecting to them is always allowed.
+	Granted []string
+	// SharedNetns is set when the sandbox lives in the launcher's network
+	// namespace, so that sockets bound inside are recorded as they are
+	// bound (BindTrapped).
+	SharedNetns bool
+}
+
+// unixGuardDoc describes the mechanism, for explain.
+const unixGuardDoc = "unix_sockets: granted: connect() to a Unix socket is performed by the launcher on the sandbox's behalf, " +
+	"and refused (EACCES) when a process in the host's network namespace listens on it and the policy does not forward it; " +
+	"AF_UNIX datagram sockets cannot be created (socket and socketpair fail with EACCES)"
+
+// UnixGuardFor plans the guard of policy p on host h for backend b from
+// the sockets the backend binds in, or returns nil when the policy says
+// unix_sockets = "all" or the backend does not need one.
+func UnixGuardFor(p *profile.Policy, h *Host, b profile.Backend, fwd []Share, net NetworkPlan) (*UnixGuard, []string) {
+	if p.UnixSockets == profile.UnixSocketsAll {
+		return nil, []string{"unix_sockets: all: every Unix socket reachable through a shared directory is connectable"}
+	}
+	if b != profile.Bubblewrap {
+		return nil, nil
+	}
+	g := &UnixGuard{Helper: path.Join(h.RunDir, "bin", UnixGuardName), SharedNetns: p.Network.Mode == profile.NetworkHost}
+	seen := map[string]bool{}
+	add := func(s string) {
+		if s != "" && !seen[s] {
+			seen[s] = true
+			g.Granted = append(g.Granted, s)
+		}
+	}
+	for _, s := range fwd {
+		if s.Kind == Socket {
+			add(s.Source)
+		}
+	}
+	for _, bind := range net.Binds {
+		add(bind[0])
+	}
+	if p.Forward.Nix && h.Exists("/nix/var/nix/daemon-socket/socket") {
+		add(h.Real("/nix/var/nix/daemon-socket/socket"))
+	}
+	notes := []string{unixGuardDoc}
+	if g.SharedNetns {
+		notes = append(notes, "unix_sockets: the network is the host's, so bind() is reported to the launcher too, which records the sockets bound inside")
+	}
+	return g, notes
+}
+
+// UnixGuardInstructions returns the guard's filter: connect (and bind
+// when trapBind) goes to the listener, socket and socketpair of AF_UNIX
+// datagram sockets fail with EACCES, a system call of another
+// architecture kills the process, and everything else is allowed. An
+// unconnected datagram socket could send to any path, which connect
+// alone does not cover; the stream and seqpacket families ignore a
+// destination address once connected.
+func UnixGuardInstructions(trapBind bool) ([]bpf.Instruction, error) {
+	arch, err := auditArch()
+	if err != nil {
+		return nil, err
+	}
+	notify := bpf.RetConstant{Val: unix.SECCOMP_RET_USER_NOTIF}
+	allow := bpf.RetConstant{Val: unix.SECCOMP_RET_ALLOW}
+	eacces := bpf.RetConstant{Val: unix.SECCOMP_RET_ERRNO | uint32(unix.EACCES)}
+	p := []bpf.Instruction{
+		bpf.LoadAbsolute{Off: seccompArch, Size: 4},
+		bpf.JumpIf{Cond: bpf.JumpEqual, Val: arch, SkipTrue: 1},
+		bpf.RetConstant{Val: unix.SECCOMP_RET_KILL_PROCESS},
+		bpf.LoadAbsolute{Off: seccompNr, Size: 4},
+	}
+	if runtime.GOARCH == "amd64" {
+		// The x32 ABI has its own connect; the sandbox's main filter
+		// refuses it, and so does this one.
+		p = append(p,
+			bpf.JumpIf{Cond: bpf.JumpGreaterOrEqual, Val: x32SyscallBit, SkipFalse: 1},
+			eacces,
+		)
+	}
+	bindNr := uint32(unix.SYS_CONNECT)
+	if trapBind {
+		bindNr = unix.SYS_BIND
+	}
+	p = append(p,
+		bpf.JumpIf{Cond: bpf.JumpEqual, Val: unix.SYS_CONNECT, SkipTrue: 4},
+		bpf.JumpIf{Cond: bpf.JumpEqual, Val: bindNr, SkipTrue: 3},
+		bpf.JumpIf{Cond: bpf.JumpEqual, Val: unix.SYS_SOCKET, SkipTrue: 3},
+		bpf.JumpIf{Cond: bpf.JumpEqual, Val: unix.SYS_SOCKETPAIR, SkipTrue: 2},
+		allow,
+		notify,
+		// socket and socketpair: AF_UNIX with type SOCK_DGRAM (the low
+		// four bits; SOCK_NONBLOCK and SOCK_CLOEXEC lie above them).
+		bpf.LoadAbsolute{Off: seccompArg0Low, Size: 4},
+		bpf.JumpIf{Cond: bpf.JumpEqual, Val: unix.AF_UNIX, SkipFalse: 3},
+		bpf.LoadAbsolute{Off: seccompArg1Low, Size: 4},
+		bpf.ALUOpConstant{Op: bpf.ALUOpAnd, Val: 0xf},
+		bpf.JumpIf{Cond: bpf.JumpEqual, Val: unix.SOCK_DGRAM, SkipTrue: 1},
+		allow,
+		eacces,
+	)
+	return p, nil
+}
+
+// UnixGuardProgram assembles the guard's filter as an array of struct
+// sock_filter in native byte order.
+func UnixGuardProgram(trapBind bool) ([]byte, error) {
+	insns, err := UnixGuardInstructions(trapBind)
+	if err != nil {
+		return nil, err
+	}
+	raw, err := bpf.Assemble(insns)
+	if err != nil {
+		return nil, fmt.Errorf("unix socket guard filter: %w", err)
+	}
+	return rawBytes(raw), nil
+}
