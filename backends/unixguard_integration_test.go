@@ -1,0 +1,206 @@
+package backends_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	bt "github.com/claude-sandbox/claude-sandbox/backends/backendtest"
+)
+
+// A host program's Unix socket in a shared directory, attacked from
+// inside the sandbox.
+
+// hostSocketListener starts, as u, a real host program listening on the
+// Unix socket path that appends a line to path+".accepted" for every
+// connection it accepts, and waits until it listens. It returns the
+// function that reads how many connections it accepted.
+func hostSocketListener(t *testing.T, u bt.User, path string) func() int {
+	t.Helper()
+	python := systemPython(t)
+	log := path + ".accepted"
+	script := `import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind(sys.argv[1]); s.listen(64)
+while True:
+    c, _ = s.accept()
+    with open(sys.argv[2], "a") as f:
+        f.write("accepted\n")
+    c.close()
+`
+	startService(t, u, []string{"PATH=/usr/bin:/bin"}, python, "-c", script, path, log)
+	bt.MustWaitUntil(t, "the host listener on "+path, 30*time.Second, func() bool {
+		st, err := os.Stat(path)
+		return err == nil && st.Mode()&os.ModeSocket != 0
+	})
+	return func() int {
+		data, _ := os.ReadFile(log)
+		return strings.Count(string(data), "accepted")
+	}
+}
+
+// systemPython is the system's python3, which the sandbox sees too (a
+// python3 under a home directory is neither the test user's nor shared).
+func systemPython(t *testing.T) string {
+	t.Helper()
+	for _, p := range []string{"/usr/bin/python3", "/bin/python3"} {
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	bt.Missing(t, "python3 in /usr/bin", "apt install python3")
+	return ""
+}
+
+// unixAttackScript connects, from inside, to the host sockets named by
+// its first argument (in the project) and its second (in a shared home
+// directory), in the project (its third),
+// every way it can, and to sockets made inside, printing NAME ok or NAME
+// err ERRNO for each.
+const unixAttackScript = `cd "$3" && python3 - "$1" "$2" <<'PY'
+import os, socket, sys
+host, home = sys.argv[1], sys.argv[2]
+def connect(name, path):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        s.connect(path)
+        print(name, "ok")
+    except OSError as e:
+        print(name, "err", e.errno)
+    s.close()
+def listen(path):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.bind(path); s.listen(8)
+    return s
+connect("ABS", host)
+connect("REL", os.path.basename(host))
+connect("HOME", home)
+connect("PROCROOT", "/proc/self/root" + host)
+connect("PROCCWD", "/proc/self/cwd/" + os.path.basename(host))
+os.symlink(host, "link.sock")
+connect("SYMLINK", "link.sock")
+os.link(host, "hard.sock")
+connect("HARDLINK", "hard.sock")
+os.mkdir("sub"); os.chdir("sub")
+connect("DOTDOT", "../" + os.path.basename(host))
+os.chdir("..")
+# A socket bound inside, then the host's renamed over its path.
+own = listen("own.sock")
+connect("OWN", "own.sock")
+os.rename("hard.sock", "own.sock")
+connect("RENAMED", "own.sock")
+own2 = listen("own2.sock")
+connect("OWNPROJECT", os.path.join(os.getcwd(), "own2.sock"))
+tmp = listen("/tmp/inside.sock")
+connect("OWNTMP", "/tmp/inside.sock")
+for name, kind in (("DGRAM", socket.SOCK_DGRAM), ("SEQPACKET", socket.SOCK_SEQPACKET)):
+    try:
+        socket.socket(socket.AF_UNIX, kind).close()
+        print(name, "ok")
+    except OSError as e:
+        print(name, "err", e.errno)
+try:
+    a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+    print("DGRAMPAIR ok")
+except OSError as e:
+    print("DGRAMPAIR err", e.errno)
+a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+a.send(b"x"); print("STREAMPAIR", "ok" if b.recv(1) == b"x" else "bad")
+PY`
+
+// unixAttackWant is what unixAttackScript must print with the guard on
+// ("err" for any error: a path through the sandbox's /proc/self names the
+// launcher's process while it resolves the path, which the sandbox's
+// /proc does not show).
+var unixAttackWant = map[string]string{
+	"ABS": "err 13", "REL": "err 13", "HOME": "err 13", "PROCROOT": "err", "PROCCWD": "err",
+	"SYMLINK": "err 13", "HARDLINK": "err 13", "DOTDOT": "err 13", "RENAMED": "err 13",
+	"OWN": "ok", "OWNPROJECT": "ok", "OWNTMP": "ok", "SEQPACKET": "ok", "STREAMPAIR": "ok",
+	"DGRAM": "err 13", "DGRAMPAIR": "err 13",
+}
+
+// runUnixAttack starts the host listeners, runs the script with run and
+// checks what it printed against want and what the listeners accepted
+// against accepted.
+func runUnixAttack(t *testing.T, f *bt.Fixture, run func(args ...string) bt.Result, want map[string]string, accepted bool) bt.Result {
+	t.Helper()
+	host := filepath.Join(f.Project, "host.sock")
+	homeDir := filepath.Join(f.Home, ".claude")
+	if err := os.MkdirAll(homeDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	os.Chown(homeDir, f.User.UID, f.User.GID)
+	home := filepath.Join(homeDir, "host.sock")
+	count := hostSocketListener(t, f.User, host)
+	homeCount := hostSocketListener(t, f.User, home)
+	res := run(host, home, f.Project)
+	t.Logf("inside:\n%s%s", res.Stdout, res.Stderr)
+	if res.Status != 0 {
+		t.Fatalf("status %d", res.Status)
+	}
+	got := map[string]string{}
+	for _, line := range strings.Split(res.Stdout, "\n") {
+		if name, rest, ok := strings.Cut(line, " "); ok {
+			got[name] = rest
+		}
+	}
+	for name, w := range want {
+		if got[name] != w && !(w == "err" && strings.HasPrefix(got[name], "err ")) {
+			t.Errorf("%s: got %q, want %q", name, got[name], w)
+		}
+	}
+	n := count() + homeCount()
+	if accepted && n == 0 {
+		t.Errorf("the host listeners accepted nothing")
+	}
+	if !accepted && n != 0 {
+		t.Errorf("the host listeners accepted %d connections", n)
+	}
+	return res
+}
+
+func TestBubblewrapUnixSocketGuard(t *testing.T) {
+	bt.RequireTool(t, "bwrap", "apt install bubblewrap")
+	for _, network := range []string{"off", "full", "allowlist", "host"} {
+		t.Run(network, func(t *testing.T) {
+			if network == "full" {
+				bt.RequireTool(t, "pasta", "apt install passt")
+			}
+			f := bt.NewFixture(t, bt.TestUser(t))
+			res := runUnixAttack(t, f, func(args ...string) bt.Result {
+				return f.Run(t, f.Env(), append([]string{"--backend=bubblewrap", "--network=" + network, "--shell", f.Project, "--", "-c", unixAttackScript, "sh"}, args...)...)
+			}, unixAttackWant, false)
+			if !strings.Contains(res.Stderr, "refused") || !strings.Contains(res.Stderr, "host.sock") {
+				t.Errorf("no summary of the refused connects:\n%s", res.Stderr)
+			}
+			f.AssertNoRunDirs(t)
+		})
+	}
+}
+
+func TestBubblewrapUnixSocketGuardSudo(t *testing.T) {
+	bt.RequireTool(t, "bwrap", "apt install bubblewrap")
+	bt.RequireRoot(t)
+	f := bt.NewSudoFixture(t, bt.TestUser(t))
+	runUnixAttack(t, f, func(args ...string) bt.Result {
+		return f.RunAsRoot(t, f.SudoEnv(), append([]string{"--backend=bubblewrap", "--no-network", "--shell", f.Project, "--", "-c", unixAttackScript, "sh"}, args...)...)
+	}, unixAttackWant, false)
+	f.AssertNoRunDirs(t)
+}
+
+// With unix_sockets = "all" every socket the sandbox sees is connectable,
+// as without the guard.
+func TestBubblewrapUnixSocketsAll(t *testing.T) {
+	bt.RequireTool(t, "bwrap", "apt install bubblewrap")
+	f := bt.NewFixture(t, bt.TestUser(t))
+	f.WriteUserConfig(t, "unix_sockets = \"all\"\n")
+	want := map[string]string{"ABS": "ok", "REL": "ok", "HOME": "ok", "SYMLINK": "ok", "OWN": "ok", "DGRAM": "ok", "DGRAMPAIR": "ok"}
+	res := runUnixAttack(t, f, func(args ...string) bt.Result {
+		return f.Run(t, f.Env(), append([]string{"--backend=bubblewrap", "--no-network", "--shell", f.Project, "--", "-c", unixAttackScript, "sh"}, args...)...)
+	}, want, true)
+	if strings.Contains(res.Stderr, "refused") {
+		t.Errorf("refusals reported with unix_sockets = \"all\":\n%s", res.Stderr)
+	}
+}
