@@ -230,9 +230,9 @@ type target struct {
 
 func openTarget(tid int) (*target, error) {
 	pidfd, err := unix.PidfdOpen(tid, 0)
-	if errors.Is(err, unix.EINVAL) {
-		// A thread other than the leader: its process's descriptor
-		// table is the leader's.
+	if err != nil {
+		// A thread other than the leader (EINVAL, or ENOENT from Linux
+		// 6.9 on): its process's descriptor table is the leader's.
 		tgid, terr := threadGroup(tid)
 		if terr != nil {
 			return nil, terr

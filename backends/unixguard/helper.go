@@ -94,11 +94,15 @@ func Install(prog []byte) (int, error) {
 		return -1, fmt.Errorf("no_new_privs: %w", err)
 	}
 	fprog := unix.SockFprog{Len: uint16(len(prog) / 8), Filter: (*unix.SockFilter)(unsafe.Pointer(&prog[0]))}
+	// Once the launcher has taken a call, a signal that does not kill
+	// the caller no longer interrupts it (Linux 5.19): an interrupted
+	// connect would be restarted while the launcher still performs the
+	// first one on the same socket.
 	fd, _, errno := unix.RawSyscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER,
-		unix.SECCOMP_FILTER_FLAG_NEW_LISTENER, uintptr(unsafe.Pointer(&fprog)))
+		unix.SECCOMP_FILTER_FLAG_NEW_LISTENER|unix.SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV, uintptr(unsafe.Pointer(&fprog)))
 	runtime.KeepAlive(prog)
 	if errno != 0 {
-		return -1, fmt.Errorf("installing the seccomp filter with a user notification listener (Linux 5.0 or later): %w", errno)
+		return -1, fmt.Errorf("installing the seccomp filter with a user notification listener (Linux 5.19 or later): %w", errno)
 	}
 	unix.CloseOnExec(int(fd))
 	return int(fd), nil
