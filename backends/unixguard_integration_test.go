@@ -204,3 +204,19 @@ func TestBubblewrapUnixSocketsAll(t *testing.T) {
 		t.Errorf("refusals reported with unix_sockets = \"all\":\n%s", res.Stderr)
 	}
 }
+
+func TestContainerUnixSocketGuard(t *testing.T) {
+	requireContainer(t)
+	for _, network := range []string{"off", "host"} {
+		t.Run(network, func(t *testing.T) {
+			f := bt.NewSudoFixture(t, bt.TestUser(t))
+			res := runUnixAttack(t, f, func(args ...string) bt.Result {
+				return f.RunAsRoot(t, f.SudoEnv(), append([]string{"--backend=container", "--network=" + network, "--shell", f.Project, "--", "-c", unixAttackScript, "sh"}, args...)...)
+			}, unixAttackWant, false)
+			if !strings.Contains(res.Stderr, "refused") || !strings.Contains(res.Stderr, "host.sock") {
+				t.Errorf("no summary of the refused connects:\n%s", res.Stderr)
+			}
+			f.AssertNoRunDirs(t)
+		})
+	}
+}

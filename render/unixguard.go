@@ -25,21 +25,28 @@ const UnixGuardFD = FirstFD - 1
 // performs it on the sandbox's behalf when the socket is allowed.
 type UnixGuard struct {
 	// Helper is the helper mode's link in the run directory; Argv runs
-	// it in front of the backend.
+	// it in front of bubblewrap. The container's entrypoint guards
+	// the command itself.
 	Helper string
-	// Granted are the host paths of the sockets the policy forwards
-	// (display, audio, D-Bus, SSH agent, nix daemon, the launcher's own
-	// proxies): connecting to them is always allowed.
+	// Granted are the sockets the policy forwards (display, audio,
+	// D-Bus, SSH agent, nix daemon, the launcher's own proxies), as the
+	// guard sees them: host paths where the launcher guards
+	// (bubblewrap), paths inside where the container's entrypoint does.
+	// Connecting to them is always allowed.
 	Granted []string
-	// SharedNetns is set when the sandbox lives in the launcher's network
-	// namespace, so that sockets bound inside are recorded as they are
-	// bound (BindTrapped).
+	// SharedNetns is set when the sandbox lives in the host's network
+	// namespace: the filter reports bind() too, and sockets bound inside
+	// are recorded as they are bound.
 	SharedNetns bool
+	// OwnNetns is set when the guard lives in the sandbox's own, private
+	// network namespace (the container's entrypoint): a socket is the
+	// sandbox's when a socket of that namespace is bound to it.
+	OwnNetns bool
 }
 
 // unixGuardDoc describes the mechanism, for explain.
 const unixGuardDoc = "unix_sockets: granted: connect() to a Unix socket is performed by the launcher on the sandbox's behalf, " +
-	"and refused (EACCES) when a process in the host's network namespace listens on it and the policy does not forward it; " +
+	"and refused (EACCES) when a process outside the sandbox listens on it and the policy does not forward it; " +
 	"AF_UNIX datagram sockets cannot be created (socket and socketpair fail with EACCES)"
 
 // UnixGuardFor plans the guard of policy p on host h for backend b from
@@ -49,10 +56,17 @@ func UnixGuardFor(p *profile.Policy, h *Host, b profile.Backend, fwd []Share, ne
 	if p.UnixSockets == profile.UnixSocketsAll {
 		return nil, []string{"unix_sockets: all: every Unix socket reachable through a shared directory is connectable"}
 	}
-	if b != profile.Bubblewrap {
+	if b != profile.Bubblewrap && b != profile.Container {
 		return nil, nil
 	}
-	g := &UnixGuard{Helper: path.Join(h.RunDir, "bin", UnixGuardName), SharedNetns: p.Network.Mode == profile.NetworkHost}
+	shared := p.Network.Mode == profile.NetworkHost
+	g := &UnixGuard{SharedNetns: shared}
+	inside := b == profile.Container
+	if inside {
+		g.OwnNetns = !shared
+	} else {
+		g.Helper = path.Join(h.RunDir, "bin", UnixGuardName)
+	}
 	seen := map[string]bool{}
 	add := func(s string) {
 		if s != "" && !seen[s] {
@@ -60,18 +74,27 @@ func UnixGuardFor(p *profile.Policy, h *Host, b profile.Backend, fwd []Share, ne
 			g.Granted = append(g.Granted, s)
 		}
 	}
+	pick := func(host, in string) string {
+		if inside {
+			return in
+		}
+		return host
+	}
 	for _, s := range fwd {
 		if s.Kind == Socket {
-			add(s.Source)
+			add(pick(s.Source, s.Target))
 		}
 	}
 	for _, bind := range net.Binds {
-		add(bind[0])
+		add(pick(bind[0], bind[1]))
 	}
 	if p.Forward.Nix && h.Exists("/nix/var/nix/daemon-socket/socket") {
-		add(h.Real("/nix/var/nix/daemon-socket/socket"))
+		add(pick(h.Real("/nix/var/nix/daemon-socket/socket"), "/nix/var/nix/daemon-socket/socket"))
 	}
 	notes := []string{unixGuardDoc}
+	if inside {
+		notes = append(notes, "unix_sockets: the container's entrypoint performs the connects inside the container")
+	}
 	if g.SharedNetns {
 		notes = append(notes, "unix_sockets: the network is the host's, so bind() is reported to the launcher too, which records the sockets bound inside")
 	}
