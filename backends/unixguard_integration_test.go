@@ -60,7 +60,7 @@ func systemPython(t *testing.T) string {
 // every way it can, and to sockets made inside, printing NAME ok or NAME
 // err ERRNO for each.
 const unixAttackScript = `cd "$3" && python3 - "$1" "$2" <<'PY'
-import os, socket, sys
+import os, socket, struct, sys
 host, home = sys.argv[1], sys.argv[2]
 def connect(name, path):
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -89,6 +89,11 @@ os.chdir("..")
 # A socket bound inside, then the host's renamed over its path.
 own = listen("own.sock")
 connect("OWN", "own.sock")
+# The peer a listener inside sees is the sandbox's user, whoever runs the
+# launcher.
+c, _ = own.accept()
+pid, uid, gid = struct.unpack("3i", c.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12))
+print("PEERUID", "ok" if (uid, gid) == (os.getuid(), os.getgid()) else "%d:%d" % (uid, gid))
 os.rename("hard.sock", "own.sock")
 connect("RENAMED", "own.sock")
 own2 = listen("own2.sock")
@@ -117,7 +122,7 @@ PY`
 var unixAttackWant = map[string]string{
 	"ABS": "err 13", "REL": "err 13", "HOME": "err 13", "PROCROOT": "err", "PROCCWD": "err",
 	"SYMLINK": "err 13", "HARDLINK": "err 13", "DOTDOT": "err 13", "RENAMED": "err 13",
-	"OWN": "ok", "OWNPROJECT": "ok", "OWNTMP": "ok", "SEQPACKET": "ok", "STREAMPAIR": "ok",
+	"OWN": "ok", "PEERUID": "ok", "OWNPROJECT": "ok", "OWNTMP": "ok", "SEQPACKET": "ok", "STREAMPAIR": "ok",
 	"DGRAM": "err 13", "DGRAMPAIR": "err 13",
 }
 

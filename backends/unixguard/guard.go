@@ -47,6 +47,9 @@ type Guard struct {
 	listener *os.File
 	granted  map[fileID]bool
 	dropCred bool
+	// selfGroups are the launcher's supplementary groups, which a thread
+	// gets back after a call made as the sandbox's user.
+	selfGroups []int
 
 	mu      sync.Mutex
 	bound   map[uint64]bool
@@ -63,6 +66,7 @@ func Serve(listener *os.File, cfg Config) *Guard {
 	g := &Guard{cfg: cfg, listener: listener, granted: map[fileID]bool{}, bound: map[uint64]bool{},
 		refused: map[string]int{}, stop: make(chan struct{}), done: make(chan struct{})}
 	g.dropCred = cfg.UID != os.Geteuid()
+	g.selfGroups, _ = unix.Getgroups()
 	for _, p := range cfg.Granted {
 		var st unix.Stat_t
 		if err := unix.Stat(p, &st); err == nil {
@@ -166,13 +170,19 @@ func ioctl(fd int, req uint, arg unsafe.Pointer) error {
 func (g *Guard) handle(listener int, req seccompNotif) {
 	if g.dropCred {
 		// Credentials are per thread in the kernel: this thread takes
-		// the sandbox user's and is discarded after the call, as a
-		// goroutine that ends locked ends its thread.
+		// the sandbox user's effective ids for the call and gives them
+		// back after it. A thread that cannot is ended with this
+		// goroutine rather than reused.
 		runtime.LockOSThread()
 		if err := g.becomeUser(); err != nil {
 			g.respond(listener, req.ID, 0, unix.EACCES)
 			return
 		}
+		defer func() {
+			if g.becomeSelf() == nil {
+				runtime.UnlockOSThread()
+			}
+		}()
 	}
 	var val int64
 	var err error
@@ -203,10 +213,40 @@ func (g *Guard) respond(listener int, id uint64, val int64, errno syscall.Errno)
 }
 
 // becomeUser gives the calling (locked) thread the sandbox user's
-// credentials; the raw system calls act on this thread only.
+// effective ids and groups, which a peer sees (SO_PEERCRED) and path
+// permissions are checked with; the real and saved ids stay the
+// launcher's, so becomeSelf can restore them. The raw system calls act
+// on this thread only.
 func (g *Guard) becomeUser() error {
-	groups := make([]uint32, len(g.cfg.Groups))
-	for i, gid := range g.cfg.Groups {
+	if err := setThreadGroups(g.cfg.Groups); err != nil {
+		return err
+	}
+	keep := ^uintptr(0)
+	if _, _, e := unix.RawSyscall(unix.SYS_SETRESGID, keep, uintptr(g.cfg.GID), keep); e != 0 {
+		return e
+	}
+	if _, _, e := unix.RawSyscall(unix.SYS_SETRESUID, keep, uintptr(g.cfg.UID), keep); e != 0 {
+		return e
+	}
+	return nil
+}
+
+// becomeSelf gives the calling thread the launcher's ids back.
+func (g *Guard) becomeSelf() error {
+	keep := ^uintptr(0)
+	if _, _, e := unix.RawSyscall(unix.SYS_SETRESUID, keep, uintptr(os.Getuid()), keep); e != 0 {
+		return e
+	}
+	if _, _, e := unix.RawSyscall(unix.SYS_SETRESGID, keep, uintptr(os.Getgid()), keep); e != 0 {
+		return e
+	}
+	return setThreadGroups(g.selfGroups)
+}
+
+// setThreadGroups sets the calling thread's supplementary groups.
+func setThreadGroups(gids []int) error {
+	groups := make([]uint32, len(gids))
+	for i, gid := range gids {
 		groups[i] = uint32(gid)
 	}
 	var p unsafe.Pointer
@@ -214,13 +254,6 @@ func (g *Guard) becomeUser() error {
 		p = unsafe.Pointer(&groups[0])
 	}
 	if _, _, e := unix.RawSyscall(unix.SYS_SETGROUPS, uintptr(len(groups)), uintptr(p), 0); e != 0 {
-		return e
-	}
-	gid, uid := uintptr(g.cfg.GID), uintptr(g.cfg.UID)
-	if _, _, e := unix.RawSyscall(unix.SYS_SETRESGID, gid, gid, gid); e != 0 {
-		return e
-	}
-	if _, _, e := unix.RawSyscall(unix.SYS_SETRESUID, uid, uid, uid); e != 0 {
 		return e
 	}
 	return nil

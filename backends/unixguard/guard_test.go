@@ -153,6 +153,32 @@ func guarded(t *testing.T, cfg unixguard.Config, trapBind bool, steps ...string)
 	return out.String(), g
 }
 
+func TestSupported(t *testing.T) {
+	if err := unixguard.Supported(); err != nil {
+		t.Fatalf("this kernel cannot run the guard: %v", err)
+	}
+	// The probe's filter stayed on its own thread, which runs nothing
+	// any more: connects from every other thread still work (a filter
+	// without a listener would fail them with ENOSYS).
+	path := filepath.Join(t.TempDir(), "s.sock")
+	hostListener(t, path)
+	errs := make(chan error, 16)
+	for range 16 {
+		go func() {
+			c, err := net.Dial("unix", path)
+			if err == nil {
+				c.Close()
+			}
+			errs <- err
+		}()
+	}
+	for range 16 {
+		if err := <-errs; err != nil {
+			t.Errorf("connect after the probe: %v", err)
+		}
+	}
+}
+
 // hostListener listens on path as a host program would and counts the
 // connections it accepts.
 func hostListener(t *testing.T, path string) *int32 {

@@ -1,0 +1,55 @@
+package unixguard
+
+import (
+	"encoding/binary"
+	"fmt"
+	"os"
+	"runtime"
+
+	"golang.org/x/net/bpf"
+	"golang.org/x/sys/unix"
+)
+
+// Supported tells whether this kernel has what the guard needs: seccomp
+// user notifications whose callers wait unkillably once taken (Linux
+// 5.19), pidfd_getfd (5.6) and openat2 (5.6). It installs a filter that
+// allows everything on a thread of its own, which then ends.
+func Supported() error {
+	pidfd, err := unix.PidfdOpen(os.Getpid(), 0)
+	if err != nil {
+		return fmt.Errorf("pidfd_open (Linux 5.3 or later): %w", err)
+	}
+	fd, err := unix.PidfdGetfd(pidfd, 0, 0)
+	unix.Close(pidfd)
+	if err != nil {
+		return fmt.Errorf("pidfd_getfd (Linux 5.6 or later): %w", err)
+	}
+	unix.Close(fd)
+	fd, err = unix.Openat2(unix.AT_FDCWD, "/", &unix.OpenHow{Flags: unix.O_PATH | unix.O_CLOEXEC, Resolve: unix.RESOLVE_IN_ROOT})
+	if err != nil {
+		return fmt.Errorf("openat2 (Linux 5.6 or later): %w", err)
+	}
+	unix.Close(fd)
+	raw, err := bpf.Assemble([]bpf.Instruction{bpf.RetConstant{Val: unix.SECCOMP_RET_ALLOW}})
+	if err != nil {
+		return err
+	}
+	prog := make([]byte, 0, 8*len(raw))
+	for _, ins := range raw {
+		prog = binary.NativeEndian.AppendUint16(prog, ins.Op)
+		prog = append(prog, ins.Jt, ins.Jf)
+		prog = binary.NativeEndian.AppendUint32(prog, ins.K)
+	}
+	done := make(chan error, 1)
+	go func() {
+		// Never unlocked: the thread carrying the filter ends with this
+		// goroutine.
+		runtime.LockOSThread()
+		fd, err := Install(prog)
+		if err == nil {
+			unix.Close(fd)
+		}
+		done <- err
+	}()
+	return <-done
+}
