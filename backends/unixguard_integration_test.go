@@ -225,3 +225,39 @@ func TestContainerUnixSocketGuard(t *testing.T) {
 		})
 	}
 }
+
+// The vm needs no guard: its shares are 9p, and a host socket on one is
+// a file the guest's own kernel knows no listener for.
+func TestVMHostSocketOnShareUnreachable(t *testing.T) {
+	t.Parallel()
+	requireVM(t)
+	f := bt.NewFixture(t, bt.TestUser(t))
+	f.WriteUserConfig(t, vmConfig)
+	host := filepath.Join(f.Project, "host.sock")
+	count := hostSocketListener(t, f.User, host)
+	script := `python3 - "$1" <<'PY'
+import os, socket, stat, sys
+print("KIND", "socket" if stat.S_ISSOCK(os.lstat(sys.argv[1]).st_mode) else "other")
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+try:
+    s.connect(sys.argv[1])
+    print("CONNECT ok")
+except OSError as e:
+    print("CONNECT err", e.errno)
+PY`
+	res := f.Run(t, f.Env(), "--backend=vm", "--no-network", "--shell", f.Project, "--", "-c", script, "sh", host)
+	t.Logf("inside:\n%s%s", res.Stdout, res.Stderr)
+	if res.Status != 0 {
+		t.Fatalf("status %d", res.Status)
+	}
+	if !strings.Contains(res.Stdout, "KIND socket") {
+		t.Errorf("the guest does not see the host's socket file on the share")
+	}
+	if !strings.Contains(res.Stdout, "CONNECT err ") {
+		t.Errorf("the guest connected to the host's socket")
+	}
+	if n := count(); n != 0 {
+		t.Errorf("the host listener accepted %d connections", n)
+	}
+	f.AssertNoRunDirs(t)
+}
