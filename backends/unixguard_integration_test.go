@@ -261,3 +261,19 @@ PY`
 	}
 	f.AssertNoRunDirs(t)
 }
+
+func TestOCIUnixSocketGuard(t *testing.T) {
+	requireOCIRuntime(t)
+	for name, u := range users(t) {
+		t.Run(name, func(t *testing.T) {
+			f := bt.NewFixture(t, u)
+			res := runUnixAttack(t, f, func(args ...string) bt.Result {
+				return f.Run(t, f.Env(), append([]string{"--backend=oci", "--no-network", "--shell", f.Project, "--", "-c", unixAttackScript, "sh"}, args...)...)
+			}, unixAttackWant, false)
+			if !strings.Contains(res.Stderr, "refused") || !strings.Contains(res.Stderr, "host.sock") {
+				t.Errorf("no summary of the refused connects:\n%s", res.Stderr)
+			}
+			f.AssertNoRunDirs(t)
+		})
+	}
+}

@@ -201,13 +201,7 @@ func Nspawn(p *profile.Policy, h *Host) (*Plan, error) {
 		args = append(args, "--user-dir="+d)
 	}
 	if guard != nil {
-		args = append(args, "--unix-guard")
-		if guard.SharedNetns {
-			args = append(args, "--unix-guard-shared-netns")
-		}
-		for _, g := range guard.Granted {
-			args = append(args, "--unix-granted="+g)
-		}
+		args = append(args, guard.Args()...)
 	}
 	args = append(args, "--")
 	args = append(args, net.Wrap...)

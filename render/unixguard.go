@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path"
 	"runtime"
+	"strings"
 
 	"github.com/claude-sandbox/claude-sandbox/profile"
 	"golang.org/x/net/bpf"
@@ -44,6 +45,19 @@ type UnixGuard struct {
 	OwnNetns bool
 }
 
+// Args are the guard's options for the launcher's init inside a
+// container (the container's entrypoint, the oci init).
+func (g *UnixGuard) Args() []string {
+	args := []string{"--unix-guard"}
+	if g.SharedNetns {
+		args = append(args, "--unix-guard-shared-netns")
+	}
+	for _, p := range g.Granted {
+		args = append(args, "--unix-granted="+p)
+	}
+	return args
+}
+
 // unixGuardDoc describes the mechanism, for explain.
 const unixGuardDoc = "unix_sockets: granted: connect() to a Unix socket is performed by the launcher on the sandbox's behalf, " +
 	"and refused (EACCES) when a process outside the sandbox listens on it and the policy does not forward it; " +
@@ -56,12 +70,12 @@ func UnixGuardFor(p *profile.Policy, h *Host, b profile.Backend, fwd []Share, ne
 	if p.UnixSockets == profile.UnixSocketsAll {
 		return nil, []string{"unix_sockets: all: every Unix socket reachable through a shared directory is connectable"}
 	}
-	if b != profile.Bubblewrap && b != profile.Container {
+	if b == profile.VM {
 		return nil, nil
 	}
 	shared := p.Network.Mode == profile.NetworkHost
 	g := &UnixGuard{SharedNetns: shared}
-	inside := b == profile.Container
+	inside := b != profile.Bubblewrap
 	if inside {
 		g.OwnNetns = !shared
 	} else {
@@ -93,7 +107,10 @@ func UnixGuardFor(p *profile.Policy, h *Host, b profile.Backend, fwd []Share, ne
 	}
 	notes := []string{unixGuardDoc}
 	if inside {
-		notes = append(notes, "unix_sockets: the container's entrypoint performs the connects inside the container")
+		notes = append(notes, "unix_sockets: the container's init performs the connects inside the container")
+	}
+	if len(g.Granted) > 0 {
+		notes = append(notes, "unix_sockets: always allowed: "+strings.Join(g.Granted, ", "))
 	}
 	if g.SharedNetns {
 		notes = append(notes, "unix_sockets: the network is the host's, so bind() is reported to the launcher too, which records the sockets bound inside")

@@ -12,7 +12,6 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -199,9 +198,7 @@ func newChild(argv0 string, argv, env []string) *exec.Cmd {
 }
 
 // startGuarded starts cmd under the Unix socket guard's filter, which
-// only the command inherits: it is installed on a thread of its own that
-// starts the command and then ends. The entrypoint answers the filter's
-// notifications.
+// only the command inherits, and answers the filter's notifications.
 func startGuarded(cmd *exec.Cmd, o *Options) (*unixguard.Guard, error) {
 	prog, err := render.UnixGuardProgram(o.UnixSharedNetns)
 	if err != nil {
@@ -212,32 +209,11 @@ func startGuarded(cmd *exec.Cmd, o *Options) (*unixguard.Guard, error) {
 	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
 		return nil, fmt.Errorf("unix socket guard: %w", err)
 	}
-	type started struct {
-		listener int
-		err      error
+	listener, err := unixguard.StartFiltered(prog, cmd.Start)
+	if err != nil {
+		return nil, err
 	}
-	ch := make(chan started, 1)
-	go func() {
-		// Never unlocked: the thread, which carries the filter, ends
-		// with this goroutine.
-		runtime.LockOSThread()
-		fd, err := unixguard.Install(prog)
-		if err != nil {
-			ch <- started{-1, fmt.Errorf("unix socket guard: %w (unix_sockets = \"all\" runs without it)", err)}
-			return
-		}
-		if err := cmd.Start(); err != nil {
-			unix.Close(fd)
-			ch <- started{-1, err}
-			return
-		}
-		ch <- started{fd, nil}
-	}()
-	s := <-ch
-	if s.err != nil {
-		return nil, s.err
-	}
-	return unixguard.Serve(os.NewFile(uintptr(s.listener), "seccomp-listener"), unixguard.Config{
+	return unixguard.Serve(listener, unixguard.Config{
 		Granted: o.UnixGranted, SharedNetns: o.UnixSharedNetns, OwnNetns: !o.UnixSharedNetns,
 		UID: o.UID, GID: o.GID, Groups: o.Groups,
 	}), nil

@@ -15,6 +15,7 @@ import (
 	"os"
 	"runtime"
 	"strconv"
+	"strings"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -128,4 +129,72 @@ func Receive(channel *os.File) (*os.File, error) {
 		return nil, fmt.Errorf("unix socket guard: no listener received")
 	}
 	return os.NewFile(uintptr(fds[0]), "seccomp-listener"), nil
+}
+
+// StartFiltered installs prog on a thread of its own and calls start
+// there, so that only the process start creates inherits the filter; the
+// thread ends afterwards. It returns the filter's listener.
+func StartFiltered(prog []byte, start func() error) (*os.File, error) {
+	type started struct {
+		listener int
+		err      error
+	}
+	ch := make(chan started, 1)
+	go func() {
+		// Never unlocked: the thread, which carries the filter, ends
+		// with this goroutine.
+		runtime.LockOSThread()
+		fd, err := Install(prog)
+		if err != nil {
+			ch <- started{-1, fmt.Errorf("unix socket guard: %w (unix_sockets = \"all\" runs without it)", err)}
+			return
+		}
+		if err := start(); err != nil {
+			unix.Close(fd)
+			ch <- started{-1, err}
+			return
+		}
+		ch <- started{fd, nil}
+	}()
+	s := <-ch
+	if s.err != nil {
+		return nil, s.err
+	}
+	return os.NewFile(uintptr(s.listener), "seccomp-listener"), nil
+}
+
+// InitOptions are the guard's options on the command line of the
+// launcher's init inside a container (see render.UnixGuard.Args).
+type InitOptions struct {
+	// On asks for the guard.
+	On bool
+	// SharedNetns: the container shares the host's network namespace.
+	SharedNetns bool
+	// Granted are the forwarded sockets, as paths inside.
+	Granted []string
+}
+
+// ParseInitArgs takes the guard's options from the front of args and
+// returns the rest.
+func ParseInitArgs(args []string) (InitOptions, []string, error) {
+	var o InitOptions
+	for len(args) > 0 {
+		a := args[0]
+		switch {
+		case a == "--unix-guard":
+			o.On = true
+		case a == "--unix-guard-shared-netns":
+			o.SharedNetns = true
+		case strings.HasPrefix(a, "--unix-granted="):
+			p := strings.TrimPrefix(a, "--unix-granted=")
+			if !strings.HasPrefix(p, "/") {
+				return o, nil, fmt.Errorf("--unix-granted %q is not absolute", p)
+			}
+			o.Granted = append(o.Granted, p)
+		default:
+			return o, args, nil
+		}
+		args = args[1:]
+	}
+	return o, args, nil
 }
