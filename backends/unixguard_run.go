@@ -69,7 +69,7 @@ func (r *unixGuardRun) wrap(start func(*exec.Cmd) error) func(*exec.Cmd) error {
 			w = r.log
 		}
 		r.guard = unixguard.Serve(listener, unixguard.Config{
-			Granted: r.plan.Granted, SharedNetns: r.plan.SharedNetns,
+			Granted: r.plan.Granted, Private: r.plan.Private, SharedNetns: r.plan.SharedNetns,
 			UID: r.h.UID, GID: r.h.GID, Groups: r.h.Groups, Log: w,
 		})
 		return nil

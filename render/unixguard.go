@@ -35,6 +35,10 @@ type UnixGuard struct {
 	// (bubblewrap), paths inside where the container's entrypoint does.
 	// Connecting to them is always allowed.
 	Granted []string
+	// Private are the directories inside on file systems of the
+	// sandbox's own (bubblewrap's tmpfs mounts): a socket there was made
+	// inside.
+	Private []string
 	// SharedNetns is set when the sandbox lives in the host's network
 	// namespace: the filter reports bind() too, and sockets bound inside
 	// are recorded as they are bound.
@@ -80,6 +84,7 @@ func UnixGuardFor(p *profile.Policy, h *Host, b profile.Backend, fwd []Share, ne
 		g.OwnNetns = !shared
 	} else {
 		g.Helper = path.Join(h.RunDir, "bin", UnixGuardName)
+		g.Private = []string{"/", "/tmp", "/var/tmp", "/run", "/home", "/dev", "/dev/shm"}
 	}
 	seen := map[string]bool{}
 	add := func(s string) {

@@ -27,6 +27,11 @@ type Config struct {
 	// namespace: the filter then reports bind() too, and sockets bound
 	// inside are told from the host's by the record kept of them.
 	SharedNetns bool
+	// Private are directories inside whose file systems are the
+	// sandbox's own (its tmpfs /tmp, /run, ...): a socket on one was made
+	// inside. A file system the guard's own mount namespace shows is
+	// never counted, whatever the sandbox mounts it at.
+	Private []string
 	// OwnNetns is set when the guard lives in the sandbox's own, private
 	// network namespace: a socket is the sandbox's when a socket of that
 	// namespace is bound to it, and refused otherwise.
@@ -54,6 +59,9 @@ type Guard struct {
 	mu      sync.Mutex
 	bound   map[uint64]bool
 	refused map[string]int
+	decided map[fileKey]bool
+	private map[fileID][]uint64
+	hostDev map[uint64]bool
 
 	stop chan struct{}
 	done chan struct{}
@@ -64,7 +72,17 @@ type fileID struct{ dev, ino uint64 }
 // Serve answers the notifications of listener until Stop.
 func Serve(listener *os.File, cfg Config) *Guard {
 	g := &Guard{cfg: cfg, listener: listener, granted: map[fileID]bool{}, bound: map[uint64]bool{},
-		refused: map[string]int{}, stop: make(chan struct{}), done: make(chan struct{})}
+		refused: map[string]int{}, decided: map[fileKey]bool{}, private: map[fileID][]uint64{},
+		stop: make(chan struct{}), done: make(chan struct{})}
+	if len(cfg.Private) > 0 {
+		devs, err := mountedDevices()
+		if err != nil {
+			// Without the host's devices no file system counts as
+			// the sandbox's own.
+			g.cfg.Private = nil
+		}
+		g.hostDev = devs
+	}
 	g.dropCred = cfg.UID != os.Geteuid()
 	g.selfGroups, _ = unix.Getgroups()
 	for _, p := range cfg.Granted {
@@ -384,7 +402,7 @@ func (g *Guard) connect(listener int, req *seccompNotif) error {
 	if st.Mode&unix.S_IFMT != unix.S_IFSOCK {
 		return unix.ECONNREFUSED
 	}
-	if !g.allowed(st) {
+	if !g.allowed(int(req.PID), st) {
 		g.refuse(p, int(req.PID))
 		return unix.EACCES
 	}
@@ -461,33 +479,6 @@ func openInRoot(root int, p string) (int, error) {
 		}
 		return fd, err
 	}
-}
-
-// allowed decides on the socket file st: granted; or, where the guard
-// lives in the sandbox's own network namespace, bound by a socket of that
-// namespace; or else not bound by a socket of the guard's (the host's)
-// namespace, or, where the sandbox shares it, bound by a socket the
-// sandbox bound.
-func (g *Guard) allowed(st unix.Stat_t) bool {
-	if g.granted[fileID{st.Dev, st.Ino}] {
-		return true
-	}
-	owner, found, err := boundBy(st.Ino)
-	if err != nil {
-		return false
-	}
-	if g.cfg.OwnNetns {
-		return found
-	}
-	if !found {
-		return true
-	}
-	if g.cfg.SharedNetns {
-		g.mu.Lock()
-		defer g.mu.Unlock()
-		return g.bound[owner]
-	}
-	return false
 }
 
 func (g *Guard) refuse(p string, pid int) {
