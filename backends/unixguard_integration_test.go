@@ -166,6 +166,17 @@ func runUnixAttack(t *testing.T, f *bt.Fixture, run func(args ...string) bt.Resu
 	return res
 }
 
+// checkGuard runs the attack with the guard on, as run launches it, and
+// checks the refusals' summary and that the run left nothing behind.
+func checkGuard(t *testing.T, f *bt.Fixture, run func(args ...string) bt.Result) {
+	t.Helper()
+	res := runUnixAttack(t, f, run, unixAttackWant, false)
+	if !strings.Contains(res.Stderr, "refused") || !strings.Contains(res.Stderr, "host.sock") {
+		t.Errorf("no summary of the refused connects:\n%s", res.Stderr)
+	}
+	f.AssertNoRunDirs(t)
+}
+
 func TestBubblewrapUnixSocketGuard(t *testing.T) {
 	bt.RequireTool(t, "bwrap", "apt install bubblewrap")
 	for _, network := range []string{"off", "full", "allowlist", "host"} {
@@ -174,13 +185,9 @@ func TestBubblewrapUnixSocketGuard(t *testing.T) {
 				bt.RequireTool(t, "pasta", "apt install passt")
 			}
 			f := bt.NewFixture(t, bt.TestUser(t))
-			res := runUnixAttack(t, f, func(args ...string) bt.Result {
+			checkGuard(t, f, func(args ...string) bt.Result {
 				return f.Run(t, f.Env(), append([]string{"--backend=bubblewrap", "--network=" + network, "--shell", f.Project, "--", "-c", unixAttackScript, "sh"}, args...)...)
-			}, unixAttackWant, false)
-			if !strings.Contains(res.Stderr, "refused") || !strings.Contains(res.Stderr, "host.sock") {
-				t.Errorf("no summary of the refused connects:\n%s", res.Stderr)
-			}
-			f.AssertNoRunDirs(t)
+			})
 		})
 	}
 }
@@ -189,10 +196,9 @@ func TestBubblewrapUnixSocketGuardSudo(t *testing.T) {
 	bt.RequireTool(t, "bwrap", "apt install bubblewrap")
 	bt.RequireRoot(t)
 	f := bt.NewSudoFixture(t, bt.TestUser(t))
-	runUnixAttack(t, f, func(args ...string) bt.Result {
+	checkGuard(t, f, func(args ...string) bt.Result {
 		return f.RunAsRoot(t, f.SudoEnv(), append([]string{"--backend=bubblewrap", "--no-network", "--shell", f.Project, "--", "-c", unixAttackScript, "sh"}, args...)...)
-	}, unixAttackWant, false)
-	f.AssertNoRunDirs(t)
+	})
 }
 
 // With unix_sockets = "all" every socket the sandbox sees is connectable,
@@ -215,13 +221,9 @@ func TestContainerUnixSocketGuard(t *testing.T) {
 	for _, network := range []string{"off", "host"} {
 		t.Run(network, func(t *testing.T) {
 			f := bt.NewSudoFixture(t, bt.TestUser(t))
-			res := runUnixAttack(t, f, func(args ...string) bt.Result {
+			checkGuard(t, f, func(args ...string) bt.Result {
 				return f.RunAsRoot(t, f.SudoEnv(), append([]string{"--backend=container", "--network=" + network, "--shell", f.Project, "--", "-c", unixAttackScript, "sh"}, args...)...)
-			}, unixAttackWant, false)
-			if !strings.Contains(res.Stderr, "refused") || !strings.Contains(res.Stderr, "host.sock") {
-				t.Errorf("no summary of the refused connects:\n%s", res.Stderr)
-			}
-			f.AssertNoRunDirs(t)
+			})
 		})
 	}
 }
@@ -267,13 +269,9 @@ func TestOCIUnixSocketGuard(t *testing.T) {
 	for name, u := range users(t) {
 		t.Run(name, func(t *testing.T) {
 			f := bt.NewFixture(t, u)
-			res := runUnixAttack(t, f, func(args ...string) bt.Result {
+			checkGuard(t, f, func(args ...string) bt.Result {
 				return f.Run(t, f.Env(), append([]string{"--backend=oci", "--no-network", "--shell", f.Project, "--", "-c", unixAttackScript, "sh"}, args...)...)
-			}, unixAttackWant, false)
-			if !strings.Contains(res.Stderr, "refused") || !strings.Contains(res.Stderr, "host.sock") {
-				t.Errorf("no summary of the refused connects:\n%s", res.Stderr)
-			}
-			f.AssertNoRunDirs(t)
+			})
 		})
 	}
 }

@@ -1,6 +1,7 @@
 package unixguard
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -386,7 +387,7 @@ func (g *Guard) connect(listener int, req *seccompNotif) error {
 		return rawConnect(sock, addr)
 	}
 	name := addr[2:]
-	if i := indexByte(name, 0); i >= 0 {
+	if i := bytes.IndexByte(name, 0); i >= 0 {
 		name = name[:i]
 	}
 	p := string(name)
@@ -410,15 +411,6 @@ func (g *Guard) connect(listener int, req *seccompNotif) error {
 	binary.NativeEndian.PutUint16(sa[:], unix.AF_UNIX)
 	n := copy(sa[2:], "/proc/self/fd/"+strconv.Itoa(file))
 	return rawConnect(sock, sa[:2+n+1])
-}
-
-func indexByte(b []byte, c byte) int {
-	for i, x := range b {
-		if x == c {
-			return i
-		}
-	}
-	return -1
 }
 
 // rawConnect connects sock to the address as the target passed it.

@@ -206,20 +206,7 @@ func hostListener(t *testing.T, path string) *int32 {
 // connects come from every thread of a multithreaded Go program.
 func TestGuardAbstractAndThreads(t *testing.T) {
 	name := fmt.Sprintf("@csbx-guard-test-%d", os.Getpid())
-	l, err := net.Listen("unix", name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
+	hostListener(t, name)
 	out, _ := guarded(t, unixguard.Config{UID: os.Geteuid(), GID: os.Getegid()}, false, "dial "+name, "dialmany "+name)
 	if want := "dial: ok\ndialmany: ok\n"; out != want {
 		t.Errorf("got %q, want %q", out, want)

@@ -1,19 +1,18 @@
 package unixguard
 
 import (
-	"encoding/binary"
 	"fmt"
 	"os"
 	"runtime"
 
-	"golang.org/x/net/bpf"
+	"github.com/claude-sandbox/claude-sandbox/render"
 	"golang.org/x/sys/unix"
 )
 
 // Supported tells whether this kernel has what the guard needs: seccomp
 // user notifications whose callers wait unkillably once taken (Linux
-// 5.19), pidfd_getfd (5.6) and openat2 (5.6). It installs a filter that
-// allows everything on a thread of its own, which then ends.
+// 5.19), pidfd_getfd (5.6) and openat2 (5.6). It installs the guard's
+// filter on a thread of its own, which makes no other call and then ends.
 func Supported() error {
 	pidfd, err := unix.PidfdOpen(os.Getpid(), 0)
 	if err != nil {
@@ -30,15 +29,9 @@ func Supported() error {
 		return fmt.Errorf("openat2 (Linux 5.6 or later): %w", err)
 	}
 	unix.Close(fd)
-	raw, err := bpf.Assemble([]bpf.Instruction{bpf.RetConstant{Val: unix.SECCOMP_RET_ALLOW}})
+	prog, err := render.UnixGuardProgram(true)
 	if err != nil {
 		return err
-	}
-	prog := make([]byte, 0, 8*len(raw))
-	for _, ins := range raw {
-		prog = binary.NativeEndian.AppendUint16(prog, ins.Op)
-		prog = append(prog, ins.Jt, ins.Jf)
-		prog = binary.NativeEndian.AppendUint32(prog, ins.K)
 	}
 	done := make(chan error, 1)
 	go func() {
