@@ -21,8 +21,8 @@ import (
 
 // Config is what the guard allows.
 type Config struct {
-	// Granted are host paths of sockets connects to which are always
-	// allowed (the forwarded ones).
+	// Granted are the paths, as the guard sees them, of the sockets
+	// connects to which are always allowed (the forwarded ones).
 	Granted []string
 	// SharedNetns is set when the sandbox lives in the launcher's network
 	// namespace: the filter then reports bind() too, and sockets bound
@@ -60,13 +60,18 @@ type Guard struct {
 	mu      sync.Mutex
 	bound   map[uint64]bool
 	refused map[string]int
+	total   int
 	decided map[fileKey]bool
 	private map[fileID][]uint64
 	hostDev map[uint64]bool
 
-	stop chan struct{}
-	done chan struct{}
+	stop     chan struct{}
+	done     chan struct{}
+	inFlight sync.WaitGroup
 }
+
+// maxRefusedPaths bounds the paths the summary remembers.
+const maxRefusedPaths = 100
 
 type fileID struct{ dev, ino uint64 }
 
@@ -96,12 +101,16 @@ func Serve(listener *os.File, cfg Config) *Guard {
 	return g
 }
 
-// Stop ends the service once the sandbox has ended and closes the
-// listener.
+// Stop ends the service once the sandbox has ended. The listener is
+// closed once the calls still being made (a connect that blocks past
+// its caller's end) are done.
 func (g *Guard) Stop() {
 	close(g.stop)
 	<-g.done
-	g.listener.Close()
+	go func() {
+		g.inFlight.Wait()
+		g.listener.Close()
+	}()
 }
 
 // Summary is one line on the refused connects, "" when there were none.
@@ -112,16 +121,14 @@ func (g *Guard) Summary() string {
 		return ""
 	}
 	var paths []string
-	total := 0
-	for p, n := range g.refused {
+	for p := range g.refused {
 		paths = append(paths, p)
-		total += n
 	}
 	sort.Strings(paths)
 	if len(paths) > 5 {
 		paths = append(paths[:5], "…")
 	}
-	return fmt.Sprintf("refused %d connect(s) to Unix sockets of the host: %s", total, strings.Join(paths, ", "))
+	return fmt.Sprintf("refused %d connect(s) to Unix sockets from outside the sandbox: %s", g.total, strings.Join(paths, ", "))
 }
 
 // seccompNotif is the kernel's struct seccomp_notif.
@@ -173,7 +180,11 @@ func (g *Guard) loop() {
 			// ENOENT: the caller was interrupted before it was read.
 			continue
 		}
-		go g.handle(fd, req)
+		g.inFlight.Add(1)
+		go func() {
+			defer g.inFlight.Done()
+			g.handle(fd, req)
+		}()
 	}
 }
 
@@ -193,15 +204,15 @@ func (g *Guard) handle(listener int, req seccompNotif) {
 		// back after it. A thread that cannot is ended with this
 		// goroutine rather than reused.
 		runtime.LockOSThread()
-		if err := g.becomeUser(); err != nil {
-			g.respond(listener, req.ID, 0, unix.EACCES)
-			return
-		}
 		defer func() {
 			if g.becomeSelf() == nil {
 				runtime.UnlockOSThread()
 			}
 		}()
+		if err := g.becomeUser(); err != nil {
+			g.respond(listener, req.ID, 0, unix.EACCES)
+			return
+		}
 	}
 	var val int64
 	var err error
@@ -475,10 +486,13 @@ func openInRoot(root int, p string) (int, error) {
 
 func (g *Guard) refuse(p string, pid int) {
 	g.mu.Lock()
-	g.refused[p]++
+	g.total++
+	if _, ok := g.refused[p]; ok || len(g.refused) < maxRefusedPaths {
+		g.refused[p]++
+	}
 	g.mu.Unlock()
 	if g.cfg.Log != nil {
-		fmt.Fprintf(g.cfg.Log, "refused connect to %s (pid %d): a host program's socket\n", p, pid)
+		fmt.Fprintf(g.cfg.Log, "refused connect to %s (pid %d): a socket from outside the sandbox\n", p, pid)
 	}
 }
 
