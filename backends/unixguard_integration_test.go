@@ -17,7 +17,7 @@ import (
 // Unix socket path that appends a line to path+".accepted" for every
 // connection it accepts, and waits until it listens. It returns the
 // function that reads how many connections it accepted.
-func hostSocketListener(t *testing.T, u bt.User, path string) func() int {
+func hostSocketListener(t *testing.T, u bt.User, path string, prefix ...string) func() int {
 	t.Helper()
 	python := systemPython(t)
 	log := path + ".accepted"
@@ -30,7 +30,7 @@ while True:
         f.write("accepted\n")
     c.close()
 `
-	startService(t, u, []string{"PATH=/usr/bin:/bin"}, python, "-c", script, path, log)
+	startService(t, u, []string{"PATH=/usr/bin:/bin"}, append(prefix, python, "-c", script, path, log)...)
 	bt.MustWaitUntil(t, "the host listener on "+path, 30*time.Second, func() bool {
 		st, err := os.Stat(path)
 		return err == nil && st.Mode()&os.ModeSocket != 0
@@ -188,6 +188,38 @@ func TestBubblewrapUnixSocketGuard(t *testing.T) {
 			checkGuard(t, f, func(args ...string) bt.Result {
 				return f.Run(t, f.Env(), append([]string{"--backend=bubblewrap", "--network=" + network, "--shell", f.Project, "--", "-c", unixAttackScript, "sh"}, args...)...)
 			})
+		})
+	}
+}
+
+// A socket bound in a network namespace of neither the host nor the
+// sandbox (another container's) is refused where the sandbox's namespace
+// is made in front of bwrap, which lets the launcher ask about the
+// sandbox's own sockets.
+func TestBubblewrapUnixSocketGuardOtherNamespace(t *testing.T) {
+	bt.RequireTool(t, "bwrap", "apt install bubblewrap")
+	bt.RequireTool(t, "unshare", "apt install util-linux")
+	for _, network := range []string{"full", "allowlist"} {
+		t.Run(network, func(t *testing.T) {
+			if network == "full" {
+				bt.RequireTool(t, "pasta", "apt install passt")
+			}
+			f := bt.NewFixture(t, bt.TestUser(t))
+			other := filepath.Join(f.Project, "other.sock")
+			count := hostSocketListener(t, f.User, other, "unshare", "--user", "--map-root-user", "--net")
+			script := `python3 -c 'import socket, sys
+s = socket.socket(socket.AF_UNIX)
+try:
+    s.connect(sys.argv[1]); print("OTHER ok")
+except OSError as e:
+    print("OTHER err", e.errno)' "$1"`
+			res := f.Run(t, f.Env(), "--backend=bubblewrap", "--network="+network, "--shell", f.Project, "--", "-c", script, "sh", other)
+			if res.Status != 0 || !strings.Contains(res.Stdout, "OTHER err 13") {
+				t.Errorf("status %d, want OTHER err 13:\n%s%s", res.Status, res.Stdout, res.Stderr)
+			}
+			if n := count(); n != 0 {
+				t.Errorf("the listener accepted %d connections", n)
+			}
 		})
 	}
 }

@@ -57,7 +57,7 @@ func (r *unixGuardRun) wrap(start func(*exec.Cmd) error) func(*exec.Cmd) error {
 		if err != nil {
 			return err
 		}
-		listener, err := unixguard.Receive(r.ours)
+		listener, diag, err := unixguard.Receive(r.ours)
 		if err != nil {
 			cmd.Process.Kill()
 			cmd.Wait()
@@ -69,7 +69,7 @@ func (r *unixGuardRun) wrap(start func(*exec.Cmd) error) func(*exec.Cmd) error {
 			w = r.log
 		}
 		r.guard = unixguard.Serve(listener, unixguard.Config{
-			Granted: r.plan.Granted, Private: r.plan.Private, SharedNetns: r.plan.SharedNetns,
+			Granted: r.plan.Granted, Private: r.plan.Private, SharedNetns: r.plan.SharedNetns, Diag: diag,
 			UID: r.h.UID, GID: r.h.GID, Groups: r.h.Groups, Log: w,
 		})
 		return nil

@@ -43,6 +43,14 @@ type UnixGuard struct {
 	// namespace: the filter reports bind() too, and sockets bound inside
 	// are recorded as they are bound.
 	SharedNetns bool
+	// DiagInside is set when bubblewrap's helper runs in the sandbox's
+	// own, private network namespace (made by pasta, the netns helper or
+	// the launcher in front of it): it hands the launcher a sock_diag
+	// socket of that namespace, and a socket is the sandbox's when a
+	// socket of that namespace is bound to it. Without it (network
+	// "off", where bwrap makes the namespace) a socket is refused when a
+	// socket of the host's namespace is bound to it.
+	DiagInside bool
 	// OwnNetns is set when the guard lives in the sandbox's own, private
 	// network namespace (the container's entrypoint): a socket is the
 	// sandbox's when a socket of that namespace is bound to it.
@@ -85,6 +93,7 @@ func UnixGuardFor(p *profile.Policy, h *Host, b profile.Backend, fwd []Share, ne
 	} else {
 		g.Helper = path.Join(h.RunDir, "bin", UnixGuardName)
 		g.Private = []string{"/", "/tmp", "/var/tmp", "/run", "/home", "/dev", "/dev/shm"}
+		g.DiagInside = !shared && !net.Unshare
 	}
 	seen := map[string]bool{}
 	add := func(s string) {

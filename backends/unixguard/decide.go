@@ -63,7 +63,22 @@ func (g *Guard) allowed(tid int, st unix.Stat_t) bool {
 // decide asks the kernel who is bound to st and says whether the
 // decision may be remembered.
 func (g *Guard) decide(st unix.Stat_t) (allow, remember bool) {
-	owner, found, err := boundBy(st.Ino)
+	var owner uint64
+	var found bool
+	var err error
+	if g.cfg.Diag != nil {
+		// The sandbox's own namespace, asked through a socket made
+		// there.
+		g.diagMu.Lock()
+		g.diagSeq++
+		owner, found, err = boundBy(int(g.cfg.Diag.Fd()), g.diagSeq, st.Ino)
+		g.diagMu.Unlock()
+		if err != nil {
+			return false, false
+		}
+		return found, found
+	}
+	owner, found, err = boundBy(-1, 1, st.Ino)
 	if err != nil {
 		return false, false
 	}

@@ -27,23 +27,36 @@ type unixDiagReq struct {
 	Cookie   [2]uint32
 }
 
-// boundBy asks the kernel which socket of the caller's network namespace
+// NewDiag opens a sock_diag socket in the caller's network namespace.
+func NewDiag() (int, error) {
+	fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, unix.NETLINK_SOCK_DIAG)
+	if err != nil {
+		return -1, fmt.Errorf("sock_diag: %w", err)
+	}
+	return fd, nil
+}
+
+// boundBy asks the kernel, on the sock_diag socket fd (whose network
+// namespace is the one asked about; -1 for the caller's), which socket
 // is bound to the file with inode number ino, and returns that socket's
 // inode. Only the inode number is compared: the device numbers of the
 // file system and of a stat() differ on some file systems (btrfs
-// subvolumes, overlays), and a false match only refuses.
-func boundBy(ino uint64) (socket uint64, found bool, err error) {
-	fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, unix.NETLINK_SOCK_DIAG)
-	if err != nil {
-		return 0, false, fmt.Errorf("sock_diag: %w", err)
+// subvolumes, overlays), and a false match only refuses. Replies to an
+// earlier, abandoned request (seq) are skipped. Callers sharing fd take
+// turns.
+func boundBy(fd int, seq uint32, ino uint64) (socket uint64, found bool, err error) {
+	if fd < 0 {
+		if fd, err = NewDiag(); err != nil {
+			return 0, false, err
+		}
+		defer unix.Close(fd)
 	}
-	defer unix.Close(fd)
 	req := unixDiagReq{Family: unix.AF_UNIX, States: ^uint32(0), Show: udiagShowVFS}
 	hdr := unix.NlMsghdr{
 		Len:   uint32(unix.SizeofNlMsghdr + unsafe.Sizeof(req)),
 		Type:  unix.SOCK_DIAG_BY_FAMILY,
 		Flags: unix.NLM_F_REQUEST | unix.NLM_F_DUMP,
-		Seq:   1,
+		Seq:   seq,
 	}
 	msg := make([]byte, 0, hdr.Len)
 	msg = append(msg, (*[unix.SizeofNlMsghdr]byte)(unsafe.Pointer(&hdr))[:]...)
@@ -62,6 +75,9 @@ func boundBy(ino uint64) (socket uint64, found bool, err error) {
 			return 0, false, fmt.Errorf("sock_diag: %w", err)
 		}
 		for _, m := range msgs {
+			if m.Header.Seq != seq {
+				continue
+			}
 			switch m.Header.Type {
 			case unix.NLMSG_DONE:
 				return socket, found, nil

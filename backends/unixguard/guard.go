@@ -37,6 +37,11 @@ type Config struct {
 	// network namespace: a socket is the sandbox's when a socket of that
 	// namespace is bound to it, and refused otherwise.
 	OwnNetns bool
+	// Diag, when set, is a sock_diag socket made in the sandbox's own,
+	// private network namespace: a socket is the sandbox's when a socket
+	// of that namespace is bound to it, and refused otherwise (as with
+	// OwnNetns).
+	Diag *os.File
 	// UID, GID and Groups, when UID is not the launcher's, are the
 	// credentials connects are made with (the sandbox's user, when the
 	// launcher runs as root): the peer a service sees, and the
@@ -64,6 +69,9 @@ type Guard struct {
 	decided map[fileKey]bool
 	private map[fileID][]uint64
 	hostDev map[uint64]bool
+
+	diagMu  sync.Mutex
+	diagSeq uint32
 
 	stop     chan struct{}
 	done     chan struct{}

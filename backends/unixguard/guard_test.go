@@ -139,10 +139,13 @@ func guarded(t *testing.T, cfg unixguard.Config, trapBind bool, steps ...string)
 	}
 	theirs.Close()
 	filter.Close()
-	listener, err := unixguard.Receive(ours)
+	listener, diag, err := unixguard.Receive(ours)
 	if err != nil {
 		cmd.Wait()
 		t.Fatalf("%v: %s", err, out.String())
+	}
+	if diag != nil {
+		t.Fatal("the helper sent a sock_diag socket unasked")
 	}
 	g := unixguard.Serve(listener, cfg)
 	err = cmd.Wait()

@@ -36,7 +36,13 @@ func HelperMain(args []string) int {
 
 func helper(args []string) error {
 	channel, filter := -1, -1
+	diag := false
 	for len(args) > 0 && args[0] != "--" {
+		if args[0] == "--diag" {
+			diag = true
+			args = args[1:]
+			continue
+		}
 		if len(args) < 2 {
 			return fmt.Errorf("%s needs a value", args[0])
 		}
@@ -55,7 +61,7 @@ func helper(args []string) error {
 		args = args[2:]
 	}
 	if len(args) < 2 || channel < 0 || filter < 0 {
-		return errors.New("usage: --channel FD --filter FD -- PROGRAM [ARG...]")
+		return errors.New("usage: --channel FD --filter FD [--diag] -- PROGRAM [ARG...]")
 	}
 	argv := args[1:]
 	f := os.NewFile(uintptr(filter), "filter")
@@ -72,11 +78,23 @@ func helper(args []string) error {
 	if err != nil {
 		return err
 	}
-	rights := unix.UnixRights(listener)
+	fds := []int{listener}
+	if diag {
+		// The helper lives in the sandbox's network namespace: the
+		// launcher asks about the sandbox's sockets through this.
+		d, err := NewDiag()
+		if err != nil {
+			return err
+		}
+		fds = append(fds, d)
+	}
+	rights := unix.UnixRights(fds...)
 	if err := unix.Sendmsg(channel, []byte{1}, rights, nil, 0); err != nil {
 		return fmt.Errorf("handing the listener to the launcher: %w", err)
 	}
-	unix.Close(listener)
+	for _, fd := range fds {
+		unix.Close(fd)
+	}
 	unix.Close(channel)
 	if err := unix.Exec(argv[0], argv, os.Environ()); err != nil {
 		return fmt.Errorf("executing %s: %w", argv[0], err)
@@ -109,26 +127,34 @@ func Install(prog []byte) (int, error) {
 	return int(fd), nil
 }
 
-// Receive takes the listener the helper sends on channel.
-func Receive(channel *os.File) (*os.File, error) {
+// Receive takes the listener the helper sends on channel, and the
+// sock_diag socket of the sandbox's network namespace when it sends one.
+func Receive(channel *os.File) (listener, diag *os.File, err error) {
 	buf := make([]byte, 1)
-	oob := make([]byte, unix.CmsgSpace(4))
+	oob := make([]byte, unix.CmsgSpace(8))
 	n, oobn, _, _, err := unix.Recvmsg(int(channel.Fd()), buf, oob, unix.MSG_CMSG_CLOEXEC)
 	if err != nil {
-		return nil, fmt.Errorf("unix socket guard: receiving the listener: %w", err)
+		return nil, nil, fmt.Errorf("unix socket guard: receiving the listener: %w", err)
 	}
 	if n == 0 {
-		return nil, errors.New("unix socket guard: the helper ended before installing the filter")
+		return nil, nil, errors.New("unix socket guard: the helper ended before installing the filter")
 	}
 	msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
 	if err != nil || len(msgs) != 1 {
-		return nil, fmt.Errorf("unix socket guard: no listener received")
+		return nil, nil, errors.New("unix socket guard: no listener received")
 	}
 	fds, err := unix.ParseUnixRights(&msgs[0])
-	if err != nil || len(fds) != 1 {
-		return nil, fmt.Errorf("unix socket guard: no listener received")
+	if err != nil || len(fds) < 1 || len(fds) > 2 {
+		for _, fd := range fds {
+			unix.Close(fd)
+		}
+		return nil, nil, errors.New("unix socket guard: no listener received")
 	}
-	return os.NewFile(uintptr(fds[0]), "seccomp-listener"), nil
+	listener = os.NewFile(uintptr(fds[0]), "seccomp-listener")
+	if len(fds) == 2 {
+		diag = os.NewFile(uintptr(fds[1]), "sock-diag")
+	}
+	return listener, diag, nil
 }
 
 // StartFiltered installs prog on a thread of its own and calls start
