@@ -5,7 +5,8 @@
 # project (a shared directory: the guard asks the kernel who listens on
 # it), and over TCP to a listener on the sandbox's loopback; once with
 # unix_sockets = "granted" (the default) and once with "all". Prints
-# connects per second. Run it as root; builds the launcher itself.
+# connects per second. NETWORK (default off) is the network mode. Run it
+# as root; builds the launcher itself.
 #
 #   bench/unixguard.sh [USER]
 set -euo pipefail
@@ -13,6 +14,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 user=${1:-csbx-tester}
 n=${N:-2000}
+network=${NETWORK:-off}
 [ "$(id -u)" = 0 ] || { echo "run as root" >&2; exit 1; }
 work=$(mktemp -d)
 chmod 755 "$work"
@@ -46,6 +48,6 @@ chown -R "$user" "$work/proj" "$work/home"
 for mode in granted all; do
 	echo "unix_sockets = \"$mode\"" >"$work/home/.config/claude-sandbox/config.toml"
 	runuser -u "$user" -- env -i HOME="$work/home" PATH=/usr/bin:/bin \
-		"$work/claude-sandbox" --backend=bubblewrap --no-network --shell "$work/proj" -- -c "python3 bench.py $n" |
+		"$work/claude-sandbox" --backend=bubblewrap --network="$network" --shell "$work/proj" -- -c "python3 bench.py $n" |
 		sed "s/^/$mode /"
 done
