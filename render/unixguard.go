@@ -52,8 +52,9 @@ type UnixGuard struct {
 	// socket of the host's namespace is bound to it.
 	DiagInside bool
 	// OwnNetns is set when the guard lives in the sandbox's own, private
-	// network namespace (the container's entrypoint): a socket is the
-	// sandbox's when a socket of that namespace is bound to it.
+	// network namespace (the container's entrypoint, the oci init): a
+	// socket is the sandbox's when a socket of that namespace is bound
+	// to it.
 	OwnNetns bool
 }
 
@@ -120,8 +121,13 @@ func UnixGuardFor(p *profile.Policy, h *Host, b profile.Backend, fwd []Share, ne
 		add(pick(h.Real("/nix/var/nix/daemon-socket/socket"), "/nix/var/nix/daemon-socket/socket"))
 	}
 	notes := []string{unixGuardDoc}
-	if inside {
-		notes = append(notes, "unix_sockets: the container's init performs the connects inside the container")
+	switch {
+	case inside:
+		notes = append(notes, "unix_sockets: the container's init performs the connects inside the container; a socket is the sandbox's when a socket of the container's network namespace is bound to it")
+	case g.DiagInside:
+		notes = append(notes, "unix_sockets: a socket is the sandbox's when it lies on the sandbox's own tmpfs or a socket of the sandbox's network namespace is bound to it")
+	case !shared:
+		notes = append(notes, "unix_sockets: bwrap makes the network namespace, so a socket is refused when a socket of the host's network namespace is bound to it (not one of a third namespace)")
 	}
 	if len(g.Granted) > 0 {
 		notes = append(notes, "unix_sockets: always allowed: "+strings.Join(g.Granted, ", "))
