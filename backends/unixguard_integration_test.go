@@ -113,6 +113,24 @@ except OSError as e:
     print("DGRAMPAIR err", e.errno)
 a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
 a.send(b"x"); print("STREAMPAIR", "ok" if b.recv(1) == b"x" else "bad")
+# The guard's listener is in no process the sandbox can take descriptors
+# from (pidfd_getfd, where the sandbox's filters allow it).
+import ctypes
+libc = ctypes.CDLL(None, use_errno=True)
+stolen = []
+for pid in [int(p) for p in os.listdir("/proc") if p.isdigit() and int(p) != os.getpid()]:
+    try:
+        pfd = os.pidfd_open(pid)
+    except OSError:
+        continue
+    for fd in range(64):
+        got = libc.syscall(438, pfd, fd, 0)
+        if got >= 0:
+            if "seccomp" in os.readlink("/proc/self/fd/%d" % got):
+                stolen.append(pid)
+            os.close(got)
+    os.close(pfd)
+print("STEAL", "none" if not stolen else stolen)
 PY`
 
 // unixAttackWant is what unixAttackScript must print with the guard on
@@ -123,7 +141,7 @@ var unixAttackWant = map[string]string{
 	"ABS": "err 13", "REL": "err 13", "HOME": "err 13", "PROCROOT": "err", "PROCCWD": "err",
 	"SYMLINK": "err 13", "HARDLINK": "err 13", "DOTDOT": "err 13", "RENAMED": "err 13",
 	"OWN": "ok", "PEERUID": "ok", "OWNPROJECT": "ok", "OWNTMP": "ok", "SEQPACKET": "ok", "STREAMPAIR": "ok",
-	"DGRAM": "err 13", "DGRAMPAIR": "err 13",
+	"DGRAM": "err 13", "DGRAMPAIR": "err 13", "STEAL": "none",
 }
 
 // runUnixAttack starts the host listeners, runs the script with run and
