@@ -71,7 +71,7 @@ func TestUnixGuardPlan(t *testing.T) {
 	if g == nil || len(g.Granted) != 1 || g.Granted[0] != Runtime(h)+"/ssh-agent.sock" || !g.OwnNetns || g.Helper != "" {
 		t.Errorf("container: %+v, want the agent's path inside granted, guarded inside", g)
 	}
-	if g, _ := UnixGuardFor(p, h, profile.VM, fwd, NetworkPlan{}); g != nil {
+	if g, notes := UnixGuardFor(p, h, profile.VM, fwd, NetworkPlan{}); g != nil || len(notes) != 1 {
 		t.Errorf("vm: %+v, want no guard", g)
 	}
 	p.UnixSockets = profile.UnixSocketsAll

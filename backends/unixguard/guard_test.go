@@ -241,3 +241,43 @@ func TestGuardRefusesHostSocketsAndAllowsOwn(t *testing.T) {
 		t.Errorf("summary %q does not name %s", s, host)
 	}
 }
+
+// A helper that cannot install the filter ends without running its
+// command, and the launcher learns so: a launch never goes on unguarded.
+func TestHelperFailureIsAnError(t *testing.T) {
+	filter, err := os.CreateTemp(t.TempDir(), "filter")
+	if err != nil {
+		t.Fatal(err)
+	}
+	filter.Write([]byte("not a BPF program"))
+	filter.Seek(0, 0)
+	pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ours, theirs := os.NewFile(uintptr(pair[0]), "ours"), os.NewFile(uintptr(pair[1]), "theirs")
+	defer ours.Close()
+	marker := filepath.Join(t.TempDir(), "ran")
+	self, _ := os.Executable()
+	cmd := exec.Command(self, "--channel", "3", "--filter", "4", "--", "/bin/touch", marker)
+	cmd.Args[0] = render.UnixGuardName
+	cmd.ExtraFiles = []*os.File{theirs, filter}
+	var out bytes.Buffer
+	cmd.Stderr = &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	theirs.Close()
+	filter.Close()
+	_, _, recvErr := unixguard.Receive(ours)
+	err = cmd.Wait()
+	if recvErr == nil {
+		t.Errorf("the launcher received a listener from a helper that failed")
+	}
+	if err == nil || !strings.Contains(out.String(), "not a BPF program") {
+		t.Errorf("helper: %v, %q; want a failure naming the filter", err, out.String())
+	}
+	if _, err := os.Stat(marker); err == nil {
+		t.Errorf("the command ran without the guard")
+	}
+}
