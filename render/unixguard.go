@@ -117,8 +117,10 @@ func UnixGuardFor(p *profile.Policy, h *Host, b profile.Backend, fwd []Share, ne
 	for _, bind := range net.Binds {
 		add(pick(bind[0], bind[1]))
 	}
-	if p.Forward.Nix && h.Exists("/nix/var/nix/daemon-socket/socket") {
-		add(pick(h.Real("/nix/var/nix/daemon-socket/socket"), "/nix/var/nix/daemon-socket/socket"))
+	if p.Forward.Nix && h.Exists("/nix/var/nix/daemon-socket") {
+		// The directory is shared: the daemon's socket is whatever it
+		// holds, now or after the daemon restarts.
+		add(pick(path.Join(h.Real("/nix/var/nix/daemon-socket"), "socket"), "/nix/var/nix/daemon-socket/socket"))
 	}
 	notes := []string{unixGuardDoc}
 	switch {

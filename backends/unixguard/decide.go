@@ -3,6 +3,7 @@ package unixguard
 import (
 	"bufio"
 	"os"
+	"path"
 	"strconv"
 	"strings"
 	"time"
@@ -35,7 +36,7 @@ const settled = time.Second
 // the sandbox bound. The binding of a socket file never changes, so
 // decisions are remembered by file.
 func (g *Guard) allowed(tid int, st unix.Stat_t) bool {
-	if g.granted[fileID{st.Dev, st.Ino}] {
+	if g.granted[fileID{st.Dev, st.Ino}] || g.grantedNow(st) {
 		return true
 	}
 	if g.onPrivate(tid, st.Dev) {
@@ -98,6 +99,24 @@ func (g *Guard) decide(st unix.Stat_t) (allow, remember bool) {
 		return g.bound[owner], true
 	}
 	return false, true
+}
+
+// grantedNow looks at the granted paths again, for a socket that
+// replaced one since the start (a daemon restarted in a shared
+// directory, such as the nix daemon's): only where the directory belongs
+// to root and nobody else may write to it, so that the sandbox cannot
+// have put another socket there.
+func (g *Guard) grantedNow(st unix.Stat_t) bool {
+	for _, p := range g.cfg.Granted {
+		var dir, sock unix.Stat_t
+		if unix.Stat(path.Dir(p), &dir) != nil || dir.Uid != 0 || dir.Mode&0o022 != 0 {
+			continue
+		}
+		if unix.Stat(p, &sock) == nil && sock.Dev == st.Dev && sock.Ino == st.Ino {
+			return true
+		}
+	}
+	return false
 }
 
 // onPrivate reports whether dev is the file system of one of the private
