@@ -91,7 +91,16 @@ func runBwrap(p *profile.Policy, h *render.Host, stdio IO) (int, error) {
 		cmd.ExtraFiles[f.FD-3] = r
 	}
 	lim.Cmd(cmd)
-	status, _, err := superviseStart(cmd, lim.StartWith(start), nil)
+	startWith := lim.StartWith(start)
+	if plan.UnixGuard != nil {
+		g, err := prepareUnixGuard(plan.UnixGuard, h, cmd)
+		if err != nil {
+			return 0, err
+		}
+		defer g.stop(stdio.Stderr)
+		startWith = g.wrap(startWith)
+	}
+	status, _, err := superviseStart(cmd, startWith, nil)
 	return status, err
 }
 

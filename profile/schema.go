@@ -17,7 +17,7 @@ import (
 
 // settingKeys are the keys valid at the top level and inside a profile.
 var settingKeys = []string{
-	"backend", "command", "shell", "network", "notice", "hostname", "persist",
+	"backend", "command", "shell", "network", "unix_sockets", "notice", "hostname", "persist",
 	"egress", "protect", "forward", "dbus", "env", "mounts", "vm", "container", "oci", "limits",
 }
 

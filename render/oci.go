@@ -90,6 +90,9 @@ type OCIBundle struct {
 	Net NetworkPlan
 	// Shares are every share of the user's data, forwards included.
 	Shares *UserSet
+	// Forwarded are the shares of forwarded host resources (sockets and
+	// devices).
+	Forwarded []Share
 	// Notes are remarks for explain.
 	Notes []string
 }
@@ -134,6 +137,7 @@ func OCISpec(p *profile.Policy, h *Host, bundle string, backend profile.Backend)
 
 	// The process.
 	sockets, fwd, fwdNotes := ForwardedSockets(p, h)
+	b.Forwarded = fwd
 	notes = append(notes, fwdNotes...)
 	env, secret := Environment(p, h, backend, sockets)
 	b.Secret = secret
@@ -514,7 +518,19 @@ func OCI(p *profile.Policy, h *Host) (*Plan, error) {
 		return nil, fmt.Errorf("oci: the launcher's own path is unknown")
 	}
 	b.Spec.Mounts = append(b.Spec.Mounts, specs.Mount{Destination: OCIInitInside, Type: "bind", Source: h.Self, Options: []string{"rbind", "nosuid", "nodev", "ro"}})
-	b.Spec.Process.Args = append([]string{OCIInitInside, "--"}, b.Spec.Process.Args...)
+	initArgs := []string{OCIInitInside}
+	if path.Base(rt) == "runsc" {
+		if p.UnixSockets != profile.UnixSocketsAll {
+			b.Notes = append(b.Notes, "unix_sockets: granted: gVisor's gofer does not connect to host sockets on its shares (runsc's --host-uds is off)")
+		}
+	} else {
+		guard, guardNotes := UnixGuardFor(p, h, profile.OCI, b.Forwarded, b.Net)
+		b.Notes = append(b.Notes, guardNotes...)
+		if guard != nil {
+			initArgs = append(initArgs, guard.Args()...)
+		}
+	}
+	b.Spec.Process.Args = append(append(initArgs, "--"), b.Spec.Process.Args...)
 	config, err := json.MarshalIndent(b.Spec, "", "  ")
 	if err != nil {
 		return nil, fmt.Errorf("oci: %w", err)

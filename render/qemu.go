@@ -137,6 +137,8 @@ func QEMU(p *profile.Policy, h *Host) (*Plan, error) {
 		return nil, net.Err
 	}
 	notes = append(notes, net.Notes...)
+	_, guardNotes := UnixGuardFor(p, h, profile.VM, nil, net)
+	notes = append(notes, guardNotes...)
 	if p.Forward.Display || p.Forward.Audio || p.Forward.DBus || p.Forward.SSHAgent || p.Forward.GPU {
 		notes = append(notes, "vm: display, audio, D-Bus, the SSH agent and the GPU stay isolated in the VM (use vm.display for a window)")
 	}
