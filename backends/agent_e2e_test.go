@@ -173,27 +173,46 @@ func TestClaudeCodeInteractiveFirstRunAndState(t *testing.T) {
 	bt.RequireTool(t, "tmux", "apt install tmux")
 	t.Run("bubblewrap", func(t *testing.T) {
 		bt.RequireTool(t, "bwrap", "apt install bubblewrap")
-		f := bt.NewFixture(t, bt.TestUser(t))
-		bin := installUnderHome(t, f)
-		env := strings.Join(withPath(f.Env(), bin), " ")
-		firstRunAndState(t, f, f.User, "env "+env+" "+bt.Launcher(t)+" --backend=bubblewrap --no-network .")
+		interactiveIn(t, "bubblewrap", false, "")
 	})
 	t.Run("container", func(t *testing.T) {
 		requireContainer(t)
-		f := bt.NewSudoFixture(t, bt.TestUser(t))
-		bin := installUnderRealHome(t, f)
-		env := strings.Join(withPath(f.SudoEnv(), bin), " ")
-		// The terminal belongs to root here, as under sudo.
-		firstRunAndState(t, f, bt.User{Name: "root"}, "env "+env+" "+bt.Launcher(t)+" --backend=container --no-network .")
+		interactiveIn(t, "container", true, "")
 	})
 	t.Run("vm", func(t *testing.T) {
 		requireVM(t)
-		f := bt.NewFixture(t, bt.TestUser(t))
-		f.WriteUserConfig(t, vmConfig)
-		bin := installUnderHome(t, f)
-		env := strings.Join(withPath(f.Env(), bin), " ")
-		firstRunAndState(t, f, f.User, "env "+env+" "+bt.Launcher(t)+" --backend=vm --no-network .")
+		interactiveIn(t, "vm", false, vmConfig)
 	})
+	t.Run("oci", func(t *testing.T) {
+		requireOCIRuntime(t)
+		interactiveIn(t, "oci", false, "")
+	})
+	t.Run("oci-root", func(t *testing.T) {
+		requireOCIRuntime(t)
+		bt.RequireRoot(t)
+		interactiveIn(t, "oci", true, "")
+	})
+}
+
+// interactiveIn runs firstRunAndState on backend with Claude Code in the
+// user's home: as the user, or through sudo as root on the user's behalf
+// (the terminal then belongs to root, as under sudo). config, when set,
+// is the user's configuration file.
+func interactiveIn(t *testing.T, backend string, sudo bool, config string) {
+	t.Helper()
+	launch := " " + bt.Launcher(t) + " --backend=" + backend + " --no-network ."
+	if sudo {
+		f := bt.NewSudoFixture(t, bt.TestUser(t))
+		bin := installUnderRealHome(t, f)
+		firstRunAndState(t, f, bt.User{Name: "root"}, "env "+strings.Join(withPath(f.SudoEnv(), bin), " ")+launch)
+		return
+	}
+	f := bt.NewFixture(t, bt.TestUser(t))
+	if config != "" {
+		f.WriteUserConfig(t, config)
+	}
+	bin := installUnderHome(t, f)
+	firstRunAndState(t, f, f.User, "env "+strings.Join(withPath(f.Env(), bin), " ")+launch)
 }
 
 // exited matches the status line the pane's shell prints when the launcher
@@ -316,19 +335,23 @@ func TestClaudeCodeSystemWideInstall(t *testing.T) {
 }
 
 // TestClaudeCodeInContainerAndVM runs Claude Code from the user's hidden
-// home in the container and vm backends.
+// home in the container, oci and vm backends.
 func TestClaudeCodeInContainerAndVM(t *testing.T) {
 	// Slow and independent of the other tests: it runs in parallel with
 	// them, after the quick ones.
 	t.Parallel()
 	t.Run("container", func(t *testing.T) {
 		requireContainer(t)
-		f := bt.NewSudoFixture(t, bt.TestUser(t))
-		bin := installUnderRealHome(t, f)
-		res := f.RunAsRoot(t, withPath(f.SudoEnv(), bin), "--backend=container", "--no-network", f.Project, "--", "--version")
-		if res.Status != 0 || !claudeVersion.MatchString(res.Stdout) {
-			t.Fatalf("status %d\nstdout: %s\nstderr: %s", res.Status, res.Stdout, res.Stderr)
-		}
+		claudeVersionIn(t, "container", true)
+	})
+	t.Run("oci", func(t *testing.T) {
+		requireOCIRuntime(t)
+		claudeVersionIn(t, "oci", false)
+	})
+	t.Run("oci-root", func(t *testing.T) {
+		requireOCIRuntime(t)
+		bt.RequireRoot(t)
+		claudeVersionIn(t, "oci", true)
 	})
 	t.Run("vm", func(t *testing.T) {
 		requireVM(t)
@@ -342,6 +365,25 @@ func TestClaudeCodeInContainerAndVM(t *testing.T) {
 		}
 		t.Logf("claude --version in the vm (binary read over 9p): %v", time.Since(start).Round(time.Millisecond))
 	})
+}
+
+// claudeVersionIn runs claude --version, installed in the user's home,
+// on backend: as the user, or through sudo as root on the user's behalf.
+func claudeVersionIn(t *testing.T, backend string, sudo bool) {
+	t.Helper()
+	var res bt.Result
+	if sudo {
+		f := bt.NewSudoFixture(t, bt.TestUser(t))
+		bin := installUnderRealHome(t, f)
+		res = f.RunAsRoot(t, withPath(f.SudoEnv(), bin), "--backend="+backend, "--no-network", f.Project, "--", "--version")
+	} else {
+		f := bt.NewFixture(t, bt.TestUser(t))
+		bin := installUnderHome(t, f)
+		res = f.Run(t, withPath(f.Env(), bin), "--backend="+backend, "--no-network", f.Project, "--", "--version")
+	}
+	if res.Status != 0 || !claudeVersion.MatchString(res.Stdout) {
+		t.Fatalf("status %d\nstdout: %s\nstderr: %s", res.Status, res.Stdout, res.Stderr)
+	}
 }
 
 // ruleWidth is the length of the longest horizontal rule on screen.

@@ -13,6 +13,7 @@ import (
 	"github.com/claude-sandbox/claude-sandbox/backends/egress"
 	"github.com/claude-sandbox/claude-sandbox/backends/guest"
 	"github.com/claude-sandbox/claude-sandbox/backends/limits"
+	"github.com/claude-sandbox/claude-sandbox/backends/unixguard"
 	"github.com/claude-sandbox/claude-sandbox/profile"
 	"github.com/claude-sandbox/claude-sandbox/render"
 )
@@ -81,6 +82,8 @@ func HelperMain(args []string) (status int, handled bool) {
 		return ociUserNSMain(args), true
 	case render.OCIInitName:
 		return ociInitMain(args), true
+	case render.UnixGuardName:
+		return unixguard.HelperMain(args), true
 	case egress.BridgeName:
 		return egress.BridgeMain(args), true
 	case egress.ConnectName:

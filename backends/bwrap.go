@@ -95,8 +95,11 @@ func runBwrap(p *profile.Policy, h *render.Host, stdio IO) (int, error) {
 		}
 		cmd.ExtraFiles[f.FD-3] = r
 	}
-	if len(network.Prefix) == 0 && cmd.SysProcAttr.Credential == nil {
-		if err := lim.GateBwrap(cmd); err != nil {
+	// bwrap itself, or the guard helper that executes it in the same
+	// process, is the child the limits can be set on from outside.
+	at := slices.Index(cmd.Args, h.Tools["bwrap"])
+	if at >= 0 && len(network.Prefix) == 0 && cmd.SysProcAttr.Credential == nil {
+		if err := lim.GateBwrap(cmd, at); err != nil {
 			return 0, err
 		}
 	} else {
@@ -106,7 +109,16 @@ func runBwrap(p *profile.Policy, h *render.Host, stdio IO) (int, error) {
 		// under the limits, through the helper.
 		lim.Cmd(cmd)
 	}
-	status, _, err := superviseStart(cmd, lim.StartWith(start), nil)
+	startWith := lim.StartWith(start)
+	if plan.UnixGuard != nil {
+		g, err := prepareUnixGuard(plan.UnixGuard, h, cmd)
+		if err != nil {
+			return 0, err
+		}
+		defer g.stop(stdio.Stderr)
+		startWith = g.wrap(startWith)
+	}
+	status, _, err := superviseStart(cmd, startWith, nil)
 	return status, err
 }
 

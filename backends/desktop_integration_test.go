@@ -222,8 +222,10 @@ func (s screenshot) magenta(x0, y0, w, h int) int {
 // TestVMDisplayWindow runs the vm with vm.display on a real Xvfb: QEMU's
 // window appears on that display, QEMU gets no variable of the launcher's
 // environment beyond the display's, the guest has its GPU and an X server
-// on it, and what the guest's X server draws (a magenta root window)
-// appears in the window on the host's display.
+// on it, what the guest's X server draws (a magenta root window) appears
+// in the window on the host's display, and a key typed and a click made
+// in the window on the host's display (xdotool) reach the guest's X
+// server: the key as the same key, the click at the matching place.
 func TestVMDisplayWindow(t *testing.T) {
 	requireVM(t)
 	if out, _ := exec.Command("qemu-system-x86_64", "-display", "help").Output(); !regexp.MustCompile(`(?m)^gtk$`).Match(out) {
@@ -239,15 +241,26 @@ func TestVMDisplayWindow(t *testing.T) {
 	if _, err := exec.LookPath("xsetroot"); err != nil {
 		bt.Missing(t, "xsetroot", "apt install x11-xserver-utils")
 	}
+	bt.RequireTool(t, "xdotool", "apt install xdotool")
+	bt.RequireTool(t, "xev", "apt install x11-utils")
+	if _, err := os.Stat("/usr/lib/xorg/modules/input/evdev_drv.so"); err != nil {
+		bt.Missing(t, "the X evdev input driver", "apt install xserver-xorg-input-evdev")
+	}
 	rt := runtimeDir(t, u)
 	stop := filepath.Join(f.Project, "stop")
-	// The guest's X server paints its root window magenta; Chromium in
-	// the guest is tested headless (it takes minutes to draw a window
-	// under emulation on a busy machine).
+	events := filepath.Join(f.Project, "xev.log")
+	// The guest's X server paints its root window magenta and reports
+	// the keys and buttons its root window gets (its input lines of the
+	// server's log are shown when the test fails); Chromium in the guest
+	// is tested headless (it takes minutes to draw a window under
+	// emulation on a busy machine).
 	script := "test -c /dev/dri/card0 && test -O /dev/dri/card0 && echo GPU-OK\n" +
 		"[ \"$DISPLAY\" = :0 ] && xwininfo -root >/dev/null && echo X-OK\n" +
+		"xwininfo -root | grep -E 'Width|Height'\n" +
 		"xsetroot -solid '#ff00ff' && echo PAINTED\n" +
-		"while [ ! -e " + stop + " ]; do sleep 0.2; done; echo STOPPED"
+		"stdbuf -oL xev -root -event keyboard -event button >" + events + " 2>&1 &\n" +
+		"while [ ! -e " + stop + " ]; do sleep 0.2; done; echo STOPPED\n" +
+		"grep -E 'evdev|EE\\)' /run/Xorg.0.log; true"
 	cmd := exec.Command(bt.Launcher(t), "--backend=vm", "--no-network", "--shell", f.Project, "--", "-c", script)
 	cmd.Env = f.Env(append(append(x.Env(), "XDG_RUNTIME_DIR="+rt), hostEnv...)...)
 	cmd.Dir = f.Project
@@ -307,6 +320,7 @@ func TestVMDisplayWindow(t *testing.T) {
 		}
 		return takeScreenshot(t, u, x).magenta(win.X, win.Y, win.Width, win.Height) > 1000
 	})
+	testVMWindowInput(t, u, x, &win, events, out.String, alive)
 	if err := os.WriteFile(stop, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -320,6 +334,65 @@ func TestVMDisplayWindow(t *testing.T) {
 		}
 	}
 	assertNoRunDirsIn(t, rt)
+}
+
+// guestSize is the guest's screen size printed by xwininfo in the guest.
+var guestSize = regexp.MustCompile(`(?s)Width: (\d+).*Height: (\d+)`)
+
+// guestButton is a press of button 1 at (x, y) on the guest's root
+// window as xev prints it.
+var guestButton = regexp.MustCompile(`ButtonPress event,.*\n.*root:\((\d+),(\d+)\),\n\s*state 0x[0-9a-f]+, button 1,`)
+
+// testVMWindowInput moves the host's pointer to the middle of QEMU's
+// window, clicks there and types "x" (xdotool, through the host X
+// server's XTEST), and waits until the guest's xev writing to events
+// reports the key as "x" and the click near the middle of the guest's
+// screen (guestOut holds its size). It sends again every few seconds
+// until then: the guest's xev may not have started yet.
+func testVMWindowInput(t *testing.T, u bt.User, x xDisplay, win *xWindow, events string, guestOut func() string, alive func()) {
+	t.Helper()
+	var last time.Time
+	var got string
+	start := time.Now()
+	ok := bt.WaitUntil(3*time.Minute, func() bool {
+		alive()
+		data, _ := os.ReadFile(events)
+		got = string(data)
+		if strings.Contains(got, "(keysym 0x78, x)") && guestButton.MatchString(got) {
+			return true
+		}
+		if time.Since(last) > 3*time.Second {
+			last = time.Now()
+			if w, ok := findWindow(u, x, "\"QEMU"); ok {
+				*win = w
+			}
+			cx, cy := itoa(win.X+win.Width/2), itoa(win.Y+win.Height/2)
+			for _, argv := range [][]string{{"mousemove", "--sync", cx, cy}, {"click", "1"}, {"key", "x"}} {
+				if out, err := xClient(u, x, append([]string{"xdotool"}, argv...)...); err != nil {
+					t.Logf("xdotool %v: %v %s", argv, err, out)
+				}
+			}
+		}
+		return false
+	})
+	if !ok {
+		t.Fatalf("the key and the click in QEMU's window (%s) did not reach the guest's X server; its events:\n%s", win.Line, got)
+	}
+	size := guestSize.FindStringSubmatch(guestOut())
+	if size == nil {
+		t.Fatalf("no screen size from the guest in\n%s", guestOut())
+	}
+	m := guestButton.FindStringSubmatch(got)
+	bx, _ := strconv.Atoi(m[1])
+	by, _ := strconv.Atoi(m[2])
+	gw, _ := strconv.Atoi(size[1])
+	gh, _ := strconv.Atoi(size[2])
+	// The window's menu bar puts its middle a little below the guest
+	// screen's.
+	if bx < gw/2-64 || bx > gw/2+64 || by < gh/2-64 || by > gh/2+64 {
+		t.Errorf("the click in the middle of the window reached the guest at (%d,%d) of %dx%d", bx, by, gw, gh)
+	}
+	t.Logf("guest screen %dx%d, click at (%d,%d); input reached the guest %v after its screen showed", gw, gh, bx, by, time.Since(start).Round(time.Millisecond))
 }
 
 // TestVMDisplayWithoutHostDisplay asks for the window on a host without a

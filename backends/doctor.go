@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/claude-sandbox/claude-sandbox/backends/limits"
+	"github.com/claude-sandbox/claude-sandbox/backends/unixguard"
 	"github.com/claude-sandbox/claude-sandbox/backends/vmimage"
 	"github.com/claude-sandbox/claude-sandbox/profile"
 	"github.com/claude-sandbox/claude-sandbox/render"
@@ -49,7 +50,7 @@ func Doctor(w io.Writer, p *profile.Policy) bool {
 		checks  []check
 	}{
 		{profile.Bubblewrap, bwrapChecks(p)},
-		{profile.Container, containerChecks()},
+		{profile.Container, containerChecks(p)},
 		{profile.VM, vmChecks()},
 		{profile.OCI, ociChecks(p)},
 	} {
@@ -158,6 +159,7 @@ func bwrapChecks(p *profile.Policy) []check {
 		}
 	}
 	cs = append(cs, networkHelperCheck(p))
+	cs = append(cs, unixGuardCheck(p))
 	switch v := readTrim("/proc/sys/dev/tty/legacy_tiocsti"); v {
 	case "0":
 		cs = append(cs, ok("TIOCSTI", "dev.tty.legacy_tiocsti = 0: the kernel refuses terminal injection; the seccomp filter blocks it as well"))
@@ -191,8 +193,25 @@ func networkHelperCheck(p *profile.Policy) check {
 	return ok(name, "no helper needed")
 }
 
-func containerChecks() []check {
-	var cs []check
+// unixGuardCheck says whether this kernel can refuse connects to host
+// programs' Unix sockets, as unix_sockets = "granted" (the default) asks:
+// a launch fails without it, one with unix_sockets = "all" does not.
+func unixGuardCheck(p *profile.Policy) check {
+	name := fmt.Sprintf("unix sockets (unix_sockets = %q)", p.UnixSockets)
+	err := unixguard.Supported()
+	switch {
+	case err == nil && p.UnixSockets == profile.UnixSocketsAll:
+		return ok(name, "not guarded by choice; the kernel could (seccomp user notification, pidfd_getfd, openat2)")
+	case err == nil:
+		return ok(name, "connects are guarded through seccomp user notification, pidfd_getfd and openat2")
+	case p.UnixSockets == profile.UnixSocketsAll:
+		return ok(name, "not guarded by choice; this kernel could not: "+err.Error())
+	}
+	return bad(name, "this kernel cannot guard connects to Unix sockets: "+err.Error()+`; a launch fails: set unix_sockets = "all" to run without the guard`)
+}
+
+func containerChecks(p *profile.Policy) []check {
+	cs := []check{unixGuardCheck(p)}
 	if path, err := exec.LookPath("systemd-nspawn"); err != nil {
 		cs = append(cs, bad("systemd-nspawn", "not found on PATH; install systemd-container (apt install systemd-container)"))
 	} else {

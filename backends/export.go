@@ -53,11 +53,18 @@ func ExportOCI(p *profile.Policy, dir string) ([]string, error) {
 		kept = append(kept, m)
 	}
 	b.Spec.Mounts = kept
-	if len(b.Net.Attach) > 0 {
+	switch {
+	case len(b.Net.Attach) > 0:
 		// The launcher would connect the namespace; the bundle alone
 		// gets one without connectivity rather than the host's.
 		b.Spec.Linux.Namespaces = append(b.Spec.Linux.Namespaces, specs.LinuxNamespace{Type: specs.NetworkNamespace})
 		b.Notes = append(b.Notes, "export: network \"full\" needs a connected namespace the launcher makes; the bundle has a new one holding only lo (attach slirp4netns to the container to connect it)")
+	case b.Net.JoinPrefix:
+		// The launcher's netns helper and proxy would make the
+		// namespace and serve it; the bundle alone gets one holding
+		// only lo rather than the host's.
+		b.Spec.Linux.Namespaces = append(b.Spec.Linux.Namespaces, specs.LinuxNamespace{Type: specs.NetworkNamespace})
+		b.Notes = append(b.Notes, "export: network \"allowlist\" needs the launcher's proxy and network namespace; the bundle has a new namespace holding only lo")
 	}
 	// The directories a launch creates (~/.claude, the persistent ones)
 	// are bound; create them as a launch would.

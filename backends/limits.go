@@ -49,16 +49,17 @@ func newRunLimits(plan *render.Plan, h *render.Host) (*runLimits, error) {
 // itself and executes the command.
 func (l *runLimits) Cmd(cmd *exec.Cmd) { limits.WrapCmd(cmd, l.self, l.rlimits) }
 
-// GateBwrap prepares cmd, a command whose program is bwrap itself, run
-// as the launcher's own user (whose limits the launcher may set),
-// before Start, to set the rlimits on bwrap before it creates the sandbox,
-// without the helper's second start of the launcher: bwrap's first option
-// becomes --args on a pipe, which bwrap reads to its end before it does
+// GateBwrap prepares cmd, whose process is or becomes (by exec) bwrap,
+// cmd.Args[at], run as the launcher's own user (whose limits the
+// launcher may set), before Start, to set the rlimits on bwrap before it
+// creates the sandbox, without the helper's start of the launcher:
+// bwrap's first option becomes --args on a pipe, which bwrap reads to
+// its end before it does
 // anything else, and whose write end the launcher closes (writing
 // nothing) once it has set the limits on bwrap. The limits go on bwrap,
 // never on the launcher (a hard limit cannot be raised again), and the
 // whole sandbox inherits them.
-func (l *runLimits) GateBwrap(cmd *exec.Cmd) error {
+func (l *runLimits) GateBwrap(cmd *exec.Cmd, at int) error {
 	if len(l.rlimits) == 0 {
 		return nil
 	}
@@ -69,7 +70,7 @@ func (l *runLimits) GateBwrap(cmd *exec.Cmd) error {
 	l.gateR, l.gateW = r, w
 	fd := 3 + len(cmd.ExtraFiles)
 	cmd.ExtraFiles = append(cmd.ExtraFiles, r)
-	cmd.Args = slices.Insert(cmd.Args, 1, "--args", strconv.Itoa(fd))
+	cmd.Args = slices.Insert(cmd.Args, at+1, "--args", strconv.Itoa(fd))
 	return nil
 }
 

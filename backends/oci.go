@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -99,7 +100,8 @@ func runOCI(p *profile.Policy, h *render.Host, stdio IO) (int, error) {
 		startedW.Close()
 		return err
 	}
-	if render.OCIOuterNamespace(h, plan.Argv[0]) {
+	rt, _, _ := ociRuntimeArgs(plan)
+	if render.OCIOuterNamespace(h, rt) {
 		var err error
 		var inner func(*exec.Cmd) error
 		var stopNetwork func()
@@ -142,7 +144,7 @@ func runOCI(p *profile.Policy, h *render.Host, stdio IO) (int, error) {
 	}
 	startedR.SetReadDeadline(time.Now().Add(time.Second))
 	if n, _ := startedR.Read(make([]byte, 1)); n != 1 {
-		return 0, fmt.Errorf("%s could not start the sandbox (status %d; its message is above)", filepath.Base(plan.Argv[0]), status)
+		return 0, fmt.Errorf("%s could not start the sandbox (status %d; its message is above)", filepath.Base(rt), status)
 	}
 	return status, nil
 }
@@ -271,8 +273,8 @@ func ociUserNSMain(args []string) int {
 // ociDeleteIn deletes the container from inside a fresh namespace mapped
 // like the run's, where the runtime's state belongs to root.
 func ociDeleteIn(h *render.Host, plan *render.Plan) {
-	rt, state, id := plan.Argv[0], plan.Argv[2], plan.Argv[len(plan.Argv)-1]
-	if _, err := os.Lstat(filepath.Join(state, id)); errors.Is(err, os.ErrNotExist) {
+	rt, state, id := ociRuntimeArgs(plan)
+	if _, err := os.Lstat(filepath.Join(state, id)); state == "" || errors.Is(err, os.ErrNotExist) {
 		return
 	}
 	del := exec.Command(rt, "--root", state, "delete", "--force", id)
@@ -294,9 +296,8 @@ func ociDeleteIn(h *render.Host, plan *render.Plan) {
 // is left of it.
 // run, when set, runs the deletion instead of the runtime itself.
 func ociDelete(plan *render.Plan, run func() error) {
-	// Argv is RUNTIME --root STATE run ... ID.
-	rt, state, id := plan.Argv[0], plan.Argv[2], plan.Argv[len(plan.Argv)-1]
-	if _, err := os.Lstat(filepath.Join(state, id)); errors.Is(err, os.ErrNotExist) {
+	rt, state, id := ociRuntimeArgs(plan)
+	if _, err := os.Lstat(filepath.Join(state, id)); state == "" || errors.Is(err, os.ErrNotExist) {
 		// The runtime removed the container itself when it ended.
 		return
 	}
@@ -314,6 +315,18 @@ func ociDelete(plan *render.Plan, run func() error) {
 	case <-done:
 	case <-time.After(10 * time.Second):
 	}
+}
+
+// ociRuntimeArgs finds the runtime, its state directory and the
+// container id in an oci plan's argv: [PREFIX...] RUNTIME --root STATE
+// ... run ... ID, where the prefix is the allowlist's network namespace
+// helper.
+func ociRuntimeArgs(plan *render.Plan) (rt, state, id string) {
+	i := slices.Index(plan.Argv, "--root")
+	if i < 1 || i+1 >= len(plan.Argv) {
+		return plan.Argv[0], "", plan.Argv[len(plan.Argv)-1]
+	}
+	return plan.Argv[i-1], plan.Argv[i+1], plan.Argv[len(plan.Argv)-1]
 }
 
 // ociChecks says whether this host can run the oci backend: which runtime
@@ -340,6 +353,9 @@ func ociChecks(p *profile.Policy) []check {
 		case rt == "":
 			rt = path
 		}
+	}
+	if rt == "" && want == "runsc" {
+		return append(cs, bad("runtime", "oci.runtime = \"runsc\": gVisor's runsc is not on PATH: install gVisor (https://gvisor.dev/docs/user_guide/install/; Debian 12 has no package), or set oci.runtime = \"auto\""))
 	}
 	if rt == "" {
 		return append(cs, bad("runtime", fmt.Sprintf("no usable OCI runtime for oci.runtime = %q: install runc or crun (Debian and Ubuntu: apt install runc)", want)))

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	bt "github.com/claude-sandbox/claude-sandbox/backends/backendtest"
+	"github.com/claude-sandbox/claude-sandbox/backends/egress"
 	"github.com/claude-sandbox/claude-sandbox/render/kube/kubetest"
 )
 
@@ -214,51 +215,75 @@ func TestK8sExportDecodesStrictly(t *testing.T) {
 // the container is left running on the host.
 func TestOCISignals(t *testing.T) {
 	requireOCIRuntime(t)
-	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGKILL} {
-		t.Run(sig.String(), func(t *testing.T) {
-			f := bt.NewFixture(t, bt.TestUser(t))
-			marker := "csbx-oci-marker-" + itoa(os.Getpid()) + "-" + itoa(int(sig))
-			cmd := exec.Command(bt.Launcher(t), "--backend=oci", "--no-network", "--shell", f.Project, "--", "-c", "exec -a "+marker+" sleep 600")
-			cmd.Dir = f.Project
-			cmd.Env = f.Env()
-			asUser(cmd, f.User)
-			var stderr strings.Builder
-			cmd.Stderr = &stderr
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() {
-				for _, pid := range markerPids(marker) {
-					syscall.Kill(pid, syscall.SIGKILL)
-				}
-			})
-			if !bt.WaitUntil(30*time.Second, func() bool { return len(markerPids(marker)) > 0 }) {
-				cmd.Process.Kill()
-				cmd.Wait()
-				t.Fatalf("the command never started: %s", stderr.String())
-			}
-			cmd.Process.Signal(sig)
-			err := cmd.Wait()
-			status := 0
-			if ee, ok := err.(*exec.ExitError); ok {
-				status = ee.ExitCode()
-				if ws := ee.Sys().(syscall.WaitStatus); ws.Signaled() {
-					status = 128 + int(ws.Signal())
-				}
-			}
-			if status != 128+int(sig) {
-				t.Errorf("launcher status %d, want %d (%s)", status, 128+int(sig), stderr.String())
-			}
-			if !bt.WaitUntil(15*time.Second, func() bool { return len(markerPids(marker)) == 0 }) {
-				t.Errorf("the container's command outlived the launcher: %v", markerPids(marker))
-			}
-			// A killed launcher's run directory goes at the next launch.
-			if res := f.Run(t, f.Env(), "--backend=oci", "--no-network", "--shell", f.Project, "--", "-c", "true"); res.Status != 0 {
-				t.Fatalf("next launch: %d %s", res.Status, res.Stderr)
-			}
-			f.AssertNoRunDirs(t)
-		})
+	for _, network := range []string{"off", "allowlist"} {
+		for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGKILL} {
+			ociSignal(t, network, sig)
+		}
 	}
+}
+
+// ociSignal sends sig to the launcher of an oci run with the network
+// mode network: the launcher exits 128+sig and nothing of the run
+// outlives it (with the allowlist, the netns helper in front of the
+// runtime neither).
+func ociSignal(t *testing.T, network string, sig syscall.Signal) {
+	t.Run(network+"/"+sig.String(), func(t *testing.T) {
+		f := bt.NewFixture(t, bt.TestUser(t))
+		marker := "csbx-oci-marker-" + itoa(os.Getpid()) + "-" + network + "-" + itoa(int(sig))
+		cmd := exec.Command(bt.Launcher(t), "--backend=oci", "--network="+network, "--shell", f.Project, "--", "-c", "exec -a "+marker+" sleep 600")
+		cmd.Dir = f.Project
+		cmd.Env = f.Env()
+		asUser(cmd, f.User)
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			for _, pid := range markerPids(marker) {
+				syscall.Kill(pid, syscall.SIGKILL)
+			}
+		})
+		if !bt.WaitUntil(30*time.Second, func() bool { return len(markerPids(marker)) > 0 }) {
+			cmd.Process.Kill()
+			cmd.Wait()
+			t.Fatalf("the command never started: %s", stderr.String())
+		}
+		// The helper's command name is its link's, cut to 15 bytes.
+		helper := childNamed(cmd.Process.Pid, "claude-sandbox-")
+		if network == "allowlist" && (helper == 0 || !strings.Contains(cmdlineOf(helper), egress.NetnsName)) {
+			t.Errorf("no network namespace helper in front of the runtime")
+		}
+		cmd.Process.Signal(sig)
+		err := cmd.Wait()
+		status := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			status = ee.ExitCode()
+			if ws := ee.Sys().(syscall.WaitStatus); ws.Signaled() {
+				status = 128 + int(ws.Signal())
+			}
+		}
+		if status != 128+int(sig) {
+			t.Errorf("launcher status %d, want %d (%s)", status, 128+int(sig), stderr.String())
+		}
+		if !bt.WaitUntil(15*time.Second, func() bool { return len(markerPids(marker)) == 0 }) {
+			t.Errorf("the container's command outlived the launcher: %v", markerPids(marker))
+		}
+		if helper != 0 && !bt.WaitUntil(15*time.Second, func() bool { return !alive(helper) }) {
+			t.Errorf("the network namespace helper %d outlived the launcher", helper)
+		}
+		// A killed launcher's run directory goes at the next launch.
+		if res := f.Run(t, f.Env(), "--backend=oci", "--no-network", "--shell", f.Project, "--", "-c", "true"); res.Status != 0 {
+			t.Fatalf("next launch: %d %s", res.Status, res.Stderr)
+		}
+		f.AssertNoRunDirs(t)
+	})
+}
+
+// cmdlineOf is the command line of process pid, "" once it is gone.
+func cmdlineOf(pid int) string {
+	b, _ := os.ReadFile("/proc/" + itoa(pid) + "/cmdline")
+	return string(b)
 }
 
 // markerPids lists the host processes whose command line starts with marker.
@@ -379,5 +404,77 @@ func TestOCIRuntimeFailure(t *testing.T) {
 	res = f.Run(t, f.Env(), "--backend=oci", "--no-network", "--shell", f.Project, "--", "-c", "exec /nonexistent/command")
 	if res.Status != 127 {
 		t.Errorf("missing command: status %d, stderr %s", res.Status, res.Stderr)
+	}
+}
+
+// TestOCIAllowlistTransparent runs the allowlist's attacks with clients
+// that ignore the proxy variables on the oci backend, rootless and as
+// root: the launcher's netns helper makes the namespace the runtime
+// starts in, so the bridge answers DNS and carries ports 80 and 443 to
+// the proxy as on bubblewrap.
+func TestOCIAllowlistTransparent(t *testing.T) {
+	requireOCIRuntime(t)
+	bt.RequireTool(t, "curl", "apt install curl")
+	bt.RequireTool(t, "node", "apt install nodejs")
+	bt.RequireTool(t, "python3", "apt install python3")
+	t.Run("rootless", func(t *testing.T) { ociTransparent(t, false) })
+	t.Run("root", func(t *testing.T) { ociTransparent(t, true) })
+}
+
+// ociTransparent runs the transparent allowlist script on the oci
+// backend as the test user, or through sudo as root on its behalf.
+func ociTransparent(t *testing.T, sudo bool) {
+	hits := serveLowPorts(t)
+	var f *bt.Fixture
+	var res bt.Result
+	args := []string{"--backend=oci", "--network=allowlist", "--shell", "", "--", "-c", transparentScript}
+	if sudo {
+		f = bt.NewSudoFixture(t, bt.TestUser(t))
+		f.WriteUserConfig(t, "[egress]\nallow = [\"app.localhost\"]\n")
+		args[3] = f.Project
+		res = f.RunAsRoot(t, f.SudoEnv(), args...)
+	} else {
+		f = bt.NewFixture(t, bt.TestUser(t))
+		f.WriteUserConfig(t, "[egress]\nallow = [\"app.localhost\"]\n")
+		args[3] = f.Project
+		res = f.Run(t, f.Env(), args...)
+	}
+	checkTransparent(t, res, hits)
+	f.AssertNoRunDirs(t)
+}
+
+// TestOCIMissingRunsc asks for gVisor where it is not installed: the
+// launch fails with status 125 and says how to install it.
+func TestOCIMissingRunsc(t *testing.T) {
+	requireOCIRuntime(t)
+	if _, err := exec.LookPath("runsc"); err == nil {
+		t.Skip("runsc is installed here")
+	}
+	f := bt.NewFixture(t, bt.TestUser(t))
+	f.WriteUserConfig(t, "[oci]\nruntime = \"runsc\"\n")
+	res := f.Run(t, f.Env(), "--backend=oci", "--no-network", "--shell", f.Project, "--", "-c", "echo ran")
+	if res.Status != 125 || strings.Contains(res.Stdout, "ran") || !strings.Contains(res.Stderr, "install gVisor") {
+		t.Errorf("status %d\nstdout: %s\nstderr: %s", res.Status, res.Stdout, res.Stderr)
+	}
+	f.AssertNoRunDirs(t)
+}
+
+// TestOCIExportAllowlistKeepsOffTheHostNetwork exports an allowlist
+// policy: without the launcher's namespace and proxy the bundle must get
+// a network namespace of its own, never the host's.
+func TestOCIExportAllowlistKeepsOffTheHostNetwork(t *testing.T) {
+	requireOCIRuntime(t)
+	f := bt.NewFixture(t, bt.TestUser(t))
+	dir := filepath.Join(f.TmpDir, "bundle")
+	res := f.Run(t, f.Env(), "export", "--format=oci", "-o", dir, "--network=allowlist", "--shell", f.Project)
+	if res.Status != 0 {
+		t.Fatalf("export: %d %s", res.Status, res.Stderr)
+	}
+	data, err := os.ReadFile(filepath.Join(dir, "config.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(data), `"type": "network"`) || !strings.Contains(res.Stderr, "network \"allowlist\" needs the launcher's proxy") {
+		t.Errorf("the exported allowlist bundle has no network namespace of its own (or says nothing):\n%s", res.Stderr)
 	}
 }

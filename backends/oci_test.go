@@ -38,7 +38,7 @@ func TestOCIChecks(t *testing.T) {
 	}
 	p.OCI.Runtime = "runsc"
 	cs = ociChecks(p)
-	if last := cs[len(cs)-1]; last.level != fail || !strings.Contains(last.detail, "runsc") {
+	if last := cs[len(cs)-1]; last.level != fail || !strings.Contains(last.detail, "runsc") || !strings.Contains(last.detail, "install gVisor") {
 		t.Errorf("a missing runsc is not a failure: %+v", cs)
 	}
 }

@@ -209,11 +209,7 @@ func pulseServer(t *testing.T, u bt.User, rt, home string) {
 	startService(t, u, []string{"PATH=/usr/bin:/bin", "HOME=" + home, "XDG_RUNTIME_DIR=" + rt},
 		"pulseaudio", "--daemonize=no", "--exit-idle-time=-1", "--use-pid-file=no", "-n",
 		"--load=module-native-protocol-unix", "--load=module-null-sink", "--log-target=stderr", "--log-level=error")
-	sock := filepath.Join(rt, "pulse", "native")
-	bt.MustWaitUntil(t, sock, 30*time.Second, func() bool {
-		st, err := os.Stat(sock)
-		return err == nil && st.Mode()&os.ModeSocket != 0
-	})
+	waitSocket(t, filepath.Join(rt, "pulse", "native"))
 }
 
 // pulseScript runs a real PulseAudio client and shows who owns the

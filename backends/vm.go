@@ -53,7 +53,7 @@ func runVM(p *profile.Policy, h *render.Host, stdio IO) (int, error) {
 		return 0, err
 	}
 	for _, n := range plan.Notes {
-		if strings.HasPrefix(n, "vm: KVM") {
+		if strings.HasPrefix(n, "vm: KVM") || strings.HasPrefix(n, "vm.display: ") {
 			fmt.Fprintln(stdio.Stderr, "claude-sandbox: "+strings.TrimPrefix(n, "vm: "))
 		}
 	}

@@ -86,7 +86,8 @@ func builtinParsed() (map[string]any, keyIndex) {
 				"~/.claude/settings.local.json": true,
 				"~/.claude/skills":              true,
 			},
-			"shell": []any{"bash"},
+			"shell":        []any{"bash"},
+			"unix_sockets": "granted",
 			"vm": map[string]any{
 				"accel":   "auto",
 				"cpus":    int64(4),
@@ -182,6 +183,7 @@ func builtinParsed() (map[string]any, keyIndex) {
 			"protect.~/.claude/skills":              48,
 			"shell":                                 6,
 			"shell\x000":                            6,
+			"unix_sockets":                          10,
 			"vm":                                    80,
 			"vm.accel":                              83,
 			"vm.cpus":                               85,

@@ -264,6 +264,15 @@ func (d *decoder) settings(tbl map[string]any, prefix []string, s settings, l *L
 			default:
 				d.typeErr(path, "a mode string (off, allowlist, full, host) or a boolean", v)
 			}
+		case "unix_sockets":
+			if str, ok := d.str(path, v); ok {
+				var u UnixSockets
+				if err := u.UnmarshalText([]byte(str)); err != nil {
+					d.problem(path, "", "%v", err)
+				} else {
+					d.put(s, k, path, u)
+				}
+			}
 		case "notice":
 			if b, ok := d.boolean(path, v); ok {
 				d.put(s, k, path, b)

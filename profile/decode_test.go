@@ -20,6 +20,8 @@ func TestDecodeProblems(t *testing.T) {
 		{"wrong type", "notice = \"yes\"\n", []string{`p.toml:1: notice: want true or false, got string "yes"`}},
 		{"quoted bool network", "network = \"true\"\n", []string{`p.toml:1: network: unknown network mode "true"`}},
 		{"network number", "network = 1\n", []string{`p.toml:1: network: want a mode string`}},
+		{"bad unix_sockets", "unix_sockets = \"granterd\"\n", []string{`p.toml:1: unix_sockets: unknown unix_sockets value "granterd"`}},
+		{"unix_sockets bool", "unix_sockets = true\n", []string{`p.toml:1: unix_sockets: want`}},
 		{"empty command", "command = []\n", []string{`p.toml:1: command: must name a program`}},
 		{"bad memory", "[vm]\nmemory = \"lots\"\n", []string{`p.toml:2: vm.memory: memory "lots" is not a size`}},
 		{"small memory", "[vm]\nmemory = \"64M\"\n", []string{`p.toml:2: vm.memory: memory 64M is out of range`}},

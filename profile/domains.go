@@ -163,3 +163,7 @@ func MatchDomain(pattern, host string) bool {
 	}
 	return pattern == host
 }
+
+// DomainPattern checks an egress domain pattern as egress.allow and
+// egress.deny are checked and returns its normal form.
+func DomainPattern(p string) (string, error) { return domainPattern(p) }

@@ -218,6 +218,9 @@ func build(env Env, acc map[string]resolved, name string, flags Flags) *Policy {
 	if v, ok := get("egress.localhost_ports"); ok {
 		p.Network.LocalhostPorts = append([]int(nil), v.([]int)...)
 	}
+	if v, ok := get("unix_sockets"); ok {
+		p.UnixSockets = v.(UnixSockets)
+	}
 	p.Notice = boolean("notice")
 	p.Hostname = str("hostname")
 	p.Persist = strs("persist")

@@ -34,6 +34,10 @@ type Policy struct {
 	// Network is the network policy.
 	Network Network
 
+	// UnixSockets says which Unix sockets the sandbox may connect to:
+	// granted (the forwarded ones and those made inside) or all.
+	UnixSockets UnixSockets
+
 	// Mounts are the extra mounts of the policy, sorted by Target.
 	// Built-in shares (project, ~/.claude, git config, ...) are governed
 	// by Forward, not listed here.

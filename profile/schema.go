@@ -17,7 +17,7 @@ import (
 
 // settingKeys are the keys valid at the top level and inside a profile.
 var settingKeys = []string{
-	"backend", "command", "shell", "network", "notice", "hostname", "persist",
+	"backend", "command", "shell", "network", "unix_sockets", "notice", "hostname", "persist",
 	"egress", "protect", "forward", "dbus", "env", "mounts", "vm", "container", "oci", "limits",
 }
 
@@ -63,7 +63,7 @@ var forwardSwitches = []forwardSwitch{
 	{"ssh_keys", func(f *Forward) *bool { return &f.SSHKeys }, "~/.ssh, read-only"},
 	{"gh_config", func(f *Forward) *bool { return &f.GHConfig }, "~/.config/gh, read-only"},
 	{"gh_token", func(f *Forward) *bool { return &f.GHToken }, "GH_TOKEN and GITHUB_TOKEN"},
-	{"nix", func(f *Forward) *bool { return &f.Nix }, "/nix/store read-only and the nix daemon socket"},
+	{"nix", func(f *Forward) *bool { return &f.Nix }, "/nix/store read-only and the nix daemon socket (vm: a local store and daemon of the guest)"},
 	{"display", func(f *Forward) *bool { return &f.Display }, "X11 and Wayland sockets"},
 	{"audio", func(f *Forward) *bool { return &f.Audio }, "PipeWire and PulseAudio sockets"},
 	{"gpu", func(f *Forward) *bool { return &f.GPU }, "/dev/dri and /run/opengl-driver"},

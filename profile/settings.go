@@ -57,6 +57,7 @@ func Settings(p *Policy) []Setting {
 		ports = []int{}
 	}
 	add("egress.localhost_ports", ports)
+	add("unix_sockets", string(p.UnixSockets))
 	add("notice", p.Notice)
 	add("hostname", p.Hostname)
 	add("persist", list(p.Persist))

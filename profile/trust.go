@@ -33,6 +33,7 @@ var trustClasses = map[string]TrustClass{
 	"command":                  TrustFixed,
 	"shell":                    TrustFixed,
 	"network":                  TrustNarrow,
+	"unix_sockets":             TrustNarrow,
 	"notice":                   TrustFree,
 	"hostname":                 TrustFree,
 	"persist":                  TrustNarrow,
@@ -115,6 +116,9 @@ func Widenings(base, p *Policy) []Widening {
 	}
 	if p.Network.Mode.Rank() > base.Network.Mode.Rank() {
 		add("network", "network opens from %s to %s", base.Network.Mode, p.Network.Mode)
+	}
+	if p.UnixSockets == UnixSocketsAll && base.UnixSockets != UnixSocketsAll {
+		add("unix_sockets", "unix_sockets opens from %s to all: host programs' sockets in shared directories become connectable", base.UnixSockets)
 	}
 	// Domains and ports count only where the mode uses them: a domain added
 	// while the network is full or off opens nothing.

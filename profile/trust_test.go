@@ -52,6 +52,8 @@ func TestTrustDirections(t *testing.T) {
 		{"network off", `network = "off"`, ""},
 		{"network full", `network = "full"`, "network"},
 		{"network host", `network = true`, "network"},
+		{"unix sockets granted", `unix_sockets = "granted"`, ""},
+		{"unix sockets all", `unix_sockets = "all"`, "unix_sockets"},
 		{"allow known", "[egress]\nallow = [\"a.com\"]", ""},
 		{"allow new", "[egress]\nallow = [\"b.com\"]", "egress.allow"},
 		{"deny more", "[egress]\ndeny = [\"c.com\"]", ""},

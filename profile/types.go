@@ -77,6 +77,35 @@ func (m NetworkMode) Rank() int {
 	return -1
 }
 
+// UnixSockets says which Unix sockets the sandbox may connect to.
+type UnixSockets string
+
+// The unix_sockets values.
+const (
+	// UnixSocketsGranted allows the sockets the policy forwards and the
+	// sockets made inside the sandbox; a socket a host process listens on
+	// is refused even where a shared directory shows it.
+	UnixSocketsGranted UnixSockets = "granted"
+	// UnixSocketsAll allows every socket the sandbox can see.
+	UnixSocketsAll UnixSockets = "all"
+)
+
+// UnixSocketsValues lists the values from most to least restrictive.
+var UnixSocketsValues = []UnixSockets{UnixSocketsGranted, UnixSocketsAll}
+
+// UnmarshalText accepts a unix_sockets value.
+func (u *UnixSockets) UnmarshalText(text []byte) error {
+	v, err := parseEnum(string(text), "unix_sockets value", UnixSocketsValues)
+	if err != nil {
+		return err
+	}
+	*u = v
+	return nil
+}
+
+// String returns the value's name.
+func (u UnixSockets) String() string { return string(u) }
+
 // MountMode is how an extra mount appears inside the sandbox.
 type MountMode string
 

@@ -117,13 +117,27 @@ func Bwrap(p *profile.Policy, h *Host) (*Plan, error) {
 		return nil, err
 	}
 	b.add("--seccomp", b.file(prog, false))
+	guard, guardNotes := UnixGuardFor(p, h, profile.Bubblewrap, fwd, net)
+	notes = append(notes, guardNotes...)
+	var guardArgv []string
+	if guard != nil {
+		filter, err := UnixGuardProgram(guard.SharedNetns)
+		if err != nil {
+			return nil, err
+		}
+		guardArgv = []string{guard.Helper, "--channel", itoa(UnixGuardFD), "--filter", b.file(filter, false)}
+		if guard.DiagInside {
+			guardArgv = append(guardArgv, "--diag")
+		}
+		guardArgv = append(guardArgv, "--")
+	}
 	b.add("--chdir", h.Real(p.ProjectDir), "--")
 	b.add(net.Wrap...)
 	b.add(cmd...)
 
 	proxy, _ := DBusProxyFor(p, h)
 	env, secret := Environment(p, h, profile.Bubblewrap, sockets)
-	argv := append(append(append([]string{}, net.Prefix...), bwrap), b.args...)
+	argv := append(append(append(append([]string{}, net.Prefix...), guardArgv...), bwrap), b.args...)
 	return &Plan{
 		Argv:      argv,
 		Env:       EnvList(env),
@@ -133,6 +147,7 @@ func Bwrap(p *profile.Policy, h *Host) (*Plan, error) {
 		HostDirs:  HostDirs(p, h),
 		Seed:      Seeds(p, h),
 		DBusProxy: proxy,
+		UnixGuard: guard,
 		Notes:     notes,
 
 		Placeholders: us.Placeholders,

@@ -29,6 +29,9 @@ type K8sOptions struct {
 	// Secret is the Secret whose keys, named like the variables, hold the
 	// values of the policy's secret variables.
 	Secret string
+	// ProxyImage is the image of the allowlist's proxy sidecar; it must
+	// hold claude-sandbox on its PATH ("" for Image).
+	ProxyImage string
 }
 
 // Annotations of an exported Pod.
@@ -50,7 +53,7 @@ const (
 
 // K8sPod renders policy p as a Kubernetes Pod for the project of host h.
 //
-// The Pod holds one container running the command as the invoking
+// The Pod holds a container running the command as the invoking
 // user's uid and gid, with a read-only root file system, no privilege
 // escalation, every capability dropped and the runtime's default seccomp
 // profile. The project is a volume (a claim, or a node path) mounted at
@@ -60,15 +63,20 @@ const (
 // hidden directories are emptyDir volumes and hidden files an empty file.
 // The home, /tmp and the runtime directory are emptyDir volumes. [limits]
 // become resources; the environment is the policy's, with each secret
-// variable taken from a Secret by name (values never appear). What a Pod
-// cannot express (host files of the home, the network mode, pids and
-// rlimits) is said in annotations.
+// variable taken from a Secret by name (values never appear). With an
+// allowlist a sidecar runs the launcher's filtering proxy, which the
+// proxy variables name. What a Pod cannot express or enforce (host files
+// of the home, the limits of the network mode, pids and rlimits) is said
+// in annotations.
 func K8sPod(p *profile.Policy, h *Host, o K8sOptions) (*kube.Pod, error) {
 	if o.Image == "" {
 		return nil, fmt.Errorf("export: no image: name one that holds %s", strings.Join(p.Command, " "))
 	}
 	if o.HostPath == "" && o.ProjectClaim == "" {
 		return nil, fmt.Errorf("export: the project needs a claim or a node path")
+	}
+	if err := k8sCheckOptions(p, o); err != nil {
+		return nil, err
 	}
 	us, err := UserShares(p, h)
 	if err != nil {
@@ -208,7 +216,7 @@ func K8sPod(p *profile.Policy, h *Host, o K8sOptions) (*kube.Pod, error) {
 	case profile.NetworkOff:
 		notes[k8sAnnotationPrefix+"network"] = "off: the NetworkPolicy beside this Pod denies all ingress and egress (enforced where the cluster's network plugin enforces NetworkPolicy)"
 	case profile.NetworkAllowlist:
-		notes[k8sAnnotationPrefix+"network"] = "allowlist (" + strings.Join(p.Network.Allow, ", ") + "): the launcher's filtering proxy would run as a sidecar container on 127.0.0.1:3128; a NetworkPolicy applies to the whole Pod, so only the sidecar's egress must be let out by other means (an egress gateway, or per-container rules); not generated: the NetworkPolicy beside this Pod denies all egress meanwhile"
+		notes[k8sAnnotationPrefix+"network"] = "allowlist (" + strings.Join(p.Network.Allow, ", ") + "): " + k8sAllowlistNote
 	case profile.NetworkHost:
 		notes[k8sAnnotationPrefix+"network"] = "host: the Pod network (hostNetwork stays off)"
 	default:
@@ -264,6 +272,9 @@ func K8sPod(p *profile.Policy, h *Host, o K8sOptions) (*kube.Pod, error) {
 	if len(res) == 0 {
 		pod.Spec.Containers[0].Resources = kube.ResourceRequirements{}
 	}
+	if p.Network.Mode == profile.NetworkAllowlist {
+		pod.Spec.InitContainers = []kube.Container{k8sProxySidecar(p, o)}
+	}
 	if runtimeClass != "" {
 		pod.Spec.RuntimeClassName = &runtimeClass
 	}
@@ -271,18 +282,106 @@ func K8sPod(p *profile.Policy, h *Host, o K8sOptions) (*kube.Pod, error) {
 	return pod, nil
 }
 
+// k8sCheckOptions refuses object names the API server would: the Pod's,
+// the claim's, the Secret's and the runtime class's must be DNS
+// subdomains, a node path absolute.
+func k8sCheckOptions(p *profile.Policy, o K8sOptions) error {
+	rc := o.RuntimeClass
+	if rc == "" {
+		rc = p.OCI.RuntimeClass
+	}
+	for _, n := range []struct{ flag, value string }{{"--name", o.Name}, {"--claim", o.ProjectClaim}, {"--secret", o.Secret}, {"--runtime-class (oci.runtime_class)", rc}} {
+		if n.value == "" && n.flag != "--name" {
+			continue
+		}
+		if errs := kube.IsDNS1123Subdomain(n.value); len(errs) > 0 {
+			return fmt.Errorf("export: %s %q is not a Kubernetes object name: %s", n.flag, n.value, strings.Join(errs, "; "))
+		}
+	}
+	if o.HostPath != "" && !path.IsAbs(o.HostPath) {
+		return fmt.Errorf("export: --host-path %q is not an absolute path", o.HostPath)
+	}
+	return nil
+}
+
+// K8sProxyUID is the uid and gid of the allowlist's proxy sidecar: an id
+// of its own (nobody), which per-uid rules in the Pod's network namespace
+// can single out as the one allowed out.
+const K8sProxyUID = 65534
+
+// k8sAllowlistNote says what an exported allowlist enforces, and what a
+// cluster must add to make the proxy the only way out.
+const k8sAllowlistNote = "the launcher's filtering proxy runs as the sidecar egress-proxy " +
+	"(claude-sandbox egress-proxy, uid 65534) on 127.0.0.1:3128, and the agent's proxy variables name it. " +
+	"Enforced: clients that use the proxy variables reach only the allowed names (each name resolved once and " +
+	"the checked address dialled); the agent container holds no capability (no NET_RAW); the NetworkPolicy " +
+	"beside this Pod admits no ingress and lets the Pod out only to DNS (port 53) and public addresses " +
+	"(private, link-local, cloud metadata and shared ranges refused). Not enforced: a NetworkPolicy applies " +
+	"to the whole Pod, so a client in the agent container that ignores the proxy variables reaches any public " +
+	"address, and DNS queries leave the Pod. To make the proxy the only way out the cluster needs per-container " +
+	"egress rules: an owner-match rule in the Pod's network namespace letting only uid 65534 out (installed by " +
+	"an init container with NET_ADMIN, as service meshes do), a network plugin with per-container or name-based " +
+	"egress rules (for example Cilium's toFQDNs with the same names), or the proxy moved into a Pod of its own " +
+	"that is this Pod's only allowed egress"
+
+// k8sProxySidecar is the allowlist's proxy as a native sidecar (an init
+// container that keeps running, started before the agent and stopped
+// after it): the launcher's own proxy with the policy's rules, on the
+// loopback address the agent's proxy variables name, with a startup
+// probe so that the agent starts once it accepts connections.
+func k8sProxySidecar(p *profile.Policy, o K8sOptions) kube.Container {
+	image := o.ProxyImage
+	if image == "" {
+		image = o.Image
+	}
+	listen := "127.0.0.1:" + itoa(proxyPort)
+	args := []string{"claude-sandbox", "egress-proxy", "--listen", listen}
+	for _, a := range p.Network.Allow {
+		args = append(args, "--allow", a)
+	}
+	for _, d := range p.Network.Deny {
+		args = append(args, "--deny", d)
+	}
+	for _, port := range p.Network.LocalhostPorts {
+		args = append(args, "--localhost-port", itoa(port))
+	}
+	always := kube.ContainerRestartPolicyAlways
+	id := int64(K8sProxyUID)
+	no, yes := false, true
+	return kube.Container{
+		Name:          "egress-proxy",
+		Image:         image,
+		Command:       args,
+		RestartPolicy: &always,
+		// The agent starts once the proxy accepts connections.
+		StartupProbe: &kube.Probe{
+			Exec:             &kube.ExecAction{Command: []string{"claude-sandbox", "egress-proxy", "--probe", listen}},
+			PeriodSeconds:    1,
+			FailureThreshold: 30,
+		},
+		SecurityContext: &kube.SecurityContext{
+			RunAsUser:                &id,
+			RunAsGroup:               &id,
+			RunAsNonRoot:             &yes,
+			AllowPrivilegeEscalation: &no,
+			Privileged:               &no,
+			ReadOnlyRootFilesystem:   &yes,
+			Capabilities:             &kube.Capabilities{Drop: []string{"ALL"}},
+		},
+	}
+}
+
 // K8sRunLabel names the exported Pod, for its NetworkPolicy to select.
 const K8sRunLabel = k8sAnnotationPrefix + "pod"
 
-// K8sNetworkPolicy is the NetworkPolicy of an exported Pod: with the
-// network off or an allowlist (whose proxy is not exported), it selects
-// the Pod and allows no ingress and no egress; other modes need none
-// (nil).
+// K8sNetworkPolicy is the NetworkPolicy of an exported Pod; it selects
+// the Pod and allows no ingress. With the network off it allows no
+// egress either. With an allowlist it lets the Pod (the whole Pod: a
+// NetworkPolicy cannot single out the proxy sidecar) out only to DNS and
+// to public addresses, the ranges the proxy refuses for wildcard names
+// excepted. Other modes need none (nil).
 func K8sNetworkPolicy(p *profile.Policy, pod *kube.Pod) *kube.NetworkPolicy {
-	if p.Network.Mode != profile.NetworkOff && p.Network.Mode != profile.NetworkAllowlist {
-		return nil
-	}
-	return &kube.NetworkPolicy{
+	np := &kube.NetworkPolicy{
 		TypeMeta:   kube.TypeMeta{APIVersion: "networking.k8s.io/v1", Kind: "NetworkPolicy"},
 		ObjectMeta: kube.ObjectMeta{Name: pod.Name + "-deny-all", Labels: map[string]string{"app.kubernetes.io/managed-by": "claude-sandbox"}},
 		Spec: kube.NetworkPolicySpec{
@@ -290,6 +389,23 @@ func K8sNetworkPolicy(p *profile.Policy, pod *kube.Pod) *kube.NetworkPolicy {
 			PolicyTypes: []string{kube.PolicyTypeIngress, kube.PolicyTypeEgress},
 		},
 	}
+	switch p.Network.Mode {
+	case profile.NetworkOff:
+		return np
+	case profile.NetworkAllowlist:
+		np.Name = pod.Name + "-egress"
+		udp, tcp := kube.ProtocolUDP, kube.ProtocolTCP
+		dns := int32(53)
+		np.Spec.Egress = []kube.NetworkPolicyEgressRule{
+			{Ports: []kube.NetworkPolicyPort{{Protocol: &udp, Port: &dns}, {Protocol: &tcp, Port: &dns}}},
+			{To: []kube.NetworkPolicyPeer{
+				{IPBlock: &kube.IPBlock{CIDR: "0.0.0.0/0", Except: []string{"0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12", "192.168.0.0/16", "224.0.0.0/4"}}},
+				{IPBlock: &kube.IPBlock{CIDR: "::/0", Except: []string{"::1/128", "fc00::/7", "fe80::/10", "ff00::/8"}}},
+			}},
+		}
+		return np
+	}
+	return nil
 }
 
 // k8sCommand is the command of an exported Pod: the policy's command (or

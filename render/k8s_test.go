@@ -1,6 +1,7 @@
 package render
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -11,6 +12,26 @@ import (
 
 func k8sOptions() K8sOptions {
 	return K8sOptions{Name: "claude-sandbox", Image: "node:22-bookworm-slim", ProjectClaim: "claude-sandbox-project", Secret: "claude-sandbox-env"}
+}
+
+// k8sExport renders policy p's Pod for the test host and its manifest,
+// and returns the Pod as the cluster reads it: decoded strictly into the
+// API's own types.
+func k8sExport(t *testing.T, p *profile.Policy, o K8sOptions) (*corev1.Pod, []byte) {
+	t.Helper()
+	written, err := K8sPod(p, debianHost(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := K8sManifest(written, K8sNetworkPolicy(p, written))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pod, _, err := kubetest.ParseManifest(m)
+	if err != nil {
+		t.Fatalf("strict decoding of the manifest: %v", err)
+	}
+	return pod, m
 }
 
 func TestK8sGolden(t *testing.T) {
@@ -34,14 +55,7 @@ func TestK8sGolden(t *testing.T) {
 			c.policy(p)
 			o := k8sOptions()
 			c.opts(&o)
-			pod, err := K8sPod(p, debianHost(), o)
-			if err != nil {
-				t.Fatal(err)
-			}
-			m, err := K8sManifest(pod, K8sNetworkPolicy(p, pod))
-			if err != nil {
-				t.Fatal(err)
-			}
+			pod, m := k8sExport(t, p, o)
 			golden(t, "k8s/"+c.name, string(m))
 			// The manifest decodes strictly back into the same Pod and
 			// a deny-all policy selecting it.
@@ -49,8 +63,11 @@ func TestK8sGolden(t *testing.T) {
 			if err != nil {
 				t.Fatalf("strict decoding of the manifest: %v", err)
 			}
-			if np == nil || np.Spec.PodSelector.MatchLabels[K8sRunLabel] != back.Labels[K8sRunLabel] || len(np.Spec.Ingress)+len(np.Spec.Egress) != 0 || len(np.Spec.PolicyTypes) != 2 {
+			if np == nil || np.Spec.PodSelector.MatchLabels[K8sRunLabel] != back.Labels[K8sRunLabel] || len(np.Spec.Ingress) != 0 || len(np.Spec.PolicyTypes) != 2 {
 				t.Errorf("network policy %+v", np)
+			}
+			if p.Network.Mode == profile.NetworkOff && len(np.Spec.Egress) != 0 {
+				t.Errorf("network off: the policy lets the Pod out: %+v", np.Spec.Egress)
 			}
 			if back.Spec.Containers[0].Image != o.Image || len(back.Spec.Volumes) != len(pod.Spec.Volumes) {
 				t.Errorf("decoded Pod differs: %+v", back.Spec)
@@ -67,19 +84,7 @@ func TestK8sGolden(t *testing.T) {
 func TestK8sSecurityContext(t *testing.T) {
 	p := defaultPolicy(t, "/home/alice/proj")
 	p.Network.Mode = profile.NetworkOff
-	written, err := K8sPod(p, debianHost(), k8sOptions())
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Checked as the cluster reads it: decoded into the API's own types.
-	m, err := K8sManifest(written, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pod, _, err := kubetest.ParseManifest(m)
-	if err != nil {
-		t.Fatal(err)
-	}
+	pod, _ := k8sExport(t, p, k8sOptions())
 	ps, c := pod.Spec.SecurityContext, pod.Spec.Containers[0]
 	cs := c.SecurityContext
 	if *ps.RunAsUser != 1000 || *ps.RunAsGroup != 1000 || !*ps.RunAsNonRoot || ps.SeccompProfile.Type != corev1.SeccompProfileTypeRuntimeDefault {
@@ -132,5 +137,85 @@ func TestK8sStrictDecodingRefusesUnknownFields(t *testing.T) {
 	}
 	if _, _, err := kubetest.ParseManifest([]byte("apiVersion: v1\nkind: Pod\n---\napiVersion: v1\nkind: Secret\n")); err == nil {
 		t.Error("a Secret was accepted as the second document")
+	}
+}
+
+// TestK8sAllowlistSidecar checks the allowlist's export: the launcher's
+// proxy as a native sidecar with the policy's rules, the agent's proxy
+// variables naming it, and a NetworkPolicy that admits nothing in and
+// lets the Pod out only to DNS and public addresses.
+func TestK8sAllowlistSidecar(t *testing.T) {
+	p := defaultPolicy(t, "/home/alice/proj")
+	p.Network.Mode = profile.NetworkAllowlist
+	p.Network.Allow = []string{"api.anthropic.com", "*.npmjs.org"}
+	p.Network.Deny = []string{"evil.npmjs.org"}
+	p.Network.LocalhostPorts = []int{5432}
+	o := k8sOptions()
+	o.ProxyImage = "registry.example/claude-sandbox:1"
+	_, m := k8sExport(t, p, o)
+	golden(t, "k8s/allowlist-sidecar", string(m))
+	back, np, err := kubetest.ParseManifest(m)
+	if err != nil {
+		t.Fatalf("strict decoding of the manifest: %v", err)
+	}
+	if len(back.Spec.InitContainers) != 1 {
+		t.Fatalf("want one sidecar, got %d init containers", len(back.Spec.InitContainers))
+	}
+	side := back.Spec.InitContainers[0]
+	want := []string{"claude-sandbox", "egress-proxy", "--listen", "127.0.0.1:3128", "--allow", "api.anthropic.com", "--allow", "*.npmjs.org",
+		"--deny", "evil.npmjs.org", "--localhost-port", "5432"}
+	if strings.Join(side.Command, " ") != strings.Join(want, " ") {
+		t.Errorf("sidecar command %q, want %q", side.Command, want)
+	}
+	if pr := side.StartupProbe; pr == nil || pr.Exec == nil || strings.Join(pr.Exec.Command, " ") != "claude-sandbox egress-proxy --probe 127.0.0.1:3128" {
+		t.Errorf("the agent may start before the proxy listens: startup probe %+v", side.StartupProbe)
+	}
+	if side.RestartPolicy == nil || *side.RestartPolicy != corev1.ContainerRestartPolicyAlways {
+		t.Error("the proxy is not a native sidecar (restartPolicy Always)")
+	}
+	if side.Image != o.ProxyImage {
+		t.Errorf("sidecar image %q, want %q", side.Image, o.ProxyImage)
+	}
+	sc := side.SecurityContext
+	if sc == nil || *sc.RunAsUser != K8sProxyUID || *sc.RunAsUser == *back.Spec.SecurityContext.RunAsUser || !*sc.ReadOnlyRootFilesystem ||
+		*sc.AllowPrivilegeEscalation || len(sc.Capabilities.Drop) != 1 || sc.Capabilities.Drop[0] != "ALL" {
+		t.Errorf("sidecar security context %+v", sc)
+	}
+	proxies := 0
+	for _, e := range back.Spec.Containers[0].Env {
+		switch e.Name {
+		case "HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy":
+			proxies++
+			if e.Value != "http://127.0.0.1:3128" {
+				t.Errorf("%s=%s does not name the sidecar", e.Name, e.Value)
+			}
+		}
+	}
+	if proxies != 4 {
+		t.Errorf("%d proxy variables in the agent container, want 4", proxies)
+	}
+	if len(np.Spec.Ingress) != 0 || len(np.Spec.Egress) != 2 {
+		t.Fatalf("network policy: want no ingress and two egress rules: %+v", np.Spec)
+	}
+	for _, port := range np.Spec.Egress[0].Ports {
+		if port.Port.IntValue() != 53 {
+			t.Errorf("the DNS rule opens port %v", port.Port)
+		}
+	}
+	var except []string
+	for _, peer := range np.Spec.Egress[1].To {
+		if peer.IPBlock == nil || len(np.Spec.Egress[1].Ports) != 0 {
+			t.Errorf("the public rule: %+v", np.Spec.Egress[1])
+			continue
+		}
+		except = append(except, peer.IPBlock.Except...)
+	}
+	for _, private := range []string{"10.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "fc00::/7"} {
+		if !slices.Contains(except, private) {
+			t.Errorf("the NetworkPolicy lets the Pod reach %s", private)
+		}
+	}
+	if note := back.Annotations["claude-sandbox.dev/network"]; !strings.Contains(note, "Not enforced") || !strings.Contains(note, "uid 65534") {
+		t.Errorf("the network annotation does not say what is not enforced: %s", note)
 	}
 }

@@ -185,6 +185,13 @@ func Nspawn(p *profile.Policy, h *Host) (*Plan, error) {
 
 	plan.DBusProxy, _ = DBusProxyFor(p, h)
 
+	guard, guardNotes := UnixGuardFor(p, h, profile.Container, fwd, net)
+	notes = append(notes, guardNotes...)
+	if guard != nil {
+		// nspawn's own filter refuses these; the entrypoint needs them
+		// to take the command's socket (see package unixguard).
+		args = append(args, "--system-call-filter=pidfd_open pidfd_getfd")
+	}
 	// The entrypoint gives the user the directories nspawn creates as
 	// root for mount points below the home and the runtime directory.
 	args = append(args, "--", entry,
@@ -192,6 +199,9 @@ func Nspawn(p *profile.Policy, h *Host) (*Plan, error) {
 		"--chdir="+h.Real(p.ProjectDir), "--runtime-dir="+Runtime(h))
 	for _, d := range UserDirs(h, append(us.Shares, fwd...)) {
 		args = append(args, "--user-dir="+d)
+	}
+	if guard != nil {
+		args = append(args, guard.Args()...)
 	}
 	args = append(args, "--")
 	args = append(args, net.Wrap...)

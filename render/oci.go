@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"path"
 	"runtime"
-	"slices"
 	"sort"
 	"strings"
 
@@ -67,6 +66,9 @@ func OCIRuntime(p *profile.Policy, h *Host) (string, error) {
 	if t := h.Tools[want]; t != "" {
 		return t, nil
 	}
+	if want == "runsc" {
+		return "", fmt.Errorf("oci.runtime \"runsc\" (gVisor) not found on PATH: install gVisor (https://gvisor.dev/docs/user_guide/install/; Debian 12 has no package) or set oci.runtime = \"auto\"")
+	}
 	return "", fmt.Errorf("oci.runtime %q not found on PATH: install it or set oci.runtime = \"auto\"", want)
 }
 
@@ -88,6 +90,9 @@ type OCIBundle struct {
 	Net NetworkPlan
 	// Shares are every share of the user's data, forwards included.
 	Shares *UserSet
+	// Forwarded are the shares of forwarded host resources (sockets and
+	// devices).
+	Forwarded []Share
 	// Notes are remarks for explain.
 	Notes []string
 }
@@ -132,6 +137,7 @@ func OCISpec(p *profile.Policy, h *Host, bundle string, backend profile.Backend)
 
 	// The process.
 	sockets, fwd, fwdNotes := ForwardedSockets(p, h)
+	b.Forwarded = fwd
 	notes = append(notes, fwdNotes...)
 	env, secret := Environment(p, h, backend, sockets)
 	b.Secret = secret
@@ -366,32 +372,16 @@ func ociMountParents(mounts []specs.Mount) []RootDir {
 	return out
 }
 
-// ociAllowlist adapts bubblewrap's allowlist plan to a bundle: the runtime
-// gives the container an empty network namespace of its own, and the
-// bridge inside serves only the proxy port (for clients that use the
-// proxy variables). The launcher's netns helper, which lets the bridge
-// also answer DNS and carry ports 80 and 443, does not run in front of an
-// OCI runtime.
-func ociAllowlist(np NetworkPlan) NetworkPlan {
-	if !np.JoinPrefix {
-		return np
-	}
-	np.Unshare, np.JoinPrefix, np.Prefix, np.ResolvConf = true, false, nil, nil
-	np.Wrap = slices.DeleteFunc(slices.Clone(np.Wrap), func(a string) bool { return a == "--dns" })
-	np.Notes = append(slices.DeleteFunc(slices.Clone(np.Notes), func(n string) bool { return strings.HasPrefix(n, "network: DNS inside") }),
-		"network: oci: only clients that use the proxy variables reach the allowed names (no DNS inside)")
-	return np
-}
-
 // ociNetwork plans the network of an oci run. The full mode needs a
 // namespace the launcher makes and connects through slirp4netns before
 // the runtime starts in it: as root, or rootless where runc runs inside
-// the launcher's own user namespace (see OCIOuterNamespace); the bundle
-// then has no network namespace of its own.
+// the launcher's own user namespace (see OCIOuterNamespace). The
+// allowlist is bubblewrap's: the launcher's netns helper runs in front of
+// the runtime and makes the namespace (loopback up, every address local,
+// low ports open), so that the bridge inside answers DNS and carries
+// ports 80 and 443 to the proxy. Either way the runtime starts inside the
+// namespace and the bundle has no network namespace of its own.
 func ociNetwork(p *profile.Policy, h *Host, rt string) NetworkPlan {
-	if p.Network.Mode == profile.NetworkAllowlist {
-		return ociAllowlist(NetworkFor(p, h, profile.Bubblewrap))
-	}
 	if p.Network.Mode != profile.NetworkFull {
 		return NetworkFor(p, h, profile.Bubblewrap)
 	}
@@ -528,7 +518,19 @@ func OCI(p *profile.Policy, h *Host) (*Plan, error) {
 		return nil, fmt.Errorf("oci: the launcher's own path is unknown")
 	}
 	b.Spec.Mounts = append(b.Spec.Mounts, specs.Mount{Destination: OCIInitInside, Type: "bind", Source: h.Self, Options: []string{"rbind", "nosuid", "nodev", "ro"}})
-	b.Spec.Process.Args = append([]string{OCIInitInside, "--"}, b.Spec.Process.Args...)
+	initArgs := []string{OCIInitInside}
+	if path.Base(rt) == "runsc" {
+		if p.UnixSockets != profile.UnixSocketsAll {
+			b.Notes = append(b.Notes, "unix_sockets: granted: gVisor's gofer does not connect to host sockets on its shares (runsc's --host-uds is off)")
+		}
+	} else {
+		guard, guardNotes := UnixGuardFor(p, h, profile.OCI, b.Forwarded, b.Net)
+		b.Notes = append(b.Notes, guardNotes...)
+		if guard != nil {
+			initArgs = append(initArgs, guard.Args()...)
+		}
+	}
+	b.Spec.Process.Args = append(append(initArgs, "--"), b.Spec.Process.Args...)
 	config, err := json.MarshalIndent(b.Spec, "", "  ")
 	if err != nil {
 		return nil, fmt.Errorf("oci: %w", err)
@@ -558,7 +560,7 @@ func OCI(p *profile.Policy, h *Host) (*Plan, error) {
 	plan.DBusProxy, _ = DBusProxyFor(p, h)
 	// The runtime's own state lives in the run directory, so nothing of
 	// the run outlives it.
-	plan.Argv = []string{rt, "--root", path.Join(h.RunDir, "state")}
+	plan.Argv = append(append([]string{}, b.Net.Prefix...), rt, "--root", path.Join(h.RunDir, "state"))
 	if OCIOuterNamespace(h, rt) {
 		// Root of the launcher's namespace is still no root on the host:
 		// runc must not insist on a cgroup of its own there.

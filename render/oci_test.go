@@ -137,7 +137,7 @@ func TestOCIRuntimeChoice(t *testing.T) {
 		}
 	}
 	p.OCI.Runtime = "runsc"
-	if _, err := OCIRuntime(p, h); err == nil || !strings.Contains(err.Error(), "runsc") {
+	if _, err := OCIRuntime(p, h); err == nil || !strings.Contains(err.Error(), "runsc") || !strings.Contains(err.Error(), "install gVisor") {
 		t.Errorf("missing runsc: %v", err)
 	}
 	delete(h.Tools, "crun")
@@ -206,11 +206,17 @@ func TestOCINetworkNeverTheHosts(t *testing.T) {
 			p.Network.Mode = mode
 			pl := mustOCI(t, p, h)
 			own := slices.ContainsFunc(ociConfig(t, pl).Linux.Namespaces, func(n specs.LinuxNamespace) bool { return n.Type == specs.NetworkNamespace })
+			// The launcher's namespace: slirp4netns attached to one it
+			// makes, or its netns helper in front of the runtime.
+			helper := len(pl.Network) > 0 || pl.Argv[0] == NetnsHelper(h)
 			switch {
-			case mode == profile.NetworkHost && (own || len(pl.Network) > 0):
+			case mode == profile.NetworkHost && (own || helper):
 				t.Errorf("root %v, host: a private network", root)
-			case mode != profile.NetworkHost && own == (len(pl.Network) > 0):
-				t.Errorf("root %v, %s: own namespace %v, launcher's helper %q", root, mode, own, pl.Network)
+			case mode != profile.NetworkHost && own == helper:
+				t.Errorf("root %v, %s: own namespace %v, launcher's helper %v (%q)", root, mode, own, helper, pl.Argv[:2])
+			}
+			if mode == profile.NetworkAllowlist && (pl.Argv[0] != NetnsHelper(h) || !slices.Contains(ociConfig(t, pl).Process.Args, "--dns")) {
+				t.Errorf("root %v, allowlist: no netns helper in front of the runtime or no DNS from the bridge: %q", root, pl.Argv)
 			}
 		}
 	}

@@ -27,6 +27,9 @@ type Plan struct {
 	// DBusProxy, when set, is the filtering D-Bus proxy the backend starts
 	// before the sandbox and stops after it.
 	DBusProxy *DBusProxy
+	// UnixGuard, when set, is the Unix socket guard the backend serves
+	// for the life of the sandbox (see UnixGuard).
+	UnixGuard *UnixGuard
 	// Network, when set, is the user-mode network helper the backend
 	// attaches to a new network namespace and starts Argv in (see
 	// NetworkPlan.Attach).

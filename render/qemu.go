@@ -39,8 +39,12 @@ type GuestConfig struct {
 	// X server the guest starts on /dev/dri/card0 when the host's root
 	// has Xorg, shows in QEMU's window.
 	Display bool `json:"display,omitempty"`
+	// Xorg configures that X server's input (nil: none).
+	Xorg *GuestXorg `json:"xorg,omitempty"`
 	// Limits are the command's resource limits.
 	Limits GuestLimits `json:"limits"`
+	// Nix is the guest's own Nix store and daemon (nil: none).
+	Nix *GuestNix `json:"nix,omitempty"`
 	// Proxy is the allowlist mode's proxy address ("tcp:" and host:port):
 	// the guest's init then answers DNS, carries the names' ports 80 and
 	// 443 to it and reports refused connections, instead of routing out.
@@ -133,6 +137,8 @@ func QEMU(p *profile.Policy, h *Host) (*Plan, error) {
 		return nil, net.Err
 	}
 	notes = append(notes, net.Notes...)
+	_, guardNotes := UnixGuardFor(p, h, profile.VM, nil, net)
+	notes = append(notes, guardNotes...)
 	if p.Forward.Display || p.Forward.Audio || p.Forward.DBus || p.Forward.SSHAgent || p.Forward.GPU {
 		notes = append(notes, "vm: display, audio, D-Bus, the SSH agent and the GPU stay isolated in the VM (use vm.display for a window)")
 	}
@@ -203,7 +209,8 @@ func QEMU(p *profile.Policy, h *Host) (*Plan, error) {
 		if displayEnv, err = QEMUDisplayEnv(h); err != nil {
 			return nil, err
 		}
-		args = append(args, "-name", "claude-sandbox", "-device", "virtio-vga", "-display", "gtk")
+		args = append(args, "-name", "claude-sandbox", "-device", "virtio-vga")
+		args = append(append(args, qemuInputArgs()...), "-display", "gtk")
 	} else {
 		args = append(args, "-display", "none")
 	}
@@ -219,6 +226,12 @@ func QEMU(p *profile.Policy, h *Host) (*Plan, error) {
 		Hostname: Hostname(p), Cwd: h.Real(p.ProjectDir), Argv: append(append([]string{}, net.Wrap...), cmd...),
 		Etc: map[string]string{}, Network: p.Network.Mode != profile.NetworkOff, Display: p.VM.Display, Rows: h.TermRows, Cols: h.TermCols,
 		Limits: GuestLimits{Cgroup: limits.Cgroup, Rlimits: limits.Rlimits, TmpfsMiB: p.Limits.DiskMiB},
+	}
+	if p.VM.Display {
+		var note string
+		if cfg.Xorg, note = guestXorg(h); note != "" {
+			notes = append(notes, note)
+		}
 	}
 	virtfs(GuestConfigTag, guestDir, false, "")
 	if !nix {
@@ -270,7 +283,15 @@ func QEMU(p *profile.Policy, h *Host) (*Plan, error) {
 	for _, f := range GeneratedEtc(p, h, profile.VM) {
 		cfg.Etc[f.Name] = string(f.Content)
 	}
+	var nixNote string
+	if cfg.Nix, nixNote = guestNix(p, h); nixNote != "" {
+		notes = append(notes, nixNote)
+	}
 	env, secret := Environment(p, h, profile.VM, nil)
+	if cfg.Nix != nil {
+		env["NIX_REMOTE"] = "daemon"
+		addNixBuildUsers(cfg.Etc, h)
+	}
 	cfg.Env = EnvList(env)
 	plan.Secret = secret
 	data, err := json.MarshalIndent(cfg, "", "  ")

@@ -40,6 +40,7 @@ func TestQEMUGolden(t *testing.T) {
 			h := debianHost()
 			h.KVM = true
 			h.Env["DISPLAY"], h.Env["XAUTHORITY"], h.Env["DBUS_SESSION_BUS_ADDRESS"] = ":1", "/run/user/1000/xauth_abc", "unix:path=/run/user/1000/bus"
+			h.Files[XorgEvdevDriver] = File{Kind: Regular, Real: XorgEvdevDriver}
 			return h
 		}), func(p *profile.Policy) {
 			p.VM.Display, p.VM.MemoryMiB, p.VM.CPUs = true, 2048, 2
@@ -174,4 +175,54 @@ func TestQEMUDisplayEnv(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestQEMUWindowInput checks the window's input: QEMU gets a virtio
+// keyboard and tablet only with vm.display, and the guest's X server a
+// configuration that opens exactly those through the evdev driver (golden
+// file), or none and a note when the host lacks the driver.
+func TestQEMUWindowInput(t *testing.T) {
+	h := qemuHost(debianHost)()
+	h.Env["DISPLAY"] = ":1"
+	p := defaultPolicy(t, "/home/alice/proj")
+	pl, err := QEMU(p, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if slices.Contains(pl.Argv, "virtio-keyboard-pci") || slices.Contains(pl.Argv, "virtio-tablet-pci") || guestConfig(t, pl).Xorg != nil {
+		t.Errorf("a vm without a window has input devices: %q", pl.Argv)
+	}
+	p.VM.Display = true
+	pl, err = QEMU(p, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if guestConfig(t, pl).Xorg != nil || !slices.ContainsFunc(pl.Notes, func(n string) bool {
+		return strings.HasPrefix(n, "vm.display: ") && strings.Contains(n, "xserver-xorg-input-evdev")
+	}) {
+		t.Errorf("without the evdev driver: want no X input configuration and a note naming the package; notes %q", pl.Notes)
+	}
+	h.Files[XorgEvdevDriver] = File{Kind: Regular, Real: XorgEvdevDriver}
+	pl, err = QEMU(p, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	args := strings.Join(pl.Argv, " ")
+	if !strings.Contains(args, "-device virtio-vga -device virtio-keyboard-pci -device virtio-tablet-pci -display gtk") {
+		t.Errorf("QEMU's window devices: %s", args)
+	}
+	x := guestConfig(t, pl).Xorg
+	if x == nil {
+		t.Fatal("no X input configuration for the guest")
+	}
+	want := []GuestInput{{"QEMU Virtio Keyboard", "/dev/input/virtio-keyboard"}, {"QEMU Virtio Tablet", "/dev/input/virtio-tablet"}}
+	if !slices.Equal(x.Inputs, want) {
+		t.Errorf("inputs = %q, want %q", x.Inputs, want)
+	}
+	for _, in := range x.Inputs {
+		if !strings.Contains(x.Config, `Option "Device" "`+in.Link+`"`) {
+			t.Errorf("xorg.conf does not open %s", in.Link)
+		}
+	}
+	golden(t, "qemu/guest-xorg.conf", x.Config)
 }

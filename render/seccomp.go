@@ -97,13 +97,19 @@ func SeccompProgram(o SeccompOptions) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	return rawBytes(raw), nil
+}
+
+// rawBytes lays out a filter as an array of struct sock_filter in native
+// byte order.
+func rawBytes(raw []bpf.RawInstruction) []byte {
 	out := make([]byte, 0, 8*len(raw))
 	for _, ins := range raw {
 		out = binary.NativeEndian.AppendUint16(out, ins.Op)
 		out = append(out, ins.Jt, ins.Jf)
 		out = binary.NativeEndian.AppendUint32(out, ins.K)
 	}
-	return out, nil
+	return out
 }
 
 // SeccompRaw returns the assembled filter, as the seccomp system call

@@ -88,6 +88,7 @@ func HostPaths(p *profile.Policy, env map[string]string, home string, uid int) [
 	add(protectPaths(p, home)...)
 	add(systemPaths...)
 	add(nixPaths...)
+	add(nixDaemonPaths...)
 	for _, e := range etcAlways {
 		add(path.Join("/etc", e))
 	}
@@ -118,7 +119,7 @@ func HostPaths(p *profile.Policy, env map[string]string, home string, uid int) [
 	add(path.Join(rt, "pipewire-0"), path.Join(rt, "pulse", "native"), path.Join(rt, "pulse"))
 	add(path.Join(rt, "bus"), sessionBusPath(env["DBUS_SESSION_BUS_ADDRESS"]), "/run/dbus/system_bus_socket")
 	add(env["SSH_AUTH_SOCK"])
-	add("/dev/dri", "/run/opengl-driver")
+	add("/dev/dri", "/run/opengl-driver", XorgEvdevDriver)
 	sorted := make([]string, 0, len(set))
 	for s := range set {
 		sorted = append(sorted, s)

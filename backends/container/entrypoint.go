@@ -19,6 +19,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/claude-sandbox/claude-sandbox/backends/unixguard"
 	"github.com/claude-sandbox/claude-sandbox/render"
 )
 
@@ -34,12 +35,20 @@ type Options struct {
 	// UserDirs are directories nspawn created as root for mount points
 	// that belong to the user (see render.UserDirs).
 	UserDirs []string
-	Argv     []string
+	// UnixGuard asks for the Unix socket guard (see package unixguard):
+	// UnixGranted are the forwarded sockets inside, and
+	// UnixSharedNetns says the container shares the host's network
+	// namespace.
+	UnixGuard       bool
+	UnixGranted     []string
+	UnixSharedNetns bool
+	Argv            []string
 }
 
 // ParseArgs parses the entrypoint's command line:
 // --uid=N --gid=N --groups=N,N --chdir=DIR --runtime-dir=DIR
-// [--user-dir=DIR]... -- COMMAND...
+// [--user-dir=DIR]... [--unix-guard [--unix-guard-shared-netns]
+// [--unix-granted=PATH]...] -- COMMAND...
 func ParseArgs(args []string) (*Options, error) {
 	fs := flag.NewFlagSet("claude-sandbox-entrypoint", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
@@ -55,6 +64,15 @@ func ParseArgs(args []string) (*Options, error) {
 			return fmt.Errorf("--user-dir %q is not absolute", d)
 		}
 		o.UserDirs = append(o.UserDirs, filepath.Clean(d))
+		return nil
+	})
+	fs.BoolVar(&o.UnixGuard, "unix-guard", false, "")
+	fs.BoolVar(&o.UnixSharedNetns, "unix-guard-shared-netns", false, "")
+	fs.Func("unix-granted", "", func(p string) error {
+		if !filepath.IsAbs(p) {
+			return fmt.Errorf("--unix-granted %q is not absolute", p)
+		}
+		o.UnixGranted = append(o.UnixGranted, p)
 		return nil
 	})
 	if err := fs.Parse(args); err != nil {
@@ -152,21 +170,68 @@ func run(o *Options) (int, error) {
 	if err := installSeccomp(); err != nil {
 		return 0, err
 	}
-	return runChild(argv0, o.Argv, env)
+	if !o.UnixGuard {
+		return runChild(argv0, o.Argv, env)
+	}
+	var guard *unixguard.Guard
+	status, err := runChildWith(newChild(argv0, o.Argv, env), func(cmd *exec.Cmd) error {
+		g, err := startGuarded(cmd, o)
+		guard = g
+		return err
+	})
+	if guard != nil {
+		guard.Stop()
+		if s := guard.Summary(); s != "" {
+			fmt.Fprintf(os.Stderr, "claude-sandbox: %s\n", s)
+		}
+	}
+	return status, err
+}
+
+// newChild is the command on the entrypoint's standard streams.
+func newChild(argv0 string, argv, env []string) *exec.Cmd {
+	cmd := exec.Command(argv0)
+	cmd.Args = argv
+	cmd.Env = env
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	return cmd
+}
+
+// startGuarded starts cmd under the Unix socket guard's filter, which
+// only the command inherits, and answers the filter's notifications.
+func startGuarded(cmd *exec.Cmd, o *Options) (*unixguard.Guard, error) {
+	prog, err := render.UnixGuardProgram(o.UnixSharedNetns)
+	if err != nil {
+		return nil, err
+	}
+	// The command may take descriptors from processes it may trace: the
+	// entrypoint, which holds the listener, is not one of them.
+	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
+		return nil, fmt.Errorf("unix socket guard: %w", err)
+	}
+	listener, err := unixguard.StartFiltered(prog, cmd.Start)
+	if err != nil {
+		return nil, err
+	}
+	return unixguard.Serve(listener, unixguard.Config{
+		Granted: o.UnixGranted, SharedNetns: o.UnixSharedNetns, OwnNetns: !o.UnixSharedNetns,
+		UID: o.UID, GID: o.GID, Groups: o.Groups,
+	}), nil
 }
 
 // runChild runs the command and waits for it, forwarding the signals a
 // container stop or a user sends (an interrupt typed on the terminal
 // already reached the command, and is not sent twice).
 func runChild(argv0 string, argv, env []string) (int, error) {
+	return runChildWith(newChild(argv0, argv, env), (*exec.Cmd).Start)
+}
+
+// runChildWith is runChild with the command started by start.
+func runChildWith(cmd *exec.Cmd, start func(*exec.Cmd) error) (int, error) {
 	sigs := make(chan os.Signal, 8)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGUSR1, syscall.SIGUSR2)
-	cmd := exec.Command(argv0)
-	cmd.Args = argv
-	cmd.Env = env
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
-	if err := cmd.Start(); err != nil {
-		return 0, fmt.Errorf("starting %s: %w", argv0, err)
+	if err := start(cmd); err != nil {
+		return 0, fmt.Errorf("starting %s: %w", cmd.Path, err)
 	}
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()

@@ -43,18 +43,29 @@ const guestDisplay = ":0"
 // startX starts the X server on the guest's GPU, when the host's root has
 // one, and returns the DISPLAY value for the command ("" without one). It
 // runs in the guest (the VM is the sandbox), listens on no network, never
-// blanks the screen, and logs to /run.
-func startX() string {
+// blanks the screen, and logs to /run. With x it reads the window's
+// keyboard and tablet as x configures.
+func startX(x *render.GuestXorg) string {
 	if st, err := os.Stat(filepath.Join(newRoot, xorg)); err != nil || !st.Mode().IsRegular() {
 		return ""
+	}
+	argv := []string{xorg, guestDisplay, "vt1", "-nolisten", "tcp", "-noreset", "-novtswitch", "-s", "0", "-dpms",
+		"-logfile", "/run/Xorg.0.log"}
+	if x != nil {
+		linkInputs(x.Inputs, 5*time.Second)
+		conf := filepath.Join(newRoot, render.GuestXorgConfig)
+		os.MkdirAll(filepath.Dir(conf), 0o755)
+		if err := os.WriteFile(conf, []byte(x.Config), 0o644); err != nil {
+			logf("writing the X server's configuration: %v", err)
+		} else {
+			argv = append(argv, "-config", render.GuestXorgConfig)
+		}
 	}
 	null, err := os.OpenFile("/dev/null", os.O_RDWR, 0)
 	if err != nil {
 		return ""
 	}
 	defer null.Close()
-	argv := []string{xorg, guestDisplay, "vt1", "-nolisten", "tcp", "-noreset", "-novtswitch", "-s", "0", "-dpms",
-		"-logfile", "/run/Xorg.0.log"}
 	_, err = os.StartProcess(xorg, argv, &os.ProcAttr{
 		Dir:   "/",
 		Env:   []string{"PATH=" + render.SystemPath},
@@ -73,4 +84,44 @@ func startX() string {
 	}
 	logf("the X server did not start (see /run/Xorg.0.log in the guest)")
 	return ""
+}
+
+// linkInputs links each input device of inputs, found by its kernel name
+// under /sys/class/input, to its /dev/input/eventN node at the input's
+// path in the new root (udev's job on other systems). It waits up to
+// timeout for devices still being probed.
+func linkInputs(inputs []render.GuestInput, timeout time.Duration) {
+	missing := map[string]render.GuestInput{}
+	for _, in := range inputs {
+		missing[in.Name] = in
+	}
+	for deadline := time.Now().Add(timeout); ; time.Sleep(20 * time.Millisecond) {
+		events, _ := filepath.Glob("/sys/class/input/event[0-9]*")
+		for _, ev := range events {
+			name, err := os.ReadFile(filepath.Join(ev, "device/name"))
+			if err != nil {
+				continue
+			}
+			in, ok := missing[strings.TrimSpace(string(name))]
+			if !ok {
+				continue
+			}
+			link := filepath.Join(newRoot, in.Link)
+			os.MkdirAll(filepath.Dir(link), 0o755)
+			os.Remove(link)
+			if err := os.Symlink(filepath.Base(ev), link); err != nil {
+				logf("input device %s: %v", in.Name, err)
+			}
+			delete(missing, in.Name)
+		}
+		if len(missing) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			for name := range missing {
+				logf("input device %q not found: the X server runs without it", name)
+			}
+			return
+		}
+	}
 }

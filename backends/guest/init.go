@@ -104,13 +104,19 @@ func boot() int {
 		logf("%v", err)
 		return 125
 	}
+	if cfg.Nix != nil {
+		if err := setupNix(cfg.Nix, tmpfsSize(&cfg)); err != nil {
+			logf("%v", err)
+			return 125
+		}
+	}
 	if err := configureNetwork(cfg.Network, cfg.Proxy); err != nil {
 		logf("network: %v", err)
 		return 125
 	}
 	unix.Sethostname([]byte(cfg.Hostname))
 	if cfg.Display {
-		if d := startX(); d != "" && !hasVar(cfg.Env, "DISPLAY") {
+		if d := startX(cfg.Xorg); d != "" && !hasVar(cfg.Env, "DISPLAY") {
 			cfg.Env = append(cfg.Env, "DISPLAY="+d)
 		}
 	}

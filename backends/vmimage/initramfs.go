@@ -165,18 +165,7 @@ func Prepare(cacheDir string, k Kernel, self string) (Images, error) {
 	if err != nil {
 		return Images{}, err
 	}
-	if display, err := ResolveModules(k.Modules, DisplayModules); err == nil {
-		have := map[string]bool{}
-		for _, m := range mods {
-			have[m.Name] = true
-		}
-		for _, m := range display {
-			if !have[m.Name] {
-				m.Group = DisplayGroup
-				mods = append(mods, m)
-			}
-		}
-	}
+	mods = withDisplayModules(k.Modules, mods, DisplayModules)
 	var buf bytes.Buffer
 	if err := WriteInitramfs(&buf, init, mods, runtime...); err != nil {
 		return Images{}, err
@@ -237,4 +226,28 @@ func identity(paths ...string) (string, error) {
 		fmt.Fprintf(h, "%s\x00%d\x00%d\x00", p, st.Size(), st.ModTime().UnixNano())
 	}
 	return hex.EncodeToString(h.Sum(nil))[:16], nil
+}
+
+// withDisplayModules appends to mods, in DisplayGroup, each module of
+// display found in modulesDir with the dependencies mods lacks. A module
+// the kernel does not have is left out alone: the others still load.
+func withDisplayModules(modulesDir string, mods []Module, display []string) []Module {
+	have := map[string]bool{}
+	for _, m := range mods {
+		have[m.Name] = true
+	}
+	for _, want := range display {
+		found, err := ResolveModules(modulesDir, []string{want})
+		if err != nil {
+			continue
+		}
+		for _, m := range found {
+			if !have[m.Name] {
+				have[m.Name] = true
+				m.Group = DisplayGroup
+				mods = append(mods, m)
+			}
+		}
+	}
+	return mods
 }

@@ -174,9 +174,10 @@ type Module struct {
 // guest with a window (vm.display).
 const DisplayGroup = "display"
 
-// DisplayModules drive the virtio VGA of a guest with a window. A kernel
-// without them boots without them.
-var DisplayModules = []string{"virtio_gpu"}
+// DisplayModules drive the virtio VGA of a guest with a window and its
+// virtio keyboard and tablet, with their /dev/input/eventN nodes for the
+// X server. A kernel without one of them boots without it.
+var DisplayModules = []string{"virtio_gpu", "virtio_input", "evdev"}
 
 // GuestModules are the modules the guest needs: virtio over PCI, 9p,
 // the network card, and overlayfs for a writable /etc.

@@ -75,6 +75,35 @@ func TestResolveModulesSynthetic(t *testing.T) {
 	}
 }
 
+// TestDisplayModules checks that the display group holds each display
+// module with the dependencies the guest's modules lack, once, and that a
+// kernel lacking one of them still gets the others.
+func TestDisplayModules(t *testing.T) {
+	dir := t.TempDir()
+	dep := "kernel/gpu.ko: kernel/virtio.ko kernel/drm.ko\nkernel/drm.ko:\nkernel/virtio.ko:\nkernel/input.ko: kernel/virtio.ko\n"
+	os.WriteFile(filepath.Join(dir, "modules.dep"), []byte(dep), 0o644)
+	base := []Module{{Name: "virtio", Path: filepath.Join(dir, "kernel/virtio.ko")}}
+	mods := withDisplayModules(dir, base, []string{"gpu", "evdev", "input"})
+	var got []string
+	for _, m := range mods {
+		got = append(got, m.Group+"/"+m.Name)
+	}
+	if strings.Join(got, ",") != "/virtio,display/drm,display/gpu,display/input" {
+		t.Fatalf("modules %v, want virtio, then drm, gpu and input in the display group", got)
+	}
+	k := installedKernel(t)
+	mods = withDisplayModules(k.Modules, nil, DisplayModules)
+	names := map[string]bool{}
+	for _, m := range mods {
+		names[m.Name] = true
+	}
+	for _, want := range []string{"virtio_input", "evdev"} {
+		if !names[want] && !readBuiltin(filepath.Join(k.Modules, "modules.builtin"))[want] {
+			t.Errorf("%s (the window's keyboard and tablet) missing from %v", want, mods)
+		}
+	}
+}
+
 func TestExtractVmlinuxPVH(t *testing.T) {
 	k := installedKernel(t)
 	bz, err := os.ReadFile(k.Image)

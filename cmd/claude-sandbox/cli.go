@@ -27,17 +27,18 @@ const (
 
 // cli is the command-line grammar.
 type cli struct {
-	Run        runCmd        `cmd:"" default:"withargs" help:"Run the agent in a sandbox (the default command)."`
-	Explain    explainCmd    `cmd:"" help:"Show the resolved policy, where each value came from, and the command the backend would run."`
-	Check      checkCmd      `cmd:"" help:"Validate profile files without running anything."`
-	Trust      trustCmd      `cmd:"" help:"Trust the project's .claude-sandbox.toml as it is now."`
-	Init       initCmd       `cmd:"" help:"Write a commented .claude-sandbox.toml into the project."`
-	Doctor     doctorCmd     `cmd:"" help:"Report which backends this host can run."`
-	Export     exportCmd     `cmd:"" help:"Write the policy as an OCI runtime bundle or a Kubernetes Pod manifest."`
-	Audit      auditCmd      `cmd:"" help:"Report files that host tools run by themselves, changed by sandboxed runs and not yet accepted."`
-	Version    versionCmd    `cmd:"" help:"Print the version."`
-	Completion completionCmd `cmd:"" help:"Print a shell completion script (bash, zsh or fish)."`
-	Man        manCmd        `cmd:"" help:"Print the manual page (roff)."`
+	Run         runCmd         `cmd:"" default:"withargs" help:"Run the agent in a sandbox (the default command)."`
+	Explain     explainCmd     `cmd:"" help:"Show the resolved policy, where each value came from, and the command the backend would run."`
+	Check       checkCmd       `cmd:"" help:"Validate profile files without running anything."`
+	Trust       trustCmd       `cmd:"" help:"Trust the project's .claude-sandbox.toml as it is now."`
+	Init        initCmd        `cmd:"" help:"Write a commented .claude-sandbox.toml into the project."`
+	Doctor      doctorCmd      `cmd:"" help:"Report which backends this host can run."`
+	Export      exportCmd      `cmd:"" help:"Write the policy as an OCI runtime bundle or a Kubernetes Pod manifest."`
+	Audit       auditCmd       `cmd:"" help:"Report files that host tools run by themselves, changed by sandboxed runs and not yet accepted."`
+	EgressProxy egressProxyCmd `cmd:"" name:"egress-proxy" help:"Serve the allowlist's filtering proxy on a TCP address (an exported Pod's sidecar)."`
+	Version     versionCmd     `cmd:"" help:"Print the version."`
+	Completion  completionCmd  `cmd:"" help:"Print a shell completion script (bash, zsh or fish)."`
+	Man         manCmd         `cmd:"" help:"Print the manual page (roff)."`
 }
 
 // runOnly is the grammar of a plain run: the default command alone.

@@ -21,6 +21,7 @@ type exportCmd struct {
 	HostPath     string `name:"host-path" help:"k8s: mount the project from this node directory instead of a claim (single-node clusters)." placeholder:"DIR"`
 	Secret       string `default:"claude-sandbox-env" help:"k8s: the Secret whose keys hold the secret variables." placeholder:"NAME"`
 	Name         string `default:"claude-sandbox" help:"k8s: the Pod's name." placeholder:"NAME"`
+	ProxyImage   string `name:"proxy-image" help:"k8s, network allowlist: the image of the egress proxy sidecar, holding claude-sandbox on its PATH (default: --image)." placeholder:"IMAGE"`
 	Project      string `arg:"" optional:"" default:"." help:"Project directory (default: the current directory)."`
 }
 
@@ -52,7 +53,7 @@ func (c *exportCmd) Run(s stdio) error {
 		return nil
 	default:
 		m, err := backends.ExportK8s(p, render.K8sOptions{Name: c.Name, Image: c.Image, RuntimeClass: c.RuntimeClass,
-			ProjectClaim: c.Claim, HostPath: c.HostPath, Secret: c.Secret})
+			ProjectClaim: c.Claim, HostPath: c.HostPath, Secret: c.Secret, ProxyImage: c.ProxyImage})
 		if err != nil {
 			return err
 		}

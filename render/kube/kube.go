@@ -5,7 +5,10 @@
 // packages (and their start-up cost) into the launcher.
 package kube
 
-import "strconv"
+import (
+	"strconv"
+	"strings"
+)
 
 // TypeMeta is an object's API version and kind.
 type TypeMeta struct {
@@ -35,6 +38,7 @@ const RestartPolicyNever = "Never"
 // PodSpec is a Pod's specification.
 type PodSpec struct {
 	Volumes                      []Volume            `json:"volumes,omitempty"`
+	InitContainers               []Container         `json:"initContainers,omitempty"`
 	Containers                   []Container         `json:"containers"`
 	RestartPolicy                string              `json:"restartPolicy,omitempty"`
 	AutomountServiceAccountToken *bool               `json:"automountServiceAccountToken,omitempty"`
@@ -62,16 +66,34 @@ type SeccompProfile struct {
 
 // Container is a Pod's container.
 type Container struct {
-	Name            string               `json:"name"`
-	Image           string               `json:"image,omitempty"`
-	Command         []string             `json:"command,omitempty"`
-	WorkingDir      string               `json:"workingDir,omitempty"`
-	Env             []EnvVar             `json:"env,omitempty"`
-	Resources       ResourceRequirements `json:"resources,omitempty"`
-	VolumeMounts    []VolumeMount        `json:"volumeMounts,omitempty"`
-	SecurityContext *SecurityContext     `json:"securityContext,omitempty"`
-	Stdin           bool                 `json:"stdin,omitempty"`
-	TTY             bool                 `json:"tty,omitempty"`
+	Name       string               `json:"name"`
+	Image      string               `json:"image,omitempty"`
+	Command    []string             `json:"command,omitempty"`
+	WorkingDir string               `json:"workingDir,omitempty"`
+	Env        []EnvVar             `json:"env,omitempty"`
+	Resources  ResourceRequirements `json:"resources,omitempty"`
+	// RestartPolicy Always makes an init container a sidecar.
+	RestartPolicy   *string          `json:"restartPolicy,omitempty"`
+	VolumeMounts    []VolumeMount    `json:"volumeMounts,omitempty"`
+	StartupProbe    *Probe           `json:"startupProbe,omitempty"`
+	SecurityContext *SecurityContext `json:"securityContext,omitempty"`
+	Stdin           bool             `json:"stdin,omitempty"`
+	TTY             bool             `json:"tty,omitempty"`
+}
+
+// Container restart policies.
+const ContainerRestartPolicyAlways = "Always"
+
+// Probe checks a container by running a command in it.
+type Probe struct {
+	Exec             *ExecAction `json:"exec,omitempty"`
+	PeriodSeconds    int32       `json:"periodSeconds,omitempty"`
+	FailureThreshold int32       `json:"failureThreshold,omitempty"`
+}
+
+// ExecAction is a command a probe runs.
+type ExecAction struct {
+	Command []string `json:"command,omitempty"`
 }
 
 // Resource names.
@@ -92,6 +114,9 @@ type ResourceRequirements struct {
 type SecurityContext struct {
 	Capabilities             *Capabilities `json:"capabilities,omitempty"`
 	Privileged               *bool         `json:"privileged,omitempty"`
+	RunAsUser                *int64        `json:"runAsUser,omitempty"`
+	RunAsGroup               *int64        `json:"runAsGroup,omitempty"`
+	RunAsNonRoot             *bool         `json:"runAsNonRoot,omitempty"`
 	ReadOnlyRootFilesystem   *bool         `json:"readOnlyRootFilesystem,omitempty"`
 	AllowPrivilegeEscalation *bool         `json:"allowPrivilegeEscalation,omitempty"`
 }
@@ -185,8 +210,70 @@ const (
 // NetworkPolicySpec selects Pods and the directions it governs; no rule
 // means nothing is allowed.
 type NetworkPolicySpec struct {
-	PodSelector LabelSelector `json:"podSelector"`
-	PolicyTypes []string      `json:"policyTypes,omitempty"`
+	PodSelector LabelSelector             `json:"podSelector"`
+	Egress      []NetworkPolicyEgressRule `json:"egress,omitempty"`
+	PolicyTypes []string                  `json:"policyTypes,omitempty"`
+}
+
+// NetworkPolicyEgressRule lets traffic out to the ports, or to the peers.
+type NetworkPolicyEgressRule struct {
+	Ports []NetworkPolicyPort `json:"ports,omitempty"`
+	To    []NetworkPolicyPeer `json:"to,omitempty"`
+}
+
+// Protocols.
+const (
+	ProtocolTCP = "TCP"
+	ProtocolUDP = "UDP"
+)
+
+// NetworkPolicyPort is a protocol and port number.
+type NetworkPolicyPort struct {
+	Protocol *string `json:"protocol,omitempty"`
+	Port     *int32  `json:"port,omitempty"`
+}
+
+// NetworkPolicyPeer is an address block.
+type NetworkPolicyPeer struct {
+	IPBlock *IPBlock `json:"ipBlock,omitempty"`
+}
+
+// IPBlock is a CIDR block without its exceptions.
+type IPBlock struct {
+	CIDR   string   `json:"cidr"`
+	Except []string `json:"except,omitempty"`
+}
+
+// IsDNS1123Subdomain returns why value is not a lowercase RFC 1123
+// subdomain (an object name), in the API's words, or nothing.
+func IsDNS1123Subdomain(value string) []string {
+	var errs []string
+	if len(value) > 253 {
+		errs = append(errs, "must be no more than 253 characters")
+	}
+	if !isSubdomain(value) {
+		errs = append(errs, "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')")
+	}
+	return errs
+}
+
+// isSubdomain reports whether s is dot-separated labels of lowercase
+// letters, digits and inner hyphens.
+func isSubdomain(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, label := range strings.Split(s, ".") {
+		if label == "" || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for i := 0; i < len(label); i++ {
+			if c := label[i]; !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // LabelSelector selects by labels.

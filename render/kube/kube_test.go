@@ -3,11 +3,14 @@ package kube
 import (
 	"bytes"
 	"encoding/json"
+	"slices"
+	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/util/validation"
 )
 
 // TestQuantitiesAreCanonical compares the quantities with the API's own
@@ -57,6 +60,12 @@ func TestEncodingMatchesTheAPI(t *testing.T) {
 			},
 		},
 	}
+	always := ContainerRestartPolicyAlways
+	pod.Spec.InitContainers = []Container{{
+		Name: "sidecar", Image: "i", Command: []string{"p"}, RestartPolicy: &always,
+		StartupProbe:    &Probe{Exec: &ExecAction{Command: []string{"p", "--probe"}}, PeriodSeconds: 1, FailureThreshold: 30},
+		SecurityContext: &SecurityContext{RunAsUser: &uid, RunAsGroup: &uid, RunAsNonRoot: &yes, Privileged: &no},
+	}}
 	roundTrip(t, pod, &corev1.Pod{})
 	roundTrip(t, Pod{TypeMeta: TypeMeta{APIVersion: "v1", Kind: "Pod"}, Spec: PodSpec{Containers: []Container{{Name: "c"}}}}, &corev1.Pod{})
 	np := NetworkPolicy{
@@ -64,7 +73,22 @@ func TestEncodingMatchesTheAPI(t *testing.T) {
 		ObjectMeta: ObjectMeta{Name: "n"},
 		Spec:       NetworkPolicySpec{PodSelector: LabelSelector{MatchLabels: map[string]string{"a": "b"}}, PolicyTypes: []string{PolicyTypeIngress, PolicyTypeEgress}},
 	}
+	udp, port := ProtocolUDP, int32(53)
+	np.Spec.Egress = []NetworkPolicyEgressRule{
+		{Ports: []NetworkPolicyPort{{Protocol: &udp, Port: &port}}},
+		{To: []NetworkPolicyPeer{{IPBlock: &IPBlock{CIDR: "0.0.0.0/0", Except: []string{"10.0.0.0/8"}}}}},
+	}
 	roundTrip(t, np, &networkingv1.NetworkPolicy{})
+}
+
+// TestIsDNS1123Subdomain compares the name check with the API
+// machinery's own.
+func TestIsDNS1123Subdomain(t *testing.T) {
+	for _, v := range []string{"", "a", "claude-sandbox", "a.b-c.d", "-a", "a-", "a..b", ".a", "a.", "Claude", "my claim", "a_b", "0", "x.0-9", strings.Repeat("a", 63) + "." + strings.Repeat("b", 190), strings.Repeat("a", 254)} {
+		if got, want := IsDNS1123Subdomain(v), validation.IsDNS1123Subdomain(v); !slices.Equal(got, want) {
+			t.Errorf("IsDNS1123Subdomain(%q) = %q, want %q", v, got, want)
+		}
+	}
 }
 
 func roundTrip(t *testing.T, ours, theirs any) {

@@ -1,0 +1,108 @@
+package guest
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"syscall"
+
+	"github.com/claude-sandbox/claude-sandbox/render"
+	"golang.org/x/sys/unix"
+)
+
+// nixSocket is where Nix clients find the daemon (NIX_REMOTE=daemon).
+const nixSocket = "/nix/var/nix/daemon-socket/socket"
+
+// setupNix gives the guest a local Nix store: an overlay on /nix whose
+// lower layer is the host's read-only /nix and whose upper layer lives on
+// a tmpfs of the guest, so the store and the database (copied up from the
+// host's on the daemon's first write) take writes that never reach the
+// host. A socket at Nix's usual place starts the daemon on the first
+// connection, so a command that never uses Nix pays for none of it.
+func setupNix(n *render.GuestNix, size string) error {
+	const rw = "/nixrw"
+	os.MkdirAll(rw, 0o755)
+	if err := unix.Mount("tmpfs", rw, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=755"+size); err != nil {
+		return fmt.Errorf("nix store tmpfs: %w", err)
+	}
+	// The host's lock files are its root's alone (0600): the guest's
+	// daemon gets fresh ones instead of copying them up.
+	db := filepath.Join(rw, "upper/var/nix/db")
+	for _, d := range []string{db, filepath.Join(rw, "work")} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return fmt.Errorf("nix store layer: %w", err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(db, "big-lock"), nil, 0o600); err != nil {
+		return fmt.Errorf("nix store layer: %w", err)
+	}
+	nix := filepath.Join(newRoot, "nix")
+	opts := "lowerdir=" + nix + ",upperdir=" + filepath.Join(rw, "upper") + ",workdir=" + filepath.Join(rw, "work")
+	if err := unix.Mount("overlay", nix, "overlay", unix.MS_NOSUID|unix.MS_NODEV, opts); err != nil {
+		return fmt.Errorf("nix store overlay: %w", err)
+	}
+	sock := filepath.Join(newRoot, nixSocket)
+	if err := os.MkdirAll(filepath.Dir(sock), 0o755); err != nil {
+		return fmt.Errorf("nix daemon socket: %w", err)
+	}
+	// The host's daemon socket, seen through the lower layer, is no way
+	// to the host's daemon from here: the guest's own replaces it.
+	if err := os.Remove(sock); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("nix daemon socket: %w", err)
+	}
+	// A blocking socket: the daemon accepts on it as its own.
+	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("nix daemon socket: %w", err)
+	}
+	if err := unix.Bind(fd, &unix.SockaddrUnix{Name: sock}); err != nil {
+		unix.Close(fd)
+		return fmt.Errorf("nix daemon socket: %w", err)
+	}
+	os.Chmod(sock, 0o666)
+	if err := unix.Listen(fd, 128); err != nil {
+		unix.Close(fd)
+		return fmt.Errorf("nix daemon socket: %w", err)
+	}
+	go startNixDaemon(n, fd)
+	return nil
+}
+
+// startNixDaemon waits for the first connection on the listening socket fd
+// and starts the daemon on it as root in the command's root, handing the
+// socket over through systemd's socket activation (LISTEN_FDS, and
+// LISTEN_PID, which a shell sets to its own pid before it becomes the
+// daemon).
+func startNixDaemon(n *render.GuestNix, fd int) {
+	for {
+		_, err := unix.Poll([]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}, -1)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, unix.EINTR) {
+			logf("nix daemon socket: %v", err)
+			unix.Close(fd)
+			return
+		}
+	}
+	null, err := os.OpenFile("/dev/null", os.O_RDWR, 0)
+	if err != nil {
+		logf("nix daemon: %v", err)
+		unix.Close(fd)
+		return
+	}
+	defer null.Close()
+	listener := os.NewFile(uintptr(fd), "nix-daemon-socket")
+	defer listener.Close()
+	os.MkdirAll(filepath.Join(newRoot, "run/nix-daemon"), 0o700)
+	_, err = os.StartProcess("/bin/sh", []string{"sh", "-c", `export LISTEN_PID=$$; exec "$0"`, n.Daemon}, &os.ProcAttr{
+		Dir:   "/",
+		Env:   []string{"PATH=" + render.SystemPath, "HOME=/run/nix-daemon", "LISTEN_FDS=1", "NIX_CONFIG=" + n.Config},
+		Files: []*os.File{null, null, null, listener},
+		Sys:   &syscall.SysProcAttr{Chroot: newRoot, Setsid: true},
+	})
+	if err != nil {
+		logf("starting %s: %v", n.Daemon, err)
+	}
+}

@@ -1,0 +1,283 @@
+package unixguard_test
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/claude-sandbox/claude-sandbox/backends/unixguard"
+	"github.com/claude-sandbox/claude-sandbox/render"
+	"golang.org/x/sys/unix"
+)
+
+// The test binary is also the helper (by its argv[0]) and the client the
+// helper executes (by an environment variable), so that the filter runs
+// for real in a child process.
+func TestMain(m *testing.M) {
+	if filepath.Base(os.Args[0]) == render.UnixGuardName {
+		os.Exit(unixguard.HelperMain(os.Args))
+	}
+	if os.Getenv("UNIXGUARD_TEST_CLIENT") == "1" {
+		os.Exit(client(os.Args[1:]))
+	}
+	os.Exit(m.Run())
+}
+
+// client runs each step: "connect PATH", "bind PATH" (bind, listen and
+// connect to it from a second socket), "dgram", and prints one line per
+// step: ok or the error.
+func client(steps []string) int {
+	for _, s := range steps {
+		verb, arg, _ := strings.Cut(s, " ")
+		var err error
+		switch verb {
+		case "connect":
+			var fd int
+			fd, err = unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM, 0)
+			if err == nil {
+				err = unix.Connect(fd, &unix.SockaddrUnix{Name: arg})
+				unix.Close(fd)
+			}
+		case "bind":
+			var l net.Listener
+			l, err = net.Listen("unix", arg)
+			if err == nil {
+				var c net.Conn
+				c, err = net.Dial("unix", arg)
+				if err == nil {
+					c.Close()
+				}
+				l.Close()
+			}
+		case "dgram":
+			var fd int
+			fd, err = unix.Socket(unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+			if err == nil {
+				unix.Close(fd)
+			}
+		case "dgrampair":
+			var fds [2]int
+			fds, err = unix.Socketpair(unix.AF_UNIX, unix.SOCK_DGRAM, 0)
+			if err == nil {
+				unix.Close(fds[0])
+				unix.Close(fds[1])
+			}
+		case "dial":
+			var c net.Conn
+			c, err = net.DialTimeout("unix", arg, 2*time.Second)
+			if err == nil {
+				c.Close()
+			}
+		case "dialmany":
+			// From many threads at once: each notification names a
+			// thread, most of them not the process's leader.
+			errs := make(chan error, 32)
+			for range 32 {
+				go func() {
+					c, err := net.DialTimeout("unix", arg, 5*time.Second)
+					if err == nil {
+						c.Close()
+					}
+					errs <- err
+				}()
+			}
+			for range 32 {
+				if e := <-errs; e != nil {
+					err = e
+				}
+			}
+		case "tcp":
+			var c net.Conn
+			c, err = net.Dial("tcp", arg)
+			if err == nil {
+				c.Close()
+			}
+		}
+		if err != nil {
+			fmt.Printf("%s: %v\n", verb, err)
+		} else {
+			fmt.Printf("%s: ok\n", verb)
+		}
+	}
+	return 0
+}
+
+// guarded runs the client with steps under the guard's filter.
+func guarded(t *testing.T, cfg unixguard.Config, trapBind bool, steps ...string) (string, *unixguard.Guard) {
+	t.Helper()
+	prog, err := render.UnixGuardProgram(trapBind)
+	if err != nil {
+		t.Fatal(err)
+	}
+	filter, err := os.CreateTemp(t.TempDir(), "filter")
+	if err != nil {
+		t.Fatal(err)
+	}
+	filter.Write(prog)
+	filter.Seek(0, 0)
+	pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ours, theirs := os.NewFile(uintptr(pair[0]), "ours"), os.NewFile(uintptr(pair[1]), "theirs")
+	defer ours.Close()
+	self, _ := os.Executable()
+	cmd := exec.Command(self, append([]string{"--channel", "3", "--filter", "4", "--", self}, steps...)...)
+	cmd.Args[0] = render.UnixGuardName
+	cmd.Env = append(os.Environ(), "UNIXGUARD_TEST_CLIENT=1")
+	cmd.ExtraFiles = []*os.File{theirs, filter}
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	theirs.Close()
+	filter.Close()
+	listener, diag, err := unixguard.Receive(ours)
+	if err != nil {
+		cmd.Wait()
+		t.Fatalf("%v: %s", err, out.String())
+	}
+	if diag != nil {
+		t.Fatal("the helper sent a sock_diag socket unasked")
+	}
+	g := unixguard.Serve(listener, cfg)
+	err = cmd.Wait()
+	g.Stop()
+	if err != nil {
+		t.Fatalf("client: %v: %s", err, out.String())
+	}
+	return out.String(), g
+}
+
+func TestSupported(t *testing.T) {
+	if err := unixguard.Supported(); err != nil {
+		t.Fatalf("this kernel cannot run the guard: %v", err)
+	}
+	// The probe's filter stayed on its own thread, which runs nothing
+	// any more: connects from every other thread still work (a filter
+	// without a listener would fail them with ENOSYS).
+	path := filepath.Join(t.TempDir(), "s.sock")
+	hostListener(t, path)
+	errs := make(chan error, 16)
+	for range 16 {
+		go func() {
+			c, err := net.Dial("unix", path)
+			if err == nil {
+				c.Close()
+			}
+			errs <- err
+		}()
+	}
+	for range 16 {
+		if err := <-errs; err != nil {
+			t.Errorf("connect after the probe: %v", err)
+		}
+	}
+}
+
+// hostListener listens on path as a host program would and counts the
+// connections it accepts.
+func hostListener(t *testing.T, path string) *int32 {
+	t.Helper()
+	l, err := net.Listen("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	var n int32
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			n++
+			c.Close()
+		}
+	}()
+	return &n
+}
+
+// Abstract sockets are looked up in the socket's own network namespace;
+// connects come from every thread of a multithreaded Go program.
+func TestGuardAbstractAndThreads(t *testing.T) {
+	name := fmt.Sprintf("@csbx-guard-test-%d", os.Getpid())
+	hostListener(t, name)
+	out, _ := guarded(t, unixguard.Config{UID: os.Geteuid(), GID: os.Getegid()}, false, "dial "+name, "dialmany "+name)
+	if want := "dial: ok\ndialmany: ok\n"; out != want {
+		t.Errorf("got %q, want %q", out, want)
+	}
+}
+
+func TestGuardRefusesHostSocketsAndAllowsOwn(t *testing.T) {
+	dir := t.TempDir()
+	host := filepath.Join(dir, "host.sock")
+	granted := filepath.Join(dir, "granted.sock")
+	accepted := hostListener(t, host)
+	hostListener(t, granted)
+	os.Symlink(host, filepath.Join(dir, "link.sock"))
+	out, g := guarded(t, unixguard.Config{Granted: []string{granted}, SharedNetns: true, UID: os.Geteuid(), GID: os.Getegid()}, true,
+		"connect "+host, "connect "+filepath.Join(dir, "link.sock"), "connect /proc/self/root"+host,
+		"connect "+granted, "bind "+filepath.Join(dir, "own.sock"), "dgram", "dgrampair")
+	want := []string{
+		"connect: permission denied", "connect: permission denied", "connect: permission denied",
+		"connect: ok", "bind: ok", "dgram: permission denied", "dgrampair: permission denied",
+	}
+	got := strings.Split(strings.TrimSpace(out), "\n")
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if *accepted != 0 {
+		t.Errorf("the host listener accepted %d connections", *accepted)
+	}
+	if s := g.Summary(); !strings.Contains(s, host) {
+		t.Errorf("summary %q does not name %s", s, host)
+	}
+}
+
+// A helper that cannot install the filter ends without running its
+// command, and the launcher learns so: a launch never goes on unguarded.
+func TestHelperFailureIsAnError(t *testing.T) {
+	filter, err := os.CreateTemp(t.TempDir(), "filter")
+	if err != nil {
+		t.Fatal(err)
+	}
+	filter.Write([]byte("not a BPF program"))
+	filter.Seek(0, 0)
+	pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ours, theirs := os.NewFile(uintptr(pair[0]), "ours"), os.NewFile(uintptr(pair[1]), "theirs")
+	defer ours.Close()
+	marker := filepath.Join(t.TempDir(), "ran")
+	self, _ := os.Executable()
+	cmd := exec.Command(self, "--channel", "3", "--filter", "4", "--", "/bin/touch", marker)
+	cmd.Args[0] = render.UnixGuardName
+	cmd.ExtraFiles = []*os.File{theirs, filter}
+	var out bytes.Buffer
+	cmd.Stderr = &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	theirs.Close()
+	filter.Close()
+	_, _, recvErr := unixguard.Receive(ours)
+	err = cmd.Wait()
+	if recvErr == nil {
+		t.Errorf("the launcher received a listener from a helper that failed")
+	}
+	if err == nil || !strings.Contains(out.String(), "not a BPF program") {
+		t.Errorf("helper: %v, %q; want a failure naming the filter", err, out.String())
+	}
+	if _, err := os.Stat(marker); err == nil {
+		t.Errorf("the command ran without the guard")
+	}
+}

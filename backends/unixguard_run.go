@@ -1,0 +1,120 @@
+package backends
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+
+	"github.com/claude-sandbox/claude-sandbox/backends/unixguard"
+	"github.com/claude-sandbox/claude-sandbox/render"
+	"golang.org/x/sys/unix"
+)
+
+// unixGuardRun is a run's Unix socket guard: the channel on which the
+// helper in front of the sandbox hands over its filter's listener, then
+// the service answering it.
+type unixGuardRun struct {
+	plan    *render.UnixGuard
+	h       *render.Host
+	ours    *os.File
+	theirs  *os.File
+	guard   *unixguard.Guard
+	log     *os.File
+	logPath string
+}
+
+// prepareUnixGuard links the helper into the run directory and passes
+// the helper's end of the channel to cmd; start (see wrap) receives the
+// listener once cmd runs.
+func prepareUnixGuard(g *render.UnixGuard, h *render.Host, cmd *exec.Cmd) (*unixGuardRun, error) {
+	if err := os.MkdirAll(filepath.Dir(g.Helper), 0o755); err != nil {
+		return nil, fmt.Errorf("unix socket guard: %w", err)
+	}
+	if err := os.Symlink(h.Self, g.Helper); err != nil && !os.IsExist(err) {
+		return nil, fmt.Errorf("unix socket guard: %w", err)
+	}
+	pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("unix socket guard: %w", err)
+	}
+	r := &unixGuardRun{plan: g, h: h, ours: os.NewFile(uintptr(pair[0]), "guard"), theirs: os.NewFile(uintptr(pair[1]), "guard-helper")}
+	for len(cmd.ExtraFiles) <= render.UnixGuardFD-3 {
+		cmd.ExtraFiles = append(cmd.ExtraFiles, nil)
+	}
+	cmd.ExtraFiles[render.UnixGuardFD-3] = r.theirs
+	return r, nil
+}
+
+// wrap returns start followed by taking the listener and serving it. A
+// helper that cannot install the filter ends, and the launch fails with
+// its message: the sandbox never runs unguarded.
+func (r *unixGuardRun) wrap(start func(*exec.Cmd) error) func(*exec.Cmd) error {
+	return func(cmd *exec.Cmd) error {
+		err := start(cmd)
+		r.theirs.Close()
+		if err != nil {
+			return err
+		}
+		listener, diag, err := unixguard.Receive(r.ours)
+		if err != nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+			return fmt.Errorf("%w (this host cannot run the Unix socket guard; unix_sockets = \"all\" runs without it)", err)
+		}
+		r.openLog()
+		var w io.Writer
+		if r.log != nil {
+			w = r.log
+		}
+		r.guard = unixguard.Serve(listener, unixguard.Config{
+			Granted: r.plan.Granted, Private: r.plan.Private, SharedNetns: r.plan.SharedNetns, Diag: diag,
+			UID: r.h.UID, GID: r.h.GID, Groups: r.h.Groups, Log: w,
+		})
+		return nil
+	}
+}
+
+// openLog opens the run's log of refused connects next to the egress
+// log.
+func (r *unixGuardRun) openLog() {
+	if r.h.StateDir == "" {
+		return
+	}
+	dir := filepath.Join(filepath.Dir(filepath.Dir(r.h.StateDir)), "logs")
+	if err := mkdirAllOwned(dir, r.h, func(p string) error { return chownToUser(p, r.h) }); err != nil {
+		return
+	}
+	r.logPath = filepath.Join(dir, "unix-sockets-"+r.h.RunID+".log")
+	f, err := os.OpenFile(r.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return
+	}
+	chownToUser(r.logPath, r.h)
+	r.log = f
+}
+
+// stop ends the service and prints the summary of refused connects to w.
+func (r *unixGuardRun) stop(w io.Writer) {
+	r.ours.Close()
+	r.theirs.Close()
+	if r.guard == nil {
+		return
+	}
+	r.guard.Stop()
+	s := r.guard.Summary()
+	if r.log != nil {
+		r.log.Close()
+		if s == "" {
+			os.Remove(r.logPath)
+		}
+	}
+	if s != "" {
+		if r.logPath != "" {
+			fmt.Fprintf(w, "claude-sandbox: %s (log: %s)\n", s, r.logPath)
+		} else {
+			fmt.Fprintf(w, "claude-sandbox: %s\n", s)
+		}
+	}
+}

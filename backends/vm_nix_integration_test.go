@@ -1,0 +1,106 @@
+package backends_test
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	bt "github.com/claude-sandbox/claude-sandbox/backends/backendtest"
+)
+
+// TestVMNixLocalStore builds a derivation with nix-build inside the vm as
+// the user: the guest's own daemon builds it as a build user (not as the
+// guest's root) and writes the output into the guest's store, where the
+// command reads it, and neither the output nor its derivation reaches the
+// host's store or database.
+func TestVMNixLocalStore(t *testing.T) {
+	// Slow and independent of the other tests: it runs in parallel with
+	// them, after the quick ones.
+	t.Parallel()
+	requireVM(t)
+	bt.RequireTool(t, "nix-build", "apt install nix-bin")
+	bt.RequireTool(t, "nix-daemon", "apt install nix-bin")
+	hostStore := bt.RequireTool(t, "nix-store", "apt install nix-bin")
+	if st, err := os.Stat("/nix/store"); err != nil || !st.IsDir() {
+		bt.Missing(t, "a Nix store (/nix/store)", "create it as root: nix-store --init")
+	}
+	f := bt.NewFixture(t, bt.TestUser(t))
+	f.WriteUserConfig(t, vmConfig)
+	// A name of its own: no other run, here or on the host, has built it.
+	name := bt.Marker("csbx-vmnix")
+	// The output holds the name and the builder's uid.
+	build := "echo " + name + " > $out; while read k v rest; do if [ $k = Uid: ]; then echo $v >> $out; fi; done < /proc/self/status"
+	expr := `derivation { name = "` + name + `"; system = builtins.currentSystem; builder = "/bin/sh"; args = ["-c" "` + build + `"]; }` + "\n"
+	if err := os.WriteFile(filepath.Join(f.Project, "x.nix"), []byte(expr), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// The daemon starts on the first use only; the user writes the store
+	// through it alone.
+	script := `daemons() { cat /proc/[0-9]*/comm 2>/dev/null | grep -c '^nix-daemon$'; }
+echo "DAEMONS_BEFORE=$(daemons)"
+touch /nix/store/` + name + `-direct 2>/dev/null && echo "DIRECT=written"
+out=$(nix-build --no-out-link x.nix) || exit 3
+echo "DAEMONS_AFTER=$(daemons)"
+echo "OUT=$out"
+echo "DRV=$(nix-store -q --deriver "$out")"
+echo "CONTENT=$(head -n 1 "$out")"
+echo "BUILDER_UID=$(tail -n 1 "$out")"
+nix-store --check-validity "$out" || exit 4`
+	res := f.Run(t, f.Env(), "--backend=vm", "--no-network", "--shell", f.Project, "--", "-c", script)
+	if res.Status != 0 {
+		t.Fatalf("status %d, want 0\nstdout: %s\nstderr: %s", res.Status, res.Stdout, res.Stderr)
+	}
+	vars := map[string]string{}
+	for _, line := range strings.Split(res.Stdout, "\n") {
+		if k, v, ok := strings.Cut(strings.TrimSpace(line), "="); ok {
+			vars[k] = v
+		}
+	}
+	out, drv := vars["OUT"], vars["DRV"]
+	if !strings.HasPrefix(out, "/nix/store/") || !strings.HasSuffix(out, "-"+name) {
+		t.Fatalf("nix-build's output %q is not in the store\nstdout: %s", out, res.Stdout)
+	}
+	if !strings.HasPrefix(drv, "/nix/store/") || !strings.HasSuffix(drv, "-"+name+".drv") {
+		t.Errorf("the output's deriver in the guest is %q, want the derivation in the store", drv)
+	}
+	if vars["CONTENT"] != name {
+		t.Errorf("the output holds %q in the guest, want %q", vars["CONTENT"], name)
+	}
+	if vars["DAEMONS_BEFORE"] != "0" || vars["DAEMONS_AFTER"] == "0" || vars["DAEMONS_AFTER"] == "" {
+		t.Errorf("nix-daemon processes in the guest: %q before the first Nix command, %q after (want none, then some)", vars["DAEMONS_BEFORE"], vars["DAEMONS_AFTER"])
+	}
+	if vars["DIRECT"] != "" {
+		t.Errorf("the user wrote into the guest's store directly")
+	}
+	// The guest's root stays out of the command's reach: builds run as
+	// a build user.
+	if uid := vars["BUILDER_UID"]; uid == "" || uid == "0" {
+		t.Errorf("the build ran as uid %q, want a build user's", uid)
+	}
+	// The host's store has none of the paths, and its database knows
+	// neither the output nor the derivation.
+	for _, p := range []string{out, drv, "/nix/store/" + name + "-direct"} {
+		if !strings.HasPrefix(p, "/nix/store/") {
+			continue
+		}
+		if _, err := os.Lstat(p); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("the guest's %s is in the host's store (%v)", p, err)
+		}
+		if os.Getuid() != 0 || strings.HasSuffix(p, "-direct") {
+			// The database is root's: only root opens it without a
+			// daemon; it knows store paths (hash-name) alone.
+			continue
+		}
+		cmd := exec.Command(hostStore, "--check-validity", p)
+		cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "NIX_REMOTE=local"}
+		msg, err := cmd.CombinedOutput()
+		if err == nil || !strings.Contains(string(msg), "is not valid") {
+			t.Errorf("the host's Nix database on %s: %v: %s (want: not valid)", p, err, msg)
+		}
+	}
+	f.AssertNoRunDirs(t)
+}
