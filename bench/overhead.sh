@@ -28,7 +28,10 @@ go run -buildvcs=false ./bench/seccompdump >"$work/seccomp.bpf"
 launcher=$work/claude-sandbox
 proj=$work/proj
 mkdir -p "$proj" "$work/config/claude-sandbox"
-printf '[vm]\nmemory = "1G"\ncpus = 1\n' >"$work/config/claude-sandbox/config.toml"
+# The Unix socket guard runs its helper (the launcher) in front of bwrap,
+# which the raw command cannot run without the launcher: the rows compare
+# launches without it; its own cost is in the README.
+printf 'unix_sockets = "all"\n[vm]\nmemory = "1G"\ncpus = 1\n' >"$work/config/claude-sandbox/config.toml"
 export XDG_CONFIG_HOME=$work/config
 
 backends=("$@")
