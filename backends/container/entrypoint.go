@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -157,6 +158,10 @@ func run(o *Options) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	// Capabilities and no_new_privs belong to a thread: drop them, install
+	// the filters and start the command on this one thread, never
+	// unlocked (the entrypoint only waits afterwards).
+	runtime.LockOSThread()
 	if err := dropPrivileges(o); err != nil {
 		return 0, err
 	}
@@ -197,8 +202,9 @@ func newChild(argv0 string, argv, env []string) *exec.Cmd {
 	return cmd
 }
 
-// startGuarded starts cmd under the Unix socket guard's filter, which
-// only the command inherits, and answers the filter's notifications.
+// startGuarded starts cmd under the Unix socket guard's filter, from the
+// calling thread (locked, and the one that dropped the privileges), and
+// answers the filter's notifications.
 func startGuarded(cmd *exec.Cmd, o *Options) (*unixguard.Guard, error) {
 	prog, err := render.UnixGuardProgram(o.UnixSharedNetns)
 	if err != nil {
@@ -209,7 +215,7 @@ func startGuarded(cmd *exec.Cmd, o *Options) (*unixguard.Guard, error) {
 	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
 		return nil, fmt.Errorf("unix socket guard: %w", err)
 	}
-	listener, err := unixguard.StartFiltered(prog, cmd.Start)
+	listener, err := unixguard.StartFilteredHere(prog, cmd.Start)
 	if err != nil {
 		return nil, err
 	}
@@ -316,13 +322,12 @@ func dropPrivileges(o *Options) error {
 	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
 		return fmt.Errorf("no_new_privs: %w", err)
 	}
-	if o.UID == 0 {
-		// Root inside keeps no capabilities either.
-		hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
-		var data [2]unix.CapUserData
-		if err := unix.Capset(&hdr, &data[0]); err != nil {
-			return fmt.Errorf("capset: %w", err)
-		}
+	// Root inside keeps no capabilities either, and nobody keeps an
+	// inheritable set.
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var data [2]unix.CapUserData
+	if err := unix.Capset(&hdr, &data[0]); err != nil {
+		return fmt.Errorf("capset: %w", err)
 	}
 	return nil
 }

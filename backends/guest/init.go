@@ -449,7 +449,7 @@ func runCommand(cfg *render.GuestConfig) (int, error) {
 	if err != nil {
 		return 125, err
 	}
-	proc, err := os.StartProcess(argv0, cfg.Argv, attr)
+	proc, err := startConfined(argv0, cfg.Argv, attr)
 	placed()
 	if err != nil {
 		return 127, fmt.Errorf("starting %s: %w", cfg.Argv[0], err)

@@ -162,7 +162,7 @@ func Receive(channel *os.File) (listener, diag *os.File, err error) {
 // thread ends afterwards. It returns the filter's listener.
 func StartFiltered(prog []byte, start func() error) (*os.File, error) {
 	type started struct {
-		listener int
+		listener *os.File
 		err      error
 	}
 	ch := make(chan started, 1)
@@ -170,23 +170,28 @@ func StartFiltered(prog []byte, start func() error) (*os.File, error) {
 		// Never unlocked: the thread, which carries the filter, ends
 		// with this goroutine.
 		runtime.LockOSThread()
-		fd, err := Install(prog)
-		if err != nil {
-			ch <- started{-1, fmt.Errorf("unix socket guard: %w (unix_sockets = \"all\" runs without it)", err)}
-			return
-		}
-		if err := start(); err != nil {
-			unix.Close(fd)
-			ch <- started{-1, err}
-			return
-		}
-		ch <- started{fd, nil}
+		l, err := StartFilteredHere(prog, start)
+		ch <- started{l, err}
 	}()
 	s := <-ch
-	if s.err != nil {
-		return nil, s.err
+	return s.listener, s.err
+}
+
+// StartFilteredHere installs prog on the calling thread, which must be
+// locked to its goroutine and keeps the filter, and calls start there.
+// It is for a caller whose thread holds state the started process must
+// inherit (dropped capabilities, no_new_privs): those belong to a thread.
+// It returns the filter's listener.
+func StartFilteredHere(prog []byte, start func() error) (*os.File, error) {
+	fd, err := Install(prog)
+	if err != nil {
+		return nil, fmt.Errorf("unix socket guard: %w (unix_sockets = \"all\" runs without it)", err)
 	}
-	return os.NewFile(uintptr(s.listener), "seccomp-listener"), nil
+	if err := start(); err != nil {
+		unix.Close(fd)
+		return nil, err
+	}
+	return os.NewFile(uintptr(fd), "seccomp-listener"), nil
 }
 
 // InitOptions are the guard's options on the command line of the
