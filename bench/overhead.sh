@@ -52,7 +52,19 @@ for backend in "${backends[@]}"; do
 	for tool in hyperfine jq; do
 		command -v "$tool" >/dev/null || { echo "needs $tool (apt install $tool)" >&2; exit 1; }
 	done
-	raw=$("$launcher" --dry-run "${args[@]}" </dev/null | tail -n 1)
+	# One launch first makes the project's state directories, which stay.
+	"$launcher" "${args[@]}" </dev/null >/dev/null 2>&1 || true
+	dry=$("$launcher" --dry-run "${args[@]}" </dev/null)
+	raw=$(printf '%s\n' "$dry" | tail -n 1)
+	# The raw command binds the placeholders the launcher creates for
+	# missing protected paths: it creates and removes them too, as the
+	# launcher does.
+	make='' remove=''
+	while read -r kind path; do
+		if [ "$kind" = dir ]; then make+="mkdir $path && "; else make+=": >$path && "; fi
+		remove+=" $path"
+	done < <(printf '%s\n' "$dry" | sed -n 's/^# placeholder, created at launch and removed at exit: //p')
+	[ -z "$remove" ] || raw="$make$raw; s=\$?; rm -rf$remove; exit \$s"
 	runs=60 warmup=5
 	if [ "$backend" = vm ]; then
 		# The raw QEMU command needs the run directory the launcher prepares
@@ -68,10 +80,16 @@ for backend in "${backends[@]}"; do
 	if [ "$backend" = container ]; then
 		# The raw nspawn command needs the root the launcher would prepare:
 		# keep one prepared copy for the whole benchmark.
+		# The launcher's entrypoint inside reads files the launcher writes
+		# into that root; the raw command runs the command directly, so the
+		# entrypoint's work (seccomp, the socket guard, dropping privileges)
+		# counts as the launcher's.
 		root=$(printf '%s\n' "$raw" | grep -o -- '--directory=[^ ]*' | cut -d= -f2)
-		raw="mkdir -p $root/usr $root/etc $root/.claude-sandbox && touch $root/.claude-sandbox/claude-sandbox-entrypoint && $raw; rm -rf $(dirname "$root")"
+		raw=$(printf '%s\n' "$raw" | sed 's| -- /.claude-sandbox/claude-sandbox-entrypoint .* -- bash | -- /usr/bin/bash |')
+		raw="mkdir -p $root/usr $root/etc $root/.claude-sandbox && touch $root/.claude-sandbox/claude-sandbox-entrypoint && ($raw); s=\$?; rm -rf $(dirname "$root"); exit \$s"
 	fi
-	hyperfine --shell=bash --warmup "$warmup" --runs "$runs" --export-json "$work/$backend.json" \
+	[ -z "${SHOW_RAW:-}" ] || printf "%s\n" "$raw" >&2
+	hyperfine ${HYPERFINE_OPTS:-} --shell=bash --warmup "$warmup" --runs "$runs" --export-json "$work/$backend.json" \
 		-n launcher "$launcher ${args[*]@Q}" -n raw "$raw" >"$work/$backend.log" 2>&1 || { echo "$backend: hyperfine failed:"; tail -n 5 "$work/$backend.log"; continue; }
 	jq -r --arg b "$backend" '
 		(.results[] | select(.command == "launcher") | .median) as $l |

@@ -58,13 +58,21 @@ func warnNoGHToken(w io.Writer, p *profile.Policy, getenv func(string) string) {
 }
 
 // dryRun prints the command the policy would run: the environment's
-// names (never its values) and the shell-quoted argv.
+// names (never its values), the placeholders the launch would create for
+// missing protected paths, and the shell-quoted argv.
 func dryRun(w io.Writer, p *profile.Policy, plan planner) error {
 	rendered, err := plan(p)
 	if err != nil {
 		return fmt.Errorf("%s backend: %w", p.Backend, err)
 	}
 	fmt.Fprintf(w, "# environment (values redacted): %s\n", strings.Join(envNames(rendered), " "))
+	for _, ph := range rendered.Placeholders {
+		kind := "file"
+		if ph.Dir {
+			kind = "dir"
+		}
+		fmt.Fprintf(w, "# placeholder, created at launch and removed at exit: %s %s\n", kind, render.ShellQuote([]string{ph.Path}))
+	}
 	fmt.Fprintln(w, render.ShellQuote(rendered.Argv))
 	return nil
 }
