@@ -86,9 +86,8 @@ for backend in "${backends[@]}"; do
 		# counts as the launcher's.
 		root=$(printf '%s\n' "$raw" | grep -o -- '--directory=[^ ]*' | cut -d= -f2)
 		raw=$(printf '%s\n' "$raw" | sed 's| -- /.claude-sandbox/claude-sandbox-entrypoint .* -- bash | -- /usr/bin/bash |')
-		raw="mkdir -p $root/usr $root/etc $root/.claude-sandbox && touch $root/.claude-sandbox/claude-sandbox-entrypoint && ($raw); s=\$?; rm -rf $(dirname "$root"); exit \$s"
+		raw="mkdir -p $root/usr $root/etc $root/.claude-sandbox && touch $root/.claude-sandbox/claude-sandbox-entrypoint && for d in bin sbin lib lib64; do ln -s usr/\$d $root/\$d; done && ($raw); s=\$?; rm -rf $(dirname "$root"); exit \$s"
 	fi
-	[ -z "${SHOW_RAW:-}" ] || printf "%s\n" "$raw" >&2
 	hyperfine ${HYPERFINE_OPTS:-} --shell=bash --warmup "$warmup" --runs "$runs" --export-json "$work/$backend.json" \
 		-n launcher "$launcher ${args[*]@Q}" -n raw "$raw" >"$work/$backend.log" 2>&1 || { echo "$backend: hyperfine failed:"; tail -n 5 "$work/$backend.log"; continue; }
 	jq -r --arg b "$backend" '
