@@ -23,8 +23,10 @@ import (
 // stored uncompressed. The guest init mounts devtmpfs itself and reopens
 // its standard streams on /dev/console, so the archive needs no device
 // nodes. Extra files (a dynamically linked init's loader and libraries)
-// are stored at their names, with their parent directories.
+// are stored at their names, with their parent directories. An ELF init
+// is stored without its symbols and debug sections (see StripELF).
 func WriteInitramfs(w io.Writer, init []byte, modules []Module, extra ...File) error {
+	init = StripELF(init)
 	cw := cpio.NewWriter(w)
 	ino := int64(1)
 	add := func(h *cpio.Header, data []byte) error {

@@ -5,6 +5,7 @@ import (
 	"debug/elf"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -202,6 +203,55 @@ func TestRuntimeFiles(t *testing.T) {
 		}
 		if !interp && len(static) != 0 {
 			t.Errorf("a static program needs %v", static)
+		}
+	}
+}
+
+// TestStripELFRuns strips this test binary as the initramfs stores the
+// launcher: it loses its debug sections and section headers, keeps its
+// program headers, and still runs.
+func TestStripELFRuns(t *testing.T) {
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(self)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stripped := StripELF(data)
+	if len(stripped) >= len(data) {
+		t.Fatalf("stripped %d bytes, want fewer than %d", len(stripped), len(data))
+	}
+	orig, err := elf.NewFile(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := elf.NewFile(bytes.NewReader(stripped))
+	if err != nil {
+		t.Fatalf("stripped file does not parse: %v", err)
+	}
+	if len(f.Sections) != 0 {
+		t.Errorf("stripped file keeps %d section headers", len(f.Sections))
+	}
+	if len(f.Progs) != len(orig.Progs) {
+		t.Fatalf("program headers: %d, want %d", len(f.Progs), len(orig.Progs))
+	}
+	for i, p := range f.Progs {
+		if p.ProgHeader != orig.Progs[i].ProgHeader {
+			t.Errorf("program header %d: %+v, want %+v", i, p.ProgHeader, orig.Progs[i].ProgHeader)
+		}
+	}
+	bin := filepath.Join(t.TempDir(), "stripped")
+	if err := os.WriteFile(bin, stripped, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(bin, "-test.run=^$").CombinedOutput(); err != nil {
+		t.Fatalf("stripped binary does not run: %v\n%s", err, out)
+	}
+	for _, in := range [][]byte{[]byte("init binary"), data[:64]} {
+		if got := StripELF(in); !bytes.Equal(got, in) {
+			t.Errorf("StripELF changed %d bytes that are no complete ELF file", len(in))
 		}
 	}
 }
