@@ -271,6 +271,13 @@ func QEMU(p *profile.Policy, h *Host) (*Plan, error) {
 		cfg.Etc[f.Name] = string(f.Content)
 	}
 	env, secret := Environment(p, h, profile.VM, nil)
+	if accel == "tcg" {
+		for k, v := range EmulatedEnv {
+			if _, set := env[k]; !set {
+				env[k] = v
+			}
+		}
+	}
 	cfg.Env = EnvList(env)
 	plan.Secret = secret
 	data, err := json.MarshalIndent(cfg, "", "  ")
@@ -288,6 +295,14 @@ func QEMU(p *profile.Policy, h *Host) (*Plan, error) {
 	plan.Notes = notes
 	return plan, nil
 }
+
+// EmulatedEnv is set in the guest under software emulation unless the
+// policy sets the variable itself. Bun (Claude Code's runtime) then stops
+// at its baseline JIT: its optimising compilers run as emulated code on
+// the guest's CPU, and the code they produce is translated again by
+// QEMU, so under emulation they cost more during a start than they
+// save.
+var EmulatedEnv = map[string]string{"BUN_JSC_useDFGJIT": "0", "BUN_JSC_useFTLJIT": "0"}
 
 // GuestKernelMiB is the guest memory allowed beyond limits.memory for the
 // guest's own kernel and init.
