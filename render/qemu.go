@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"path"
+	"sort"
 	"strings"
 
 	"github.com/claude-sandbox/claude-sandbox/profile"
@@ -272,10 +273,16 @@ func QEMU(p *profile.Policy, h *Host) (*Plan, error) {
 	}
 	env, secret := Environment(p, h, profile.VM, nil)
 	if accel == "tcg" {
+		var added []string
 		for k, v := range EmulatedEnv {
 			if _, set := env[k]; !set {
 				env[k] = v
+				added = append(added, k+"="+v)
 			}
+		}
+		if len(added) > 0 {
+			sort.Strings(added)
+			notes = append(notes, "vm: under emulation the guest sets "+strings.Join(added, " ")+" (Bun's optimising JIT tiers cost more than they save there); [env] set overrides")
 		}
 	}
 	cfg.Env = EnvList(env)
