@@ -6,7 +6,8 @@
 # boot to exit of `--shell -c true` (the part of the welcome that is the
 # boot). With an older launcher, both are timed alternately in the same
 # rounds and the ratio new/old is printed. Claude Code is installed from
-# npm into a temporary home; the guest has 1 GiB and 1 CPU, as in the tests.
+# npm into a temporary home, and each launch is its first run there (no
+# ~/.claude.json); the guest has 1 GiB and 1 CPU, as in the tests.
 #
 #   bench/vmwelcome.sh [runs [older-launcher]]   (default: 5 runs)
 set -euo pipefail
