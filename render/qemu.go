@@ -274,7 +274,7 @@ func QEMU(p *profile.Policy, h *Host) (*Plan, error) {
 	env, secret := Environment(p, h, profile.VM, nil)
 	if accel == "tcg" {
 		var added []string
-		for k, v := range EmulatedEnv {
+		for k, v := range emulatedEnv() {
 			if _, set := env[k]; !set {
 				env[k] = v
 				added = append(added, k+"="+v)
@@ -303,13 +303,15 @@ func QEMU(p *profile.Policy, h *Host) (*Plan, error) {
 	return plan, nil
 }
 
-// EmulatedEnv is set in the guest under software emulation unless the
+// emulatedEnv is set in the guest under software emulation unless the
 // policy sets the variable itself. Bun (Claude Code's runtime) then stops
 // at its baseline JIT: its optimising compilers run as emulated code on
 // the guest's CPU, and the code they produce is translated again by
 // QEMU, so under emulation they cost more during a start than they
 // save.
-var EmulatedEnv = map[string]string{"BUN_JSC_useDFGJIT": "0", "BUN_JSC_useFTLJIT": "0"}
+func emulatedEnv() map[string]string {
+	return map[string]string{"BUN_JSC_useDFGJIT": "0", "BUN_JSC_useFTLJIT": "0"}
+}
 
 // GuestKernelMiB is the guest memory allowed beyond limits.memory for the
 // guest's own kernel and init.

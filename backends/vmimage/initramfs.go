@@ -20,10 +20,10 @@ import (
 // WriteInitramfs writes a newc cpio archive holding init as /init, empty
 // /dev, /proc, /sys, /newroot and /tmp directories, and the modules as
 // /modules/NN-NAME.ko in load order (/modules/GROUP/NN-NAME.ko for a
-// module of a group). Compressed modules (.ko.xz) are
-// stored uncompressed, and Unsigned ones without their signature. The guest init mounts devtmpfs itself and reopens
-// its standard streams on /dev/console, so the archive needs no device
-// nodes. Extra files (a dynamically linked init's loader and libraries)
+// module of a group). Compressed modules (.ko.xz) are stored
+// uncompressed, and Unsigned ones without their signature. The guest init
+// mounts devtmpfs itself and reopens its standard streams on
+// /dev/console, so the archive needs no device nodes. Extra files (a dynamically linked init's loader and libraries)
 // are stored at their names, with their parent directories. An ELF init
 // is stored without its symbols and debug sections (see StripELF).
 func WriteInitramfs(w io.Writer, init []byte, modules []Module, extra ...File) error {
@@ -259,14 +259,19 @@ func identity(paths ...string) (string, error) {
 
 // SignaturesOptional reports whether kernel k loads unsigned modules:
 // its configuration (/boot/config-VERSION beside the image) is readable
-// and does not set CONFIG_MODULE_SIG_FORCE. A kernel without a readable
-// configuration keeps its modules' signatures.
+// and neither forces module signatures nor forces lockdown. A kernel
+// without a readable configuration keeps its modules' signatures.
 func SignaturesOptional(k Kernel) bool {
 	data, err := os.ReadFile(filepath.Join(filepath.Dir(k.Image), "config-"+k.Version))
 	if err != nil {
 		return false
 	}
-	return !bytes.Contains(data, []byte("\nCONFIG_MODULE_SIG_FORCE=y\n"))
+	for _, opt := range []string{"CONFIG_MODULE_SIG_FORCE", "CONFIG_LOCK_DOWN_KERNEL_FORCE_INTEGRITY", "CONFIG_LOCK_DOWN_KERNEL_FORCE_CONFIDENTIALITY"} {
+		if bytes.Contains(data, []byte("\n"+opt+"=y\n")) {
+			return false
+		}
+	}
+	return true
 }
 
 // moduleSigMagic ends a module with an appended signature.
@@ -277,10 +282,10 @@ const moduleSigMagic = "~Module signature appended~\n"
 // signature, which costs about 4 ms per module under emulation and
 // proves nothing there: the modules are the host's, copied by the
 // launcher into an initramfs that the invoking user owns anyway. A
-// kernel that enforces signatures (module.sig_enforce, lockdown) refuses
-// such a module (see SignaturesOptional); Debian's and Ubuntu's do not
-// outside Secure Boot, which the guest has not. Anything that does not end in a well-formed
-// signature comes back unchanged.
+// kernel that enforces signatures or lockdown refuses such a module (see
+// SignaturesOptional); Debian's and Ubuntu's do so only under Secure
+// Boot, which the guest has not. Anything that does not end in a
+// well-formed signature comes back unchanged.
 func StripModuleSignature(data []byte) []byte {
 	// struct module_signature: algo, hash, id_type, signer_len,
 	// key_id_len, 3 bytes of padding, sig_len (big-endian): 12 bytes.

@@ -7,12 +7,13 @@ import (
 )
 
 // StripELF returns a 64-bit little-endian ELF executable without what
-// follows its last loaded byte: the symbol table, the debug sections and
-// the section headers, which the kernel and the dynamic loader never
-// read. The guest's kernel copies every byte of the initramfs at boot
-// (about 12 ms per MB under emulation), and a Go launcher carries several
-// MB of them. Anything else (not ELF, 32-bit, big-endian, or sections
-// placed among the loaded bytes) comes back unchanged.
+// follows its last loaded byte (the symbol table and the debug sections)
+// and without its section headers' place, which neither the kernel nor
+// the dynamic loader reads. The guest's kernel copies every byte of the
+// initramfs at boot (about 12 ms per MB under emulation), and a Go
+// launcher carries several MB of them. Anything else (not ELF, 32-bit,
+// big-endian, nothing after the loaded bytes, or an allocated section
+// beyond them) comes back unchanged.
 func StripELF(b []byte) []byte {
 	f, err := elf.NewFile(bytes.NewReader(b))
 	if err != nil || f.Class != elf.ELFCLASS64 || f.Data != elf.ELFDATA2LSB {

@@ -311,4 +311,8 @@ func TestSignaturesOptional(t *testing.T) {
 	if SignaturesOptional(k) {
 		t.Error("a kernel that forces signatures gets unsigned modules")
 	}
+	os.WriteFile(config, []byte("CONFIG_MODULES=y\nCONFIG_LOCK_DOWN_KERNEL_FORCE_INTEGRITY=y\nCONFIG_MODULE_SIG=y\n"), 0o644)
+	if SignaturesOptional(k) {
+		t.Error("a kernel that forces lockdown gets unsigned modules")
+	}
 }
