@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"path"
+	"sort"
 	"strings"
 
 	"github.com/claude-sandbox/claude-sandbox/profile"
@@ -292,6 +293,19 @@ func QEMU(p *profile.Policy, h *Host) (*Plan, error) {
 		env["NIX_REMOTE"] = "daemon"
 		addNixBuildUsers(cfg.Etc, h)
 	}
+	if accel == "tcg" {
+		var added []string
+		for k, v := range emulatedEnv() {
+			if _, set := env[k]; !set {
+				env[k] = v
+				added = append(added, k+"="+v)
+			}
+		}
+		if len(added) > 0 {
+			sort.Strings(added)
+			notes = append(notes, "vm: under emulation the guest sets "+strings.Join(added, " ")+" (Bun's optimising JIT tiers cost more than they save there); [env] set overrides")
+		}
+	}
 	cfg.Env = EnvList(env)
 	plan.Secret = secret
 	data, err := json.MarshalIndent(cfg, "", "  ")
@@ -308,6 +322,16 @@ func QEMU(p *profile.Policy, h *Host) (*Plan, error) {
 	plan.Limits = limits
 	plan.Notes = notes
 	return plan, nil
+}
+
+// emulatedEnv is set in the guest under software emulation unless the
+// policy sets the variable itself. Bun (Claude Code's runtime) then stops
+// at its baseline JIT: its optimising compilers run as emulated code on
+// the guest's CPU, and the code they produce is translated again by
+// QEMU, so under emulation they cost more during a start than they
+// save.
+func emulatedEnv() map[string]string {
+	return map[string]string{"BUN_JSC_useDFGJIT": "0", "BUN_JSC_useFTLJIT": "0"}
 }
 
 // GuestKernelMiB is the guest memory allowed beyond limits.memory for the

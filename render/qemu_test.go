@@ -226,3 +226,47 @@ func TestQEMUWindowInput(t *testing.T) {
 	}
 	golden(t, "qemu/guest-xorg.conf", x.Config)
 }
+
+// TestQEMUEmulatedEnv checks that only an emulated guest turns Bun's
+// optimising JIT tiers off, and that the policy's own value wins.
+func TestQEMUEmulatedEnv(t *testing.T) {
+	cases := []struct {
+		name string
+		kvm  bool
+		set  map[string]string
+		want []string
+		not  []string
+	}{
+		{"tcg", false, nil, []string{"BUN_JSC_useDFGJIT=0", "BUN_JSC_useFTLJIT=0"}, nil},
+		{"kvm", true, nil, nil, []string{"BUN_JSC_useDFGJIT=0", "BUN_JSC_useFTLJIT=0"}},
+		{"tcg, policy sets it", false, map[string]string{"BUN_JSC_useDFGJIT": "1"}, []string{"BUN_JSC_useDFGJIT=1", "BUN_JSC_useFTLJIT=0"}, []string{"BUN_JSC_useDFGJIT=0"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			p := defaultPolicy(t, "/home/alice/proj")
+			for k, v := range c.set {
+				if p.Env.Set == nil {
+					p.Env.Set = map[string]string{}
+				}
+				p.Env.Set[k] = v
+			}
+			h := qemuHost(debianHost)()
+			h.KVM = c.kvm
+			pl, err := QEMU(p, h)
+			if err != nil {
+				t.Fatal(err)
+			}
+			env := guestConfig(t, pl).Env
+			for _, w := range c.want {
+				if !slices.Contains(env, w) {
+					t.Errorf("guest environment lacks %s: %q", w, env)
+				}
+			}
+			for _, n := range c.not {
+				if slices.Contains(env, n) {
+					t.Errorf("guest environment has %s: %q", n, env)
+				}
+			}
+		})
+	}
+}

@@ -3,6 +3,7 @@ package vmimage
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"io"
@@ -19,12 +20,14 @@ import (
 // WriteInitramfs writes a newc cpio archive holding init as /init, empty
 // /dev, /proc, /sys, /newroot and /tmp directories, and the modules as
 // /modules/NN-NAME.ko in load order (/modules/GROUP/NN-NAME.ko for a
-// module of a group). Compressed modules (.ko.xz) are
-// stored uncompressed. The guest init mounts devtmpfs itself and reopens
-// its standard streams on /dev/console, so the archive needs no device
-// nodes. Extra files (a dynamically linked init's loader and libraries)
-// are stored at their names, with their parent directories.
+// module of a group). Compressed modules (.ko.xz) are stored
+// uncompressed, and Unsigned ones without their signature. The guest init
+// mounts devtmpfs itself and reopens its standard streams on
+// /dev/console, so the archive needs no device nodes. Extra files (a dynamically linked init's loader and libraries)
+// are stored at their names, with their parent directories. An ELF init
+// is stored without its symbols and debug sections (see StripELF).
 func WriteInitramfs(w io.Writer, init []byte, modules []Module, extra ...File) error {
+	init = StripELF(init)
 	cw := cpio.NewWriter(w)
 	ino := int64(1)
 	add := func(h *cpio.Header, data []byte) error {
@@ -72,7 +75,7 @@ func WriteInitramfs(w io.Writer, init []byte, modules []Module, extra ...File) e
 	}
 	groups := map[string]bool{}
 	for i, m := range modules {
-		data, err := readModule(m.Path)
+		data, err := readModule(m.Path, m.Unsigned)
 		if err != nil {
 			return err
 		}
@@ -91,20 +94,30 @@ func WriteInitramfs(w io.Writer, init []byte, modules []Module, extra ...File) e
 	return cw.Close()
 }
 
-func readModule(path string) ([]byte, error) {
+func readModule(path string, unsigned bool) ([]byte, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("reading module: %w", err)
 	}
 	switch {
 	case strings.HasSuffix(path, ".ko"):
+		if unsigned {
+			data = StripModuleSignature(data)
+		}
 		return data, nil
 	case strings.HasSuffix(path, ".ko.xz"):
 		r, err := xz.NewReader(bytes.NewReader(data))
 		if err != nil {
 			return nil, fmt.Errorf("module %s: %w", path, err)
 		}
-		return io.ReadAll(r)
+		data, err := io.ReadAll(r)
+		if err != nil {
+			return nil, fmt.Errorf("module %s: %w", path, err)
+		}
+		if unsigned {
+			data = StripModuleSignature(data)
+		}
+		return data, nil
 	}
 	return nil, fmt.Errorf("module %s: unsupported compression (only .ko and .ko.xz)", path)
 }
@@ -166,6 +179,11 @@ func Prepare(cacheDir string, k Kernel, self string) (Images, error) {
 		return Images{}, err
 	}
 	mods = withDisplayModules(k.Modules, mods, DisplayModules)
+	if SignaturesOptional(k) {
+		for i := range mods {
+			mods[i].Unsigned = true
+		}
+	}
 	var buf bytes.Buffer
 	if err := WriteInitramfs(&buf, init, mods, runtime...); err != nil {
 		return Images{}, err
@@ -250,4 +268,50 @@ func withDisplayModules(modulesDir string, mods []Module, display []string) []Mo
 		}
 	}
 	return mods
+}
+
+// SignaturesOptional reports whether kernel k loads unsigned modules:
+// its configuration (/boot/config-VERSION beside the image) is readable
+// and neither forces module signatures nor forces lockdown. A kernel
+// without a readable configuration keeps its modules' signatures.
+func SignaturesOptional(k Kernel) bool {
+	data, err := os.ReadFile(filepath.Join(filepath.Dir(k.Image), "config-"+k.Version))
+	if err != nil {
+		return false
+	}
+	for _, opt := range []string{"CONFIG_MODULE_SIG_FORCE", "CONFIG_LOCK_DOWN_KERNEL_FORCE_INTEGRITY", "CONFIG_LOCK_DOWN_KERNEL_FORCE_CONFIDENTIALITY"} {
+		if bytes.Contains(data, []byte("\n"+opt+"=y\n")) {
+			return false
+		}
+	}
+	return true
+}
+
+// moduleSigMagic ends a module with an appended signature.
+const moduleSigMagic = "~Module signature appended~\n"
+
+// StripModuleSignature returns a kernel module without its appended
+// signature. The guest's kernel then loads it without checking the
+// signature, which costs about 4 ms per module under emulation and
+// proves nothing there: the modules are the host's, copied by the
+// launcher into an initramfs that the invoking user owns anyway. A
+// kernel that enforces signatures or lockdown refuses such a module (see
+// SignaturesOptional); Debian's and Ubuntu's do so only under Secure
+// Boot, which the guest has not. Anything that does not end in a
+// well-formed signature comes back unchanged.
+func StripModuleSignature(data []byte) []byte {
+	// struct module_signature: algo, hash, id_type, signer_len,
+	// key_id_len, 3 bytes of padding, sig_len (big-endian): 12 bytes.
+	const infoLen = 12
+	n := len(data) - len(moduleSigMagic)
+	if n < infoLen || string(data[n:]) != moduleSigMagic {
+		return data
+	}
+	info := data[n-infoLen : n]
+	sigLen := int(binary.BigEndian.Uint32(info[8:]))
+	total := sigLen + int(info[3]) + int(info[4]) + infoLen
+	if total > n {
+		return data
+	}
+	return data[:n-total]
 }

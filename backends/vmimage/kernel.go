@@ -168,6 +168,9 @@ type Module struct {
 	// Group is the subdirectory of /modules it goes to ("" for /modules
 	// itself): the guest loads a group only when it needs it.
 	Group string
+	// Unsigned stores the module without its appended signature (see
+	// StripModuleSignature).
+	Unsigned bool
 }
 
 // DisplayGroup is the module group of the virtio GPU, loaded only by a

@@ -5,6 +5,7 @@ import (
 	"debug/elf"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -232,5 +233,115 @@ func TestRuntimeFiles(t *testing.T) {
 		if !interp && len(static) != 0 {
 			t.Errorf("a static program needs %v", static)
 		}
+	}
+}
+
+// TestStripELFRuns strips this test binary as the initramfs stores the
+// launcher: it loses its debug sections and section headers, keeps its
+// program headers, and still runs.
+func TestStripELFRuns(t *testing.T) {
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(self)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stripped := StripELF(data)
+	if len(stripped) >= len(data) {
+		t.Fatalf("stripped %d bytes, want fewer than %d", len(stripped), len(data))
+	}
+	orig, err := elf.NewFile(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := elf.NewFile(bytes.NewReader(stripped))
+	if err != nil {
+		t.Fatalf("stripped file does not parse: %v", err)
+	}
+	if len(f.Sections) != 0 {
+		t.Errorf("stripped file keeps %d section headers", len(f.Sections))
+	}
+	if len(f.Progs) != len(orig.Progs) {
+		t.Fatalf("program headers: %d, want %d", len(f.Progs), len(orig.Progs))
+	}
+	for i, p := range f.Progs {
+		if p.ProgHeader != orig.Progs[i].ProgHeader {
+			t.Errorf("program header %d: %+v, want %+v", i, p.ProgHeader, orig.Progs[i].ProgHeader)
+		}
+	}
+	bin := filepath.Join(t.TempDir(), "stripped")
+	if err := os.WriteFile(bin, stripped, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(bin, "-test.run=^$").CombinedOutput(); err != nil {
+		t.Fatalf("stripped binary does not run: %v\n%s", err, out)
+	}
+	for _, in := range [][]byte{[]byte("init binary"), data[:64]} {
+		if got := StripELF(in); !bytes.Equal(got, in) {
+			t.Errorf("StripELF changed %d bytes that are no complete ELF file", len(in))
+		}
+	}
+}
+
+func TestStripModuleSignature(t *testing.T) {
+	body := []byte("\x7fELF module body")
+	sig := []byte("PKCS#7 signature bytes")
+	info := []byte{0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, byte(len(sig))}
+	signed := append(append(append(append([]byte{}, body...), sig...), info...), moduleSigMagic...)
+	if got := StripModuleSignature(signed); !bytes.Equal(got, body) {
+		t.Fatalf("stripped to %q, want %q", got, body)
+	}
+	tooLong := append([]byte{}, signed...)
+	tooLong[len(body)+len(sig)+11] = 200
+	for _, in := range [][]byte{body, tooLong, []byte(moduleSigMagic)} {
+		if got := StripModuleSignature(in); !bytes.Equal(got, in) {
+			t.Errorf("changed %q to %q", in, got)
+		}
+	}
+	// A real module of the installed kernel, when there is one.
+	k, err := FindKernel("/boot", "/lib/modules", "")
+	if err != nil {
+		return
+	}
+	mods, err := ResolveModules(k.Modules, []string{"9p"})
+	if err != nil || len(mods) == 0 {
+		return
+	}
+	data, err := readModule(mods[len(mods)-1].Path, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.HasSuffix(data, []byte(moduleSigMagic)) {
+		return
+	}
+	stripped := StripModuleSignature(data)
+	if len(stripped) >= len(data) || bytes.Contains(stripped, []byte(moduleSigMagic)) {
+		t.Fatalf("signature of %s not removed (%d of %d bytes)", mods[len(mods)-1].Path, len(stripped), len(data))
+	}
+	if _, err := elf.NewFile(bytes.NewReader(stripped)); err != nil {
+		t.Fatalf("%s without its signature is no ELF file: %v", mods[len(mods)-1].Path, err)
+	}
+}
+
+func TestSignaturesOptional(t *testing.T) {
+	dir := t.TempDir()
+	k := Kernel{Version: "6.1.0-1-amd64", Image: filepath.Join(dir, "vmlinuz-6.1.0-1-amd64")}
+	if SignaturesOptional(k) {
+		t.Error("a kernel without a configuration file loads unsigned modules")
+	}
+	config := filepath.Join(dir, "config-6.1.0-1-amd64")
+	os.WriteFile(config, []byte("CONFIG_MODULES=y\nCONFIG_MODULE_SIG=y\n# CONFIG_MODULE_SIG_FORCE is not set\n"), 0o644)
+	if !SignaturesOptional(k) {
+		t.Error("a kernel that does not force signatures keeps them")
+	}
+	os.WriteFile(config, []byte("CONFIG_MODULES=y\nCONFIG_MODULE_SIG=y\nCONFIG_MODULE_SIG_FORCE=y\n"), 0o644)
+	if SignaturesOptional(k) {
+		t.Error("a kernel that forces signatures gets unsigned modules")
+	}
+	os.WriteFile(config, []byte("CONFIG_MODULES=y\nCONFIG_LOCK_DOWN_KERNEL_FORCE_INTEGRITY=y\nCONFIG_MODULE_SIG=y\n"), 0o644)
+	if SignaturesOptional(k) {
+		t.Error("a kernel that forces lockdown gets unsigned modules")
 	}
 }
