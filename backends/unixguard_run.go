@@ -23,12 +23,19 @@ type unixGuardRun struct {
 	guard   *unixguard.Guard
 	log     *os.File
 	logPath string
+	// release ends the launcher's thread that started the sandbox with
+	// the filter (no helper), once the sandbox has ended.
+	release func()
 }
 
 // prepareUnixGuard links the helper into the run directory and passes
 // the helper's end of the channel to cmd; start (see wrap) receives the
-// listener once cmd runs.
+// listener once cmd runs. A plan without a helper needs neither: the
+// launcher starts cmd with the filter itself.
 func prepareUnixGuard(g *render.UnixGuard, h *render.Host, cmd *exec.Cmd) (*unixGuardRun, error) {
+	if g.Helper == "" {
+		return &unixGuardRun{plan: g, h: h}, nil
+	}
 	if err := os.MkdirAll(filepath.Dir(g.Helper), 0o755); err != nil {
 		return nil, fmt.Errorf("unix socket guard: %w", err)
 	}
@@ -52,16 +59,9 @@ func prepareUnixGuard(g *render.UnixGuard, h *render.Host, cmd *exec.Cmd) (*unix
 // its message: the sandbox never runs unguarded.
 func (r *unixGuardRun) wrap(start func(*exec.Cmd) error) func(*exec.Cmd) error {
 	return func(cmd *exec.Cmd) error {
-		err := start(cmd)
-		r.theirs.Close()
+		listener, diag, err := r.start(start, cmd)
 		if err != nil {
 			return err
-		}
-		listener, diag, err := unixguard.Receive(r.ours)
-		if err != nil {
-			cmd.Process.Kill()
-			cmd.Wait()
-			return fmt.Errorf("%w (this host cannot run the Unix socket guard; unix_sockets = \"all\" runs without it)", err)
 		}
 		r.openLog()
 		var w io.Writer
@@ -74,6 +74,30 @@ func (r *unixGuardRun) wrap(start func(*exec.Cmd) error) func(*exec.Cmd) error {
 		})
 		return nil
 	}
+}
+
+// start starts cmd with the filter and returns its listener, and the
+// sock_diag socket a helper in the sandbox's network namespace sends.
+func (r *unixGuardRun) start(start func(*exec.Cmd) error, cmd *exec.Cmd) (listener, diag *os.File, err error) {
+	if r.plan.Helper == "" {
+		// bwrap is the launcher's child: it is started from a thread
+		// of the launcher that carries the filter, with no second
+		// start of the launcher in front of it.
+		listener, r.release, err = unixguard.StartHeld(r.plan.Filter, func() error { return start(cmd) })
+		return listener, nil, err
+	}
+	err = start(cmd)
+	r.theirs.Close()
+	if err != nil {
+		return nil, nil, err
+	}
+	listener, diag, err = unixguard.Receive(r.ours)
+	if err != nil {
+		cmd.Process.Kill()
+		cmd.Wait()
+		return nil, nil, fmt.Errorf("%w (this host cannot run the Unix socket guard; unix_sockets = \"all\" runs without it)", err)
+	}
+	return listener, diag, nil
 }
 
 // openLog opens the run's log of refused connects next to the egress
@@ -97,8 +121,13 @@ func (r *unixGuardRun) openLog() {
 
 // stop ends the service and prints the summary of refused connects to w.
 func (r *unixGuardRun) stop(w io.Writer) {
-	r.ours.Close()
-	r.theirs.Close()
+	if r.release != nil {
+		r.release()
+	}
+	if r.ours != nil {
+		r.ours.Close()
+		r.theirs.Close()
+	}
 	if r.guard == nil {
 		return
 	}

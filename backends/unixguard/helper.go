@@ -16,6 +16,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -161,11 +162,27 @@ func Receive(channel *os.File) (listener, diag *os.File, err error) {
 // there, so that only the process start creates inherits the filter; the
 // thread ends afterwards. It returns the filter's listener.
 func StartFiltered(prog []byte, start func() error) (*os.File, error) {
+	listener, release, err := StartHeld(prog, start)
+	if err != nil {
+		return nil, err
+	}
+	release()
+	return listener, nil
+}
+
+// StartHeld is StartFiltered with the thread kept until release is
+// called: a child's parent-death signal (bwrap's --die-with-parent, and
+// Pdeathsig) fires when the thread that started it ends, so the thread
+// must outlive the child. The held thread runs nothing else: a goroutine
+// locked to it waits, and the Go runtime starts no thread from a locked
+// one. On error nothing was started, or what start started has ended.
+func StartHeld(prog []byte, start func() error) (listener *os.File, release func(), err error) {
 	type started struct {
 		listener int
 		err      error
 	}
 	ch := make(chan started, 1)
+	hold := make(chan struct{})
 	go func() {
 		// Never unlocked: the thread, which carries the filter, ends
 		// with this goroutine.
@@ -181,12 +198,14 @@ func StartFiltered(prog []byte, start func() error) (*os.File, error) {
 			return
 		}
 		ch <- started{fd, nil}
+		<-hold
 	}()
 	s := <-ch
 	if s.err != nil {
-		return nil, s.err
+		return nil, nil, s.err
 	}
-	return os.NewFile(uintptr(s.listener), "seccomp-listener"), nil
+	var once sync.Once
+	return os.NewFile(uintptr(s.listener), "seccomp-listener"), func() { once.Do(func() { close(hold) }) }, nil
 }
 
 // InitOptions are the guard's options on the command line of the
