@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync"
 
 	"github.com/claude-sandbox/claude-sandbox/backends/unixguard"
 	"github.com/claude-sandbox/claude-sandbox/render"
@@ -16,13 +17,17 @@ import (
 // helper in front of the sandbox hands over its filter's listener, then
 // the service answering it.
 type unixGuardRun struct {
-	plan    *render.UnixGuard
-	h       *render.Host
-	ours    *os.File
-	theirs  *os.File
-	guard   *unixguard.Guard
-	log     *os.File
-	logPath string
+	plan   *render.UnixGuard
+	h      *render.Host
+	ours   *os.File
+	theirs *os.File
+	guard  *unixguard.Guard
+	// logMu guards the log of refused connects, opened on the first
+	// refusal (logOpened).
+	logMu     sync.Mutex
+	logOpened bool
+	log       *os.File
+	logPath   string
 	// release ends the launcher's thread that started the sandbox with
 	// the filter (no helper), once the sandbox has ended.
 	release func()
@@ -63,14 +68,9 @@ func (r *unixGuardRun) wrap(start func(*exec.Cmd) error) func(*exec.Cmd) error {
 		if err != nil {
 			return err
 		}
-		r.openLog()
-		var w io.Writer
-		if r.log != nil {
-			w = r.log
-		}
 		r.guard = unixguard.Serve(listener, unixguard.Config{
 			Granted: r.plan.Granted, Private: r.plan.Private, SharedNetns: r.plan.SharedNetns, Diag: diag,
-			UID: r.h.UID, GID: r.h.GID, Groups: r.h.Groups, Log: w,
+			UID: r.h.UID, GID: r.h.GID, Groups: r.h.Groups, Log: refusalLog{r},
 		})
 		return nil
 	}
@@ -98,6 +98,32 @@ func (r *unixGuardRun) start(start func(*exec.Cmd) error, cmd *exec.Cmd) (listen
 		return nil, nil, fmt.Errorf("%w (this host cannot run the Unix socket guard; unix_sockets = \"all\" runs without it)", err)
 	}
 	return listener, diag, nil
+}
+
+// refusalLog writes to the run's log of refused connects, which it opens
+// on the first refusal: a run without one creates no file.
+type refusalLog struct{ r *unixGuardRun }
+
+func (l refusalLog) Write(p []byte) (int, error) {
+	r := l.r
+	r.logMu.Lock()
+	defer r.logMu.Unlock()
+	if !r.logOpened {
+		r.logOpened = true
+		// The refusal is reported from a thread that may hold the
+		// sandbox user's ids for its call: the log is opened from
+		// another, as the launcher.
+		opened := make(chan struct{})
+		go func() {
+			r.openLog()
+			close(opened)
+		}()
+		<-opened
+	}
+	if r.log == nil {
+		return len(p), nil
+	}
+	return r.log.Write(p)
 }
 
 // openLog opens the run's log of refused connects next to the egress
@@ -133,14 +159,17 @@ func (r *unixGuardRun) stop(w io.Writer) {
 	}
 	r.guard.Stop()
 	s := r.guard.Summary()
-	if r.log != nil {
+	r.logMu.Lock()
+	// A refusal still being answered after this writes nowhere.
+	r.logOpened = true
+	logged := r.log != nil
+	if logged {
 		r.log.Close()
-		if s == "" {
-			os.Remove(r.logPath)
-		}
+		r.log = nil
 	}
+	r.logMu.Unlock()
 	if s != "" {
-		if r.logPath != "" {
+		if logged {
 			fmt.Fprintf(w, "claude-sandbox: %s (log: %s)\n", s, r.logPath)
 		} else {
 			fmt.Fprintf(w, "claude-sandbox: %s\n", s)
