@@ -89,7 +89,18 @@ func HelperMain(args []string) (status int, handled bool) {
 	case egress.ConnectName:
 		return egress.ConnectMain(args), true
 	case egress.NetnsName:
-		return egress.NetnsMain(args), true
+		return egress.NetnsMain(args, guardInProcess), true
 	}
 	return 0, false
+}
+
+// guardInProcess runs the Unix socket guard's helper mode, when argv
+// starts it, in the calling process (the allowlist's network namespace
+// helper, about to execute it): it installs the filter on its thread and
+// executes bwrap, without a second start of the launcher.
+func guardInProcess(argv []string) (status int, handled bool) {
+	if len(argv) == 0 || filepath.Base(argv[0]) != render.UnixGuardName {
+		return 0, false
+	}
+	return unixguard.HelperMain(argv), true
 }
