@@ -19,14 +19,17 @@ import (
 	"sync"
 	"unsafe"
 
+	"github.com/claude-sandbox/claude-sandbox/backends/limits"
+	"github.com/claude-sandbox/claude-sandbox/render"
 	"golang.org/x/sys/unix"
 )
 
 // HelperMain is the helper mode that runs in front of the sandbox: it
 // installs the filter read from the --filter descriptor on its thread,
 // sends the filter's listener to the launcher on the --channel
-// descriptor, and executes the rest of its arguments, which inherit the
-// filter. args[0] is the helper's name.
+// descriptor, sets the rlimits given as --rlimit NAME=VALUE on itself,
+// and executes the rest of its arguments, which inherit the filter and
+// the limits. args[0] is the helper's name.
 func HelperMain(args []string) int {
 	if err := helper(args[1:]); err != nil {
 		fmt.Fprintln(os.Stderr, "claude-sandbox: unix socket guard:", err)
@@ -38,6 +41,7 @@ func HelperMain(args []string) int {
 func helper(args []string) error {
 	channel, filter := -1, -1
 	diag := false
+	var rl []render.Rlimit
 	for len(args) > 0 && args[0] != "--" {
 		if args[0] == "--diag" {
 			diag = true
@@ -46,6 +50,15 @@ func helper(args []string) error {
 		}
 		if len(args) < 2 {
 			return fmt.Errorf("%s needs a value", args[0])
+		}
+		if args[0] == "--rlimit" {
+			r, err := limits.Parse(args[1])
+			if err != nil {
+				return err
+			}
+			rl = append(rl, r)
+			args = args[2:]
+			continue
 		}
 		n, err := strconv.Atoi(args[1])
 		if err != nil {
@@ -62,7 +75,7 @@ func helper(args []string) error {
 		args = args[2:]
 	}
 	if len(args) < 2 || channel < 0 || filter < 0 {
-		return errors.New("usage: --channel FD --filter FD [--diag] -- PROGRAM [ARG...]")
+		return errors.New("usage: --channel FD --filter FD [--diag] [--rlimit NAME=VALUE...] -- PROGRAM [ARG...]")
 	}
 	argv := args[1:]
 	f := os.NewFile(uintptr(filter), "filter")
@@ -97,6 +110,11 @@ func helper(args []string) error {
 		unix.Close(fd)
 	}
 	unix.Close(channel)
+	// Last, with no descriptor left to open: the sandbox starts under
+	// the limits.
+	if err := limits.SetSelf(rl); err != nil {
+		return err
+	}
 	if err := unix.Exec(argv[0], argv, os.Environ()); err != nil {
 		return fmt.Errorf("executing %s: %w", argv[0], err)
 	}

@@ -82,6 +82,15 @@ type row struct {
 	rss  []int64 // KiB
 }
 
+// mapNames are the row names of the -compare launchers.
+func mapNames(others []string) []string {
+	var out []string
+	for _, o := range others {
+		out = append(out, "launcher "+filepath.Base(o))
+	}
+	return out
+}
+
 // placeholder is a missing source path of the raw command.
 type placeholder struct {
 	path string
@@ -127,6 +136,9 @@ func run(launcher string, others []string, hello, seccomp, guarded string, runs 
 		env := append(slices.DeleteFunc(os.Environ(), func(e string) bool { return strings.HasPrefix(e, "XDG_CONFIG_HOME=") }),
 			"XDG_CONFIG_HOME="+guarded)
 		rows = append(rows, &row{name: "launcher, unix_sockets granted", argv: append([]string{launcher}, args...), env: env})
+		for _, o := range others {
+			rows = append(rows, &row{name: "launcher " + filepath.Base(o) + ", unix_sockets granted", argv: append([]string{o}, args...), env: env})
+		}
 	}
 	fixed := len(rows)
 	if bisect {
@@ -168,14 +180,19 @@ func run(launcher string, others []string, hello, seccomp, guarded string, runs 
 		fmt.Printf("%s - raw - bare Go start: %s (cpu %s)\n", r.name,
 			ms(median(r.wall)-median(rw.wall)-median(h.wall)), ms(median(r.cpu)-median(rw.cpu)-median(h.cpu)))
 	}
-	if g := get("launcher, unix_sockets granted"); g != nil {
+	for _, name := range append([]string{"launcher"}, mapNames(others)...) {
+		g := get(name + ", unix_sockets granted")
+		if g == nil {
+			continue
+		}
 		// Rows run in the same rounds: the difference is taken round by
 		// round.
+		a := get(name)
 		wall, cpu := make([]time.Duration, len(g.wall)), make([]time.Duration, len(g.cpu))
 		for i := range wall {
-			wall[i], cpu[i] = g.wall[i]-l.wall[i], g.cpu[i]-l.cpu[i]
+			wall[i], cpu[i] = g.wall[i]-a.wall[i], g.cpu[i]-a.cpu[i]
 		}
-		fmt.Printf("Unix socket guard (granted - launcher): %s (p10-p90 %s-%s), cpu %s (p10-p90 %s-%s)\n",
+		fmt.Printf("Unix socket guard (%s: granted - all): %s (p10-p90 %s-%s), cpu %s (p10-p90 %s-%s)\n", name,
 			ms(median(wall)), ms(percentile(wall, 10)), ms(percentile(wall, 90)),
 			ms(median(cpu)), ms(percentile(cpu, 10)), ms(percentile(cpu, 90)))
 	}
