@@ -73,6 +73,9 @@ func HelperMain(args []string) (status int, handled bool) {
 	if len(args) == 0 {
 		return 0, false
 	}
+	if guard, ok := unixGuardHelper(args); ok {
+		return unixguard.HelperMain(guard), true
+	}
 	switch filepath.Base(args[0]) {
 	case render.EntrypointName:
 		return container.Main(args), true
@@ -82,8 +85,6 @@ func HelperMain(args []string) (status int, handled bool) {
 		return ociUserNSMain(args), true
 	case render.OCIInitName:
 		return ociInitMain(args), true
-	case render.UnixGuardName:
-		return unixguard.HelperMain(args), true
 	case egress.BridgeName:
 		return egress.BridgeMain(args), true
 	case egress.ConnectName:
@@ -99,8 +100,22 @@ func HelperMain(args []string) (status int, handled bool) {
 // helper, about to execute it): it installs the filter on its thread and
 // executes bwrap, without a second start of the launcher.
 func guardInProcess(argv []string) (status int, handled bool) {
-	if len(argv) == 0 || filepath.Base(argv[0]) != render.UnixGuardName {
+	guard, ok := unixGuardHelper(argv)
+	if !ok {
 		return 0, false
 	}
-	return unixguard.HelperMain(argv), true
+	return unixguard.HelperMain(guard), true
+}
+
+// unixGuardHelper reports whether args start the guard's helper mode
+// (the launcher's executable with render.UnixGuardArg first, or started
+// as render.UnixGuardName), and returns its arguments, its name first.
+func unixGuardHelper(args []string) ([]string, bool) {
+	switch {
+	case len(args) > 1 && args[1] == render.UnixGuardArg:
+		return args[1:], true
+	case len(args) > 0 && filepath.Base(args[0]) == render.UnixGuardName:
+		return args, true
+	}
+	return nil, false
 }

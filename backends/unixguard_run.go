@@ -33,19 +33,12 @@ type unixGuardRun struct {
 	release func()
 }
 
-// prepareUnixGuard links the helper into the run directory and passes
-// the helper's end of the channel to cmd; start (see wrap) receives the
-// listener once cmd runs. A plan without a helper needs neither: the
-// launcher starts cmd with the filter itself.
+// prepareUnixGuard passes the helper's end of the channel to cmd; start
+// (see wrap) receives the listener once cmd runs. A plan without a
+// helper needs none: the launcher starts cmd with the filter itself.
 func prepareUnixGuard(g *render.UnixGuard, h *render.Host, cmd *exec.Cmd) (*unixGuardRun, error) {
 	if g.Helper == "" {
 		return &unixGuardRun{plan: g, h: h}, nil
-	}
-	if err := os.MkdirAll(filepath.Dir(g.Helper), 0o755); err != nil {
-		return nil, fmt.Errorf("unix socket guard: %w", err)
-	}
-	if err := os.Symlink(h.Self, g.Helper); err != nil && !os.IsExist(err) {
-		return nil, fmt.Errorf("unix socket guard: %w", err)
 	}
 	pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
 	if err != nil {

@@ -128,7 +128,7 @@ func Bwrap(p *profile.Policy, h *Host) (*Plan, error) {
 		if guard.Helper == "" {
 			guard.Filter = filter
 		} else {
-			guardArgv = []string{guard.Helper, "--channel", itoa(UnixGuardFD), "--filter", b.file(filter, false)}
+			guardArgv = []string{guard.Helper, UnixGuardArg, "--channel", itoa(UnixGuardFD), "--filter", b.file(filter, false)}
 			if guard.DiagInside {
 				guardArgv = append(guardArgv, "--diag")
 			}

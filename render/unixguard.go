@@ -16,6 +16,11 @@ import (
 // executes the sandbox.
 const UnixGuardName = "claude-sandbox-unixguard"
 
+// UnixGuardArg, as the first argument of the launcher's own executable,
+// starts the guard's helper mode: the program in front of bwrap (pasta)
+// executes the launcher itself, with no link in a run directory.
+const UnixGuardArg = "--" + UnixGuardName
+
 // UnixGuardFD is the descriptor on which the guard helper finds its end
 // of the channel to the launcher; the filter follows on a generated file.
 const UnixGuardFD = FirstFD - 1
@@ -25,8 +30,8 @@ const UnixGuardFD = FirstFD - 1
 // launcher's network namespace, every bind) to the launcher, which
 // performs it on the sandbox's behalf when the socket is allowed.
 type UnixGuard struct {
-	// Helper is the helper mode's link in the run directory; Argv runs
-	// it in front of bubblewrap where a network program (pasta, the
+	// Helper is the launcher's own executable, which Argv runs with
+	// UnixGuardArg in front of bubblewrap where a network program (pasta, the
 	// allowlist's namespace helper) or a namespace the launcher joins
 	// for slirp4netns comes first. Empty on bubblewrap otherwise: the
 	// launcher installs Filter on the thread it starts bwrap from.
@@ -99,7 +104,7 @@ func UnixGuardFor(p *profile.Policy, h *Host, b profile.Backend, fwd []Share, ne
 		g.OwnNetns = !shared
 	} else {
 		if len(net.Prefix) > 0 || len(net.Attach) > 0 {
-			g.Helper = path.Join(h.RunDir, "bin", UnixGuardName)
+			g.Helper = h.Self
 		}
 		g.Private = []string{"/", "/tmp", "/var/tmp", "/run", "/home", "/dev", "/dev/shm"}
 		g.DiagInside = !shared && !net.Unshare
