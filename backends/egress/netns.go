@@ -208,10 +208,11 @@ func inheritedFiles() []*os.File {
 	return files
 }
 
-// setupNetns configures the new namespace. Every IPv4 address is made local on lo, so that a
-// connection to an outside address reaches the bridge (ports 80 and 443,
-// refused by the proxy and recorded) or is refused at once (recorded
-// through the raw socket sent on reportFD), never left unanswered.
+// setupNetns configures the new namespace. Every IPv4 address is made
+// local on lo, so that a connection to an outside address reaches the
+// bridge (ports 80 and 443, refused by the proxy and recorded) or is
+// refused at once (recorded through the raw socket sent on reportFD),
+// never left unanswered.
 func setupNetns(reportFD int) error {
 	if err := os.WriteFile("/proc/sys/net/ipv4/ip_unprivileged_port_start", []byte("0\n"), 0); err != nil {
 		return fmt.Errorf("low ports for the bridge: %w", err)
