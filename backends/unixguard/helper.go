@@ -201,10 +201,7 @@ func StartHeld(prog []byte, start func() error) (listener *os.File, release func
 	}
 	ch := make(chan started, 1)
 	hold := make(chan struct{})
-	go func() {
-		// Never unlocked: the thread, which carries the filter, ends
-		// with this goroutine.
-		runtime.LockOSThread()
+	onOwnThread(func() {
 		fd, err := Install(prog)
 		if err != nil {
 			ch <- started{-1, fmt.Errorf("unix socket guard: %w (unix_sockets = \"all\" runs without it)", err)}
@@ -217,13 +214,36 @@ func StartHeld(prog []byte, start func() error) (listener *os.File, release func
 		}
 		ch <- started{fd, nil}
 		<-hold
-	}()
+	})
 	s := <-ch
 	if s.err != nil {
 		return nil, nil, s.err
 	}
 	var once sync.Once
 	return os.NewFile(uintptr(s.listener), "seccomp-listener"), func() { once.Do(func() { close(hold) }) }, nil
+}
+
+// onOwnThread runs f in a new goroutine locked to a thread that ends
+// with it: never unlocked, and never the process's main thread, which
+// the Go runtime does not end but parks for good (with whatever f left
+// on it, such as a filter, and a child's parent-death signal unsent).
+func onOwnThread(f func()) {
+	go func() {
+		runtime.LockOSThread()
+		if unix.Gettid() == unix.Getpid() {
+			// While this goroutine holds the main thread, the next
+			// one locks another.
+			locked := make(chan struct{})
+			onOwnThread(func() {
+				close(locked)
+				f()
+			})
+			<-locked
+			runtime.UnlockOSThread()
+			return
+		}
+		f()
+	}()
 }
 
 // InitOptions are the guard's options on the command line of the
