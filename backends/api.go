@@ -73,6 +73,9 @@ func HelperMain(args []string) (status int, handled bool) {
 	if len(args) == 0 {
 		return 0, false
 	}
+	if guard, ok := unixGuardHelper(args); ok {
+		return unixguard.HelperMain(guard), true
+	}
 	switch filepath.Base(args[0]) {
 	case render.EntrypointName:
 		return container.Main(args), true
@@ -82,14 +85,37 @@ func HelperMain(args []string) (status int, handled bool) {
 		return ociUserNSMain(args), true
 	case render.OCIInitName:
 		return ociInitMain(args), true
-	case render.UnixGuardName:
-		return unixguard.HelperMain(args), true
 	case egress.BridgeName:
 		return egress.BridgeMain(args), true
 	case egress.ConnectName:
 		return egress.ConnectMain(args), true
 	case egress.NetnsName:
-		return egress.NetnsMain(args), true
+		return egress.NetnsMain(args, guardInProcess), true
 	}
 	return 0, false
+}
+
+// guardInProcess runs the Unix socket guard's helper mode, when argv
+// starts it, in the calling process (the allowlist's network namespace
+// helper, about to execute it): it installs the filter on its thread and
+// executes bwrap, without a second start of the launcher.
+func guardInProcess(argv []string) (status int, handled bool) {
+	guard, ok := unixGuardHelper(argv)
+	if !ok {
+		return 0, false
+	}
+	return unixguard.HelperMain(guard), true
+}
+
+// unixGuardHelper reports whether args start the guard's helper mode
+// (the launcher's executable with render.UnixGuardArg first, or started
+// as render.UnixGuardName), and returns its arguments, its name first.
+func unixGuardHelper(args []string) ([]string, bool) {
+	switch {
+	case len(args) > 1 && args[1] == render.UnixGuardArg:
+		return args[1:], true
+	case len(args) > 0 && filepath.Base(args[0]) == render.UnixGuardName:
+		return args, true
+	}
+	return nil, false
 }

@@ -102,6 +102,11 @@ func runBwrap(p *profile.Policy, h *render.Host, stdio IO) (int, error) {
 		if err := lim.GateBwrap(cmd, at); err != nil {
 			return 0, err
 		}
+	} else if guard := slices.Index(cmd.Args, render.UnixGuardArg); plan.UnixGuard != nil && guard >= 0 {
+		// A network program in front forks the guard's helper, a
+		// start of the launcher that executes bwrap: it sets the
+		// limits on itself.
+		lim.GateGuardHelper(cmd, guard)
 	} else {
 		// A network program in front forks bwrap, and a bwrap of
 		// another user (through sudo) takes limits from a launcher

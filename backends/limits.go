@@ -74,6 +74,20 @@ func (l *runLimits) GateBwrap(cmd *exec.Cmd, at int) error {
 	return nil
 }
 
+// GateGuardHelper prepares cmd, before Start, to set the rlimits in the
+// Unix socket guard's helper, cmd.Args[at], a start of the launcher that
+// executes bwrap in its own process: it sets them on itself last, so the
+// launcher's rlimit helper need not start in front of the command. The
+// program in front of the guard's helper (pasta, the allowlist's
+// namespace helper) runs without them.
+func (l *runLimits) GateGuardHelper(cmd *exec.Cmd, at int) {
+	var opts []string
+	for _, w := range limits.Format(l.rlimits) {
+		opts = append(opts, "--rlimit", w)
+	}
+	cmd.Args = slices.Insert(cmd.Args, at+1, opts...)
+}
+
 // Start starts cmd inside the run's cgroup.
 func (l *runLimits) Start(cmd *exec.Cmd) error { return l.StartWith((*exec.Cmd).Start)(cmd) }
 

@@ -165,8 +165,13 @@ func TestLimitsStopForkAndAllocationBubblewrap(t *testing.T) {
 	bt.RequireTool(t, "prlimit", "apt install util-linux")
 	bt.RequireTool(t, "perl", "apt install perl")
 	for name, u := range users(t) {
-		for _, network := range []string{"--no-network", "--network=allowlist"} {
+		for _, network := range []string{"--no-network", "--network=allowlist", "--network=full"} {
 			t.Run(name+network, func(t *testing.T) {
+				if network == "--network=full" {
+					// pasta forks the Unix socket guard's helper,
+					// which sets the limits on itself.
+					bt.RequireTool(t, "pasta", "apt install passt")
+				}
 				f := bt.NewFixture(t, u)
 				f.WriteUserConfig(t, limitsConfig)
 				writeScripts(t, f)

@@ -203,10 +203,33 @@ func TestBubblewrapUnixSocketGuard(t *testing.T) {
 				bt.RequireTool(t, "pasta", "apt install passt")
 			}
 			f := bt.NewFixture(t, bt.TestUser(t))
-			checkGuard(t, f, func(args ...string) bt.Result {
-				return f.Run(t, f.Env(), append([]string{"--backend=bubblewrap", "--network=" + network, "--shell", f.Project, "--", "-c", unixAttackScript, "sh"}, args...)...)
-			})
+			run := func(args ...string) bt.Result {
+				return f.Run(t, f.Env(), append([]string{"--backend=bubblewrap", "--network=" + network, "--shell", f.Project, "--", "-c"}, args...)...)
+			}
+			checkGuard(t, f, func(args ...string) bt.Result { return run(append([]string{unixAttackScript, "sh"}, args...)...) })
+			checkRefusalLog(t, f, run)
 		})
+	}
+}
+
+// checkRefusalLog checks that the refusals were logged where the last
+// summary says, and that a run refusing nothing leaves no log.
+func checkRefusalLog(t *testing.T, f *bt.Fixture, run func(args ...string) bt.Result) {
+	t.Helper()
+	logs, _ := filepath.Glob(filepath.Join(f.Home, ".local/state/claude-sandbox/logs/unix-sockets-*.log"))
+	if len(logs) != 1 {
+		t.Fatalf("logs of refused connects: %q, want the attack's", logs)
+	}
+	data, err := os.ReadFile(logs[0])
+	if err != nil || !strings.Contains(string(data), "refused connect to") || !strings.Contains(string(data), "host.sock") {
+		t.Errorf("log %s: %q (%v), want the refusals", logs[0], data, err)
+	}
+	if res := run("true"); res.Status != 0 {
+		t.Fatalf("a run refusing nothing: status %d: %s", res.Status, res.Stderr)
+	}
+	again, _ := filepath.Glob(filepath.Join(f.Home, ".local/state/claude-sandbox/logs/unix-sockets-*.log"))
+	if len(again) != 1 {
+		t.Errorf("a run refusing nothing left a log: %q", again)
 	}
 }
 

@@ -8,8 +8,8 @@
 # The bubblewrap row runs bench/launchcost: a bare static Go program's
 # start, a minimal bwrap, the raw command (its descriptors fed), the dry
 # run and the launcher, interleaved, with medians, 10th-90th percentile
-# ranges, CPU times, peak RSS and the launcher's own cost (launcher - raw -
-# bare Go start); BISECT=1 also times the raw command without each group of
+# ranges, CPU times, peak RSS, the launcher's own cost (launcher - raw -
+# bare Go start) and the Unix socket guard's (granted - all); BISECT=1 also times the raw command without each group of
 # its options. The container and vm rows need hyperfine and jq.
 #
 # The container row needs root; run the script as root for it. The vm row
@@ -28,10 +28,12 @@ go run -buildvcs=false ./bench/seccompdump >"$work/seccomp.bpf"
 launcher=$work/claude-sandbox
 proj=$work/proj
 mkdir -p "$proj" "$work/config/claude-sandbox"
-# The Unix socket guard runs its helper (the launcher) in front of bwrap,
-# which the raw command cannot run without the launcher: the rows compare
-# launches without it; its own cost is in the README.
+# The raw command cannot serve the Unix socket guard: the rows compare
+# launches without it, and the bubblewrap row times a launch with it (the
+# default, unix_sockets = "granted") beside them, as its own cost.
 printf 'unix_sockets = "all"\n[vm]\nmemory = "1G"\ncpus = 1\n' >"$work/config/claude-sandbox/config.toml"
+mkdir -p "$work/guarded/claude-sandbox"
+printf '[vm]\nmemory = "1G"\ncpus = 1\n' >"$work/guarded/claude-sandbox/config.toml"
 export XDG_CONFIG_HOME=$work/config
 
 backends=("$@")
@@ -46,7 +48,7 @@ for backend in "${backends[@]}"; do
 		bisect=()
 		[ -z "${BISECT:-}" ] || bisect=(-bisect)
 		echo "bubblewrap (times in ms):"
-		"$work/launchcost" -launcher "$launcher" -hello "$work/hello" -seccomp "$work/seccomp.bpf" -runs "${RUNS:-60}" "${bisect[@]}" -- "${args[@]}" </dev/null
+		"$work/launchcost" -launcher "$launcher" -hello "$work/hello" -seccomp "$work/seccomp.bpf" -guarded "$work/guarded" -runs "${RUNS:-60}" "${bisect[@]}" -- "${args[@]}" </dev/null
 		continue
 	fi
 	for tool in hyperfine jq; do

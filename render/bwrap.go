@@ -125,11 +125,15 @@ func Bwrap(p *profile.Policy, h *Host) (*Plan, error) {
 		if err != nil {
 			return nil, err
 		}
-		guardArgv = []string{guard.Helper, "--channel", itoa(UnixGuardFD), "--filter", b.file(filter, false)}
-		if guard.DiagInside {
-			guardArgv = append(guardArgv, "--diag")
+		if guard.Helper == "" {
+			guard.Filter = filter
+		} else {
+			guardArgv = []string{guard.Helper, UnixGuardArg, "--channel", itoa(UnixGuardFD), "--filter", b.file(filter, false)}
+			if guard.DiagInside {
+				guardArgv = append(guardArgv, "--diag")
+			}
+			guardArgv = append(guardArgv, "--")
 		}
-		guardArgv = append(guardArgv, "--")
 	}
 	b.add("--chdir", h.Real(p.ProjectDir), "--")
 	b.add(net.Wrap...)

@@ -16,6 +16,11 @@ import (
 // executes the sandbox.
 const UnixGuardName = "claude-sandbox-unixguard"
 
+// UnixGuardArg, as the first argument of the launcher's own executable,
+// starts the guard's helper mode: the program in front of bwrap (pasta)
+// executes the launcher itself, with no link in a run directory.
+const UnixGuardArg = "--" + UnixGuardName
+
 // UnixGuardFD is the descriptor on which the guard helper finds its end
 // of the channel to the launcher; the filter follows on a generated file.
 const UnixGuardFD = FirstFD - 1
@@ -25,10 +30,16 @@ const UnixGuardFD = FirstFD - 1
 // launcher's network namespace, every bind) to the launcher, which
 // performs it on the sandbox's behalf when the socket is allowed.
 type UnixGuard struct {
-	// Helper is the helper mode's link in the run directory; Argv runs
-	// it in front of bubblewrap. The container's entrypoint guards
-	// the command itself.
+	// Helper is the launcher's own executable, which Argv runs with
+	// UnixGuardArg in front of bubblewrap where a network program (pasta, the
+	// allowlist's namespace helper) or a namespace the launcher joins
+	// for slirp4netns comes first. Empty on bubblewrap otherwise: the
+	// launcher installs Filter on the thread it starts bwrap from.
+	// The container's entrypoint guards the command itself.
 	Helper string
+	// Filter is the filter (an array of struct sock_filter) the launcher
+	// installs itself when bubblewrap runs without Helper.
+	Filter []byte
 	// Granted are the sockets the policy forwards (display, audio,
 	// D-Bus, SSH agent, nix daemon, the launcher's own proxies), as the
 	// guard sees them: host paths where the launcher guards
@@ -92,7 +103,9 @@ func UnixGuardFor(p *profile.Policy, h *Host, b profile.Backend, fwd []Share, ne
 	if inside {
 		g.OwnNetns = !shared
 	} else {
-		g.Helper = path.Join(h.RunDir, "bin", UnixGuardName)
+		if len(net.Prefix) > 0 || len(net.Attach) > 0 {
+			g.Helper = h.Self
+		}
 		g.Private = []string{"/", "/tmp", "/var/tmp", "/run", "/home", "/dev", "/dev/shm"}
 		g.DiagInside = !shared && !net.Unshare
 	}
@@ -130,6 +143,9 @@ func UnixGuardFor(p *profile.Policy, h *Host, b profile.Backend, fwd []Share, ne
 		notes = append(notes, "unix_sockets: a socket is the sandbox's when it lies on the sandbox's own tmpfs or a socket of the sandbox's network namespace is bound to it")
 	case !shared:
 		notes = append(notes, "unix_sockets: bwrap makes the network namespace, so a socket is refused when a socket of the host's network namespace is bound to it (not one of a third namespace)")
+	}
+	if !inside && g.Helper == "" {
+		notes = append(notes, "unix_sockets: the launcher installs the filter on the thread it starts bwrap from; bwrap and the sandbox inherit it")
 	}
 	if len(g.Granted) > 0 {
 		notes = append(notes, "unix_sockets: always allowed: "+strings.Join(g.Granted, ", "))

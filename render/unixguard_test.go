@@ -1,6 +1,9 @@
 package render
 
 import (
+	"bytes"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/claude-sandbox/claude-sandbox/profile"
@@ -66,6 +69,27 @@ func TestUnixGuardPlan(t *testing.T) {
 	g, _ := UnixGuardFor(p, h, profile.Bubblewrap, fwd, NetworkFor(p, h, profile.Bubblewrap))
 	if g == nil || len(g.Granted) != 1 || g.Granted[0] != "/tmp/ssh-x/agent.1" || g.OwnNetns || g.Helper == "" {
 		t.Errorf("bubblewrap: %+v, want the agent's host path granted, guarded by the launcher", g)
+	}
+	if plan, err := Bwrap(p, h); err != nil || plan.UnixGuard == nil || plan.UnixGuard.Helper != h.Self ||
+		!slices.Contains(plan.Argv, UnixGuardArg) || plan.UnixGuard.Filter != nil ||
+		slices.Index(plan.Argv, UnixGuardArg) != slices.Index(plan.Argv, h.Self)+1 {
+		t.Errorf("bubblewrap behind a network program: %v, want the launcher's helper mode in front of bwrap", err)
+	}
+	// Without a program in front, bwrap is the launcher's own child:
+	// the launcher installs the filter, no helper runs.
+	for _, mode := range []profile.NetworkMode{profile.NetworkOff, profile.NetworkHost} {
+		q := *p
+		q.Network.Mode = mode
+		plan, err := Bwrap(&q, h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, _ := UnixGuardProgram(mode == profile.NetworkHost)
+		g := plan.UnixGuard
+		if g == nil || g.Helper != "" || !bytes.Equal(g.Filter, want) || plan.Argv[0] != h.Tools["bwrap"] ||
+			slices.ContainsFunc(plan.Argv, func(a string) bool { return strings.Contains(a, UnixGuardName) || a == h.Self }) {
+			t.Errorf("network %s: guard %+v, argv %q, want the launcher's own filter and bwrap first", mode, g, plan.Argv)
+		}
 	}
 	g, _ = UnixGuardFor(p, h, profile.Container, fwd, NetworkFor(p, h, profile.Container))
 	if g == nil || len(g.Granted) != 1 || g.Granted[0] != Runtime(h)+"/ssh-agent.sock" || !g.OwnNetns || g.Helper != "" {

@@ -28,7 +28,12 @@ const NetnsName = "claude-sandbox-netns"
 // open for COMMAND.
 //
 //	claude-sandbox-netns -- COMMAND...
-func NetnsMain(args []string) int {
+//
+// inProcess, when not nil, may run COMMAND in the namespace's own
+// process instead of executing it (one of the launcher's own helper
+// modes, saving a second start of the launcher): it reports whether it
+// did, and the status to exit with when it returns.
+func NetnsMain(args []string, inProcess func(argv []string) (status int, handled bool)) int {
 	fs := flag.NewFlagSet(NetnsName, flag.ContinueOnError)
 	setup := fs.Bool("setup", false, "configure the current namespace and execute the command")
 	socket := fs.String("socket", "", "the proxy's socket, for refused connections")
@@ -38,7 +43,16 @@ func NetnsMain(args []string) int {
 		return 125
 	}
 	if *setup {
-		err := setupNetns(fs.Args(), *reportFD)
+		argv := fs.Args()
+		err := setupNetns(*reportFD)
+		if err == nil && inProcess != nil {
+			if status, handled := inProcess(argv); handled {
+				return status
+			}
+		}
+		if err == nil {
+			err = execute(argv)
+		}
 		fmt.Fprintf(os.Stderr, "%s: %v\n", NetnsName, err)
 		return 125
 	}
@@ -194,12 +208,12 @@ func inheritedFiles() []*os.File {
 	return files
 }
 
-// setupNetns configures the new namespace and executes argv; it returns
-// only on failure. Every IPv4 address is made local on lo, so that a
-// connection to an outside address reaches the bridge (ports 80 and 443,
-// refused by the proxy and recorded) or is refused at once (recorded
-// through the raw socket sent on reportFD), never left unanswered.
-func setupNetns(argv []string, reportFD int) error {
+// setupNetns configures the new namespace. Every IPv4 address is made
+// local on lo, so that a connection to an outside address reaches the
+// bridge (ports 80 and 443, refused by the proxy and recorded) or is
+// refused at once (recorded through the raw socket sent on reportFD),
+// never left unanswered.
+func setupNetns(reportFD int) error {
 	if err := os.WriteFile("/proc/sys/net/ipv4/ip_unprivileged_port_start", []byte("0\n"), 0); err != nil {
 		return fmt.Errorf("low ports for the bridge: %w", err)
 	}
@@ -229,6 +243,11 @@ func setupNetns(argv []string, reportFD int) error {
 	if err := unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0); err != nil && err != unix.EINVAL {
 		return fmt.Errorf("clearing ambient capabilities: %w", err)
 	}
+	return nil
+}
+
+// execute executes argv; it returns only on failure.
+func execute(argv []string) error {
 	path, err := exec.LookPath(argv[0])
 	if err != nil {
 		return err

@@ -74,10 +74,7 @@ func WrapCmd(cmd *exec.Cmd, self string, rl []render.Rlimit) {
 	if len(rl) == 0 {
 		return
 	}
-	args := []string{HelperName}
-	for _, r := range rl {
-		args = append(args, r.Name+"="+strconv.FormatUint(r.Value, 10))
-	}
+	args := append([]string{HelperName}, Format(rl)...)
 	args = append(args, "--", cmd.Path)
 	cmd.Args = append(args, cmd.Args...)
 	cmd.Path = self
@@ -86,19 +83,37 @@ func WrapCmd(cmd *exec.Cmd, self string, rl []render.Rlimit) {
 	cmd.Err = nil
 }
 
+// Format writes rl as NAME=VALUE words, as helpers take them (see Parse).
+func Format(rl []render.Rlimit) []string {
+	out := make([]string, 0, len(rl))
+	for _, r := range rl {
+		out = append(out, r.Name+"="+strconv.FormatUint(r.Value, 10))
+	}
+	return out
+}
+
+// Parse reads one NAME=VALUE word written by Format.
+func Parse(word string) (render.Rlimit, error) {
+	name, val, ok := strings.Cut(word, "=")
+	n, err := strconv.ParseUint(val, 10, 64)
+	if _, known := resources[name]; !ok || err != nil || !known {
+		return render.Rlimit{}, fmt.Errorf("bad rlimit %q", word)
+	}
+	return render.Rlimit{Name: name, Value: n}, nil
+}
+
 // HelperMain is the rlimit helper: args are HelperName NAME=VALUE... --
 // PATH ARGV0 ARGS...
 func HelperMain(args []string) int {
 	var rl []render.Rlimit
 	i := 1
 	for ; i < len(args) && args[i] != "--"; i++ {
-		name, val, ok := strings.Cut(args[i], "=")
-		n, err := strconv.ParseUint(val, 10, 64)
-		if !ok || err != nil {
-			fmt.Fprintf(os.Stderr, "claude-sandbox: bad rlimit %q\n", args[i])
+		r, err := Parse(args[i])
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "claude-sandbox: %v\n", err)
 			return 125
 		}
-		rl = append(rl, render.Rlimit{Name: name, Value: n})
+		rl = append(rl, r)
 	}
 	if i+2 >= len(args) {
 		fmt.Fprintln(os.Stderr, "claude-sandbox: rlimit helper: no program")

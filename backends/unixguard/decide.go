@@ -122,7 +122,13 @@ func (g *Guard) grantedNow(st unix.Stat_t) bool {
 // onPrivate reports whether dev is the file system of one of the private
 // directories as the target tid sees them.
 func (g *Guard) onPrivate(tid int, dev uint64) bool {
-	if len(g.cfg.Private) == 0 || g.hostDev[dev] {
+	if len(g.cfg.Private) == 0 {
+		return false
+	}
+	host := g.hostDevs()
+	if host == nil || host[dev] {
+		// Without the host's devices no file system counts as the
+		// sandbox's own.
 		return false
 	}
 	proc := "/proc/" + strconv.Itoa(tid) + "/root"
@@ -135,7 +141,7 @@ func (g *Guard) onPrivate(tid int, dev uint64) bool {
 	devs, ok := g.private[root]
 	g.mu.Unlock()
 	if !ok {
-		devs = g.privateDevices(proc)
+		devs = g.privateDevices(proc, host)
 		g.mu.Lock()
 		g.private[root] = devs
 		g.mu.Unlock()
@@ -151,7 +157,7 @@ func (g *Guard) onPrivate(tid int, dev uint64) bool {
 // privateDevices returns the devices of the private directories below
 // the root proc, leaving out every device the guard's own mount
 // namespace shows.
-func (g *Guard) privateDevices(proc string) []uint64 {
+func (g *Guard) privateDevices(proc string, host map[uint64]bool) []uint64 {
 	root, err := unix.Open(proc, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil
@@ -166,7 +172,7 @@ func (g *Guard) privateDevices(proc string) []uint64 {
 		var st unix.Stat_t
 		err = unix.Fstat(fd, &st)
 		unix.Close(fd)
-		if err == nil && !g.hostDev[st.Dev] {
+		if err == nil && !host[st.Dev] {
 			out = append(out, st.Dev)
 		}
 	}

@@ -68,7 +68,10 @@ type Guard struct {
 	total   int
 	decided map[fileKey]bool
 	private map[fileID][]uint64
-	hostDev map[uint64]bool
+	// hostDevs lists, on first use, the devices of the file systems
+	// the guard's own mount namespace shows; nil when they cannot be
+	// read, and then no file system counts as the sandbox's own.
+	hostDevs func() map[uint64]bool
 
 	diagMu  sync.Mutex
 	diagSeq uint32
@@ -88,15 +91,15 @@ func Serve(listener *os.File, cfg Config) *Guard {
 	g := &Guard{cfg: cfg, listener: listener, granted: map[fileID]bool{}, bound: map[uint64]bool{},
 		refused: map[string]int{}, decided: map[fileKey]bool{}, private: map[fileID][]uint64{},
 		stop: make(chan struct{}), done: make(chan struct{})}
-	if len(cfg.Private) > 0 {
+	// Read on the first connect that needs them, not at the start: a
+	// file system the host mounts in between counts as the host's.
+	g.hostDevs = sync.OnceValue(func() map[uint64]bool {
 		devs, err := mountedDevices()
 		if err != nil {
-			// Without the host's devices no file system counts as
-			// the sandbox's own.
-			g.cfg.Private = nil
+			return nil
 		}
-		g.hostDev = devs
-	}
+		return devs
+	})
 	g.dropCred = cfg.UID != os.Geteuid()
 	g.selfGroups, _ = unix.Getgroups()
 	for _, p := range cfg.Granted {

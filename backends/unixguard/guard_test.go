@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -280,4 +281,86 @@ func TestHelperFailureIsAnError(t *testing.T) {
 	if _, err := os.Stat(marker); err == nil {
 		t.Errorf("the command ran without the guard")
 	}
+}
+
+// StartHeld's thread hands the filter and no_new_privs to the child it
+// starts and to no other thread of the process, and lives until release:
+// the child's parent-death signal fires then, not before.
+func TestStartHeld(t *testing.T) {
+	prog, err := render.UnixGuardProgram(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	cmd := exec.Command("cat")
+	cmd.Stdin = r
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	listener, release, err := unixguard.StartHeld(prog, cmd.Start)
+	r.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer listener.Close()
+	waited := make(chan error, 1)
+	go func() { waited <- cmd.Wait() }()
+	child := procStatus(t, fmt.Sprintf("/proc/%d/status", cmd.Process.Pid))
+	if !strings.Contains(child, "\nSeccomp:\t2\n") || !strings.Contains(child, "\nNoNewPrivs:\t1\n") {
+		t.Errorf("the child has no filter or no no_new_privs:\n%s", child)
+	}
+	if n := filteredThreads(t); n != 1 {
+		t.Errorf("%d threads of the process carry a filter, want the held one only", n)
+	}
+	select {
+	case err := <-waited:
+		t.Fatalf("the child ended while the thread was held: %v", err)
+	default:
+	}
+	release()
+	select {
+	case err := <-waited:
+		if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
+			t.Errorf("the child ended with %v, want its parent-death signal", err)
+		}
+	case <-time.After(30 * time.Second):
+		cmd.Process.Kill()
+		t.Fatal("the child outlived the released thread")
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for filteredThreads(t) != 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the released thread still runs")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func procStatus(t *testing.T, path string) string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
+}
+
+// filteredThreads counts the threads of this process that carry a
+// seccomp filter.
+func filteredThreads(t *testing.T) int {
+	t.Helper()
+	tasks, err := os.ReadDir("/proc/self/task")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, task := range tasks {
+		data, err := os.ReadFile(filepath.Join("/proc/self/task", task.Name(), "status"))
+		if err == nil && strings.Contains(string(data), "\nSeccomp:\t2\n") {
+			n++
+		}
+	}
+	return n
 }

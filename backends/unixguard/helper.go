@@ -16,16 +16,20 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"unsafe"
 
+	"github.com/claude-sandbox/claude-sandbox/backends/limits"
+	"github.com/claude-sandbox/claude-sandbox/render"
 	"golang.org/x/sys/unix"
 )
 
 // HelperMain is the helper mode that runs in front of the sandbox: it
 // installs the filter read from the --filter descriptor on its thread,
 // sends the filter's listener to the launcher on the --channel
-// descriptor, and executes the rest of its arguments, which inherit the
-// filter. args[0] is the helper's name.
+// descriptor, sets the rlimits given as --rlimit NAME=VALUE on itself,
+// and executes the rest of its arguments, which inherit the filter and
+// the limits. args[0] is the helper's name.
 func HelperMain(args []string) int {
 	if err := helper(args[1:]); err != nil {
 		fmt.Fprintln(os.Stderr, "claude-sandbox: unix socket guard:", err)
@@ -37,6 +41,7 @@ func HelperMain(args []string) int {
 func helper(args []string) error {
 	channel, filter := -1, -1
 	diag := false
+	var rl []render.Rlimit
 	for len(args) > 0 && args[0] != "--" {
 		if args[0] == "--diag" {
 			diag = true
@@ -45,6 +50,15 @@ func helper(args []string) error {
 		}
 		if len(args) < 2 {
 			return fmt.Errorf("%s needs a value", args[0])
+		}
+		if args[0] == "--rlimit" {
+			r, err := limits.Parse(args[1])
+			if err != nil {
+				return err
+			}
+			rl = append(rl, r)
+			args = args[2:]
+			continue
 		}
 		n, err := strconv.Atoi(args[1])
 		if err != nil {
@@ -61,7 +75,7 @@ func helper(args []string) error {
 		args = args[2:]
 	}
 	if len(args) < 2 || channel < 0 || filter < 0 {
-		return errors.New("usage: --channel FD --filter FD [--diag] -- PROGRAM [ARG...]")
+		return errors.New("usage: --channel FD --filter FD [--diag] [--rlimit NAME=VALUE...] -- PROGRAM [ARG...]")
 	}
 	argv := args[1:]
 	f := os.NewFile(uintptr(filter), "filter")
@@ -96,6 +110,11 @@ func helper(args []string) error {
 		unix.Close(fd)
 	}
 	unix.Close(channel)
+	// Last, with no descriptor left to open: the sandbox starts under
+	// the limits.
+	if err := limits.SetSelf(rl); err != nil {
+		return err
+	}
 	if err := unix.Exec(argv[0], argv, os.Environ()); err != nil {
 		return fmt.Errorf("executing %s: %w", argv[0], err)
 	}
@@ -161,20 +180,70 @@ func Receive(channel *os.File) (listener, diag *os.File, err error) {
 // there, so that only the process start creates inherits the filter; the
 // thread ends afterwards. It returns the filter's listener.
 func StartFiltered(prog []byte, start func() error) (*os.File, error) {
+	listener, release, err := StartHeld(prog, start)
+	if err != nil {
+		return nil, err
+	}
+	release()
+	return listener, nil
+}
+
+// StartHeld is StartFiltered with the thread kept until release is
+// called: a child's parent-death signal (bwrap's --die-with-parent, and
+// Pdeathsig) fires when the thread that started it ends, so the thread
+// must outlive the child. The held thread runs nothing else: a goroutine
+// locked to it waits, and the Go runtime starts no thread from a locked
+// one. On error nothing was started, or what start started has ended.
+func StartHeld(prog []byte, start func() error) (listener *os.File, release func(), err error) {
 	type started struct {
-		listener *os.File
+		listener int
 		err      error
 	}
 	ch := make(chan started, 1)
-	go func() {
-		// Never unlocked: the thread, which carries the filter, ends
-		// with this goroutine.
-		runtime.LockOSThread()
-		l, err := StartFilteredHere(prog, start)
-		ch <- started{l, err}
-	}()
+	hold := make(chan struct{})
+	onOwnThread(func() {
+		fd, err := Install(prog)
+		if err != nil {
+			ch <- started{-1, fmt.Errorf("unix socket guard: %w (unix_sockets = \"all\" runs without it)", err)}
+			return
+		}
+		if err := start(); err != nil {
+			unix.Close(fd)
+			ch <- started{-1, err}
+			return
+		}
+		ch <- started{fd, nil}
+		<-hold
+	})
 	s := <-ch
-	return s.listener, s.err
+	if s.err != nil {
+		return nil, nil, s.err
+	}
+	var once sync.Once
+	return os.NewFile(uintptr(s.listener), "seccomp-listener"), func() { once.Do(func() { close(hold) }) }, nil
+}
+
+// onOwnThread runs f in a new goroutine locked to a thread that ends
+// with it: never unlocked, and never the process's main thread, which
+// the Go runtime does not end but parks for good (with whatever f left
+// on it, such as a filter, and a child's parent-death signal unsent).
+func onOwnThread(f func()) {
+	go func() {
+		runtime.LockOSThread()
+		if unix.Gettid() == unix.Getpid() {
+			// While this goroutine holds the main thread, the next
+			// one locks another.
+			locked := make(chan struct{})
+			onOwnThread(func() {
+				close(locked)
+				f()
+			})
+			<-locked
+			runtime.UnlockOSThread()
+			return
+		}
+		f()
+	}()
 }
 
 // StartFilteredHere installs prog on the calling thread, which must be

@@ -3,7 +3,6 @@ package unixguard
 import (
 	"fmt"
 	"os"
-	"runtime"
 
 	"github.com/claude-sandbox/claude-sandbox/render"
 	"golang.org/x/sys/unix"
@@ -34,15 +33,12 @@ func Supported() error {
 		return err
 	}
 	done := make(chan error, 1)
-	go func() {
-		// Never unlocked: the thread carrying the filter ends with this
-		// goroutine.
-		runtime.LockOSThread()
+	onOwnThread(func() {
 		fd, err := Install(prog)
 		if err == nil {
 			unix.Close(fd)
 		}
 		done <- err
-	}()
+	})
 	return <-done
 }

@@ -13,7 +13,13 @@
 // peak RSS is that of the row's own process, which starts as a copy of
 // this tool: values near this tool's size (about 4 MiB) are a floor.
 //
-//	launchcost -launcher PATH -hello PATH -seccomp FILE [-runs N] [-bisect] -- ARGS...
+//	launchcost -launcher PATH -hello PATH -seccomp FILE [-runs N] [-bisect] [-guarded DIR] -- ARGS...
+//
+// With -guarded DIR (an XDG_CONFIG_HOME whose configuration leaves
+// unix_sockets at "granted") it also times the launcher with the Unix
+// socket guard, in the same rounds, and prints the guard's cost: the
+// guarded launch minus the launch without it (the rounds' differences'
+// median and 10th-90th percentile range).
 //
 // ARGS are the launcher's arguments (--no-network --shell DIR -- -c true).
 // With -bisect it times the raw command again with each group of its
@@ -44,6 +50,7 @@ func main() {
 	seccomp := flag.String("seccomp", "", "the seccomp program the raw command is fed")
 	runs := flag.Int("runs", 60, "rounds")
 	bisect := flag.Bool("bisect", false, "time the raw command with each group of options left out")
+	guarded := flag.String("guarded", "", "XDG_CONFIG_HOME of a launch with the Unix socket guard, timed beside the launcher")
 	var others multi
 	flag.Var(&others, "compare", "another launcher binary to time beside it (repeatable)")
 	flag.Parse()
@@ -55,7 +62,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "launchcost: becoming a subreaper:", err)
 		os.Exit(1)
 	}
-	if err := run(*launcher, others, *hello, *seccomp, *runs, *bisect, flag.Args()); err != nil {
+	if err := run(*launcher, others, *hello, *seccomp, *guarded, *runs, *bisect, flag.Args()); err != nil {
 		fmt.Fprintln(os.Stderr, "launchcost:", err)
 		os.Exit(1)
 	}
@@ -65,6 +72,7 @@ func main() {
 type row struct {
 	name string
 	argv []string
+	env  []string       // nil: this tool's environment
 	fds  map[int]string // descriptor -> file it reads
 	// temp lists paths created before each run and removed after it,
 	// outside the timed window (the placeholders the launcher would hold).
@@ -72,6 +80,15 @@ type row struct {
 	wall []time.Duration
 	cpu  []time.Duration
 	rss  []int64 // KiB
+}
+
+// mapNames are the row names of the -compare launchers.
+func mapNames(others []string) []string {
+	var out []string
+	for _, o := range others {
+		out = append(out, "launcher "+filepath.Base(o))
+	}
+	return out
 }
 
 // placeholder is a missing source path of the raw command.
@@ -86,7 +103,7 @@ type multi []string
 func (m *multi) String() string     { return strings.Join(*m, ",") }
 func (m *multi) Set(v string) error { *m = append(*m, v); return nil }
 
-func run(launcher string, others []string, hello, seccomp string, runs int, bisect bool, args []string) error {
+func run(launcher string, others []string, hello, seccomp, guarded string, runs int, bisect bool, args []string) error {
 	dry, err := output(append([]string{launcher, "--dry-run"}, args...))
 	if err != nil {
 		return fmt.Errorf("dry run: %w", err)
@@ -114,6 +131,14 @@ func run(launcher string, others []string, hello, seccomp string, runs int, bise
 	}
 	for _, o := range others {
 		rows = append(rows, &row{name: "launcher " + filepath.Base(o), argv: append([]string{o}, args...)})
+	}
+	if guarded != "" {
+		env := append(slices.DeleteFunc(os.Environ(), func(e string) bool { return strings.HasPrefix(e, "XDG_CONFIG_HOME=") }),
+			"XDG_CONFIG_HOME="+guarded)
+		rows = append(rows, &row{name: "launcher, unix_sockets granted", argv: append([]string{launcher}, args...), env: env})
+		for _, o := range others {
+			rows = append(rows, &row{name: "launcher " + filepath.Base(o) + ", unix_sockets granted", argv: append([]string{o}, args...), env: env})
+		}
 	}
 	fixed := len(rows)
 	if bisect {
@@ -154,6 +179,22 @@ func run(launcher string, others []string, hello, seccomp string, runs int, bise
 	for _, r := range rows[5:fixed] {
 		fmt.Printf("%s - raw - bare Go start: %s (cpu %s)\n", r.name,
 			ms(median(r.wall)-median(rw.wall)-median(h.wall)), ms(median(r.cpu)-median(rw.cpu)-median(h.cpu)))
+	}
+	for _, name := range append([]string{"launcher"}, mapNames(others)...) {
+		g := get(name + ", unix_sockets granted")
+		if g == nil {
+			continue
+		}
+		// Rows run in the same rounds: the difference is taken round by
+		// round.
+		a := get(name)
+		wall, cpu := make([]time.Duration, len(g.wall)), make([]time.Duration, len(g.cpu))
+		for i := range wall {
+			wall[i], cpu[i] = g.wall[i]-a.wall[i], g.cpu[i]-a.cpu[i]
+		}
+		fmt.Printf("Unix socket guard (%s: granted - all): %s (p10-p90 %s-%s), cpu %s (p10-p90 %s-%s)\n", name,
+			ms(median(wall)), ms(percentile(wall, 10)), ms(percentile(wall, 90)),
+			ms(median(cpu)), ms(percentile(cpu, 10)), ms(percentile(cpu, 90)))
 	}
 	fmt.Printf("raw / minimal bwrap: %.2fx (cpu %.2fx)\n",
 		float64(median(rw.wall))/float64(median(m.wall)), float64(median(rw.cpu))/float64(median(m.cpu)))
@@ -239,6 +280,7 @@ func once(r *row) (time.Duration, time.Duration, int64, error) {
 		}
 	}()
 	cmd := exec.Command(r.argv[0], r.argv[1:]...)
+	cmd.Env = r.env
 	null, err := os.Open(os.DevNull)
 	if err != nil {
 		return 0, 0, 0, err
