@@ -315,8 +315,14 @@ func serveLowPorts(t *testing.T) map[int]*atomic.Int32 {
 	bt.RequireRoot(t)
 	hits := map[int]*atomic.Int32{80: {}, 443: {}}
 	for _, port := range []int{80, 443} {
-		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
-		if err != nil {
+		// Another run of these tests on the machine may hold the port
+		// for a while: wait for it rather than fail.
+		var l net.Listener
+		var err error
+		if !bt.WaitUntil(3*time.Minute, func() bool {
+			l, err = net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+			return err == nil
+		}) {
 			t.Fatalf("the test needs the host's 127.0.0.1:%d: %v", port, err)
 		}
 		body := "ok-http"
