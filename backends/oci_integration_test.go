@@ -40,26 +40,7 @@ func requireOCIRuntime(t *testing.T) {
 // that the run left no run directory behind.
 func TestOCIPromises(t *testing.T) {
 	requireOCIRuntime(t)
-	for name, u := range users(t) {
-		t.Run(name, func(t *testing.T) {
-			f := bt.NewFixture(t, u)
-			h := bt.StartHost(t)
-			res := f.Run(t, f.Env(hostEnv...), "--backend=oci", "--no-network", "--shell", f.Project, "--",
-				"-c", f.ShellCommand(f.ProbeArgs(h), 42))
-			if res.Status != 42 {
-				t.Fatalf("status %d, want 42\nstdout: %s\nstderr: %s", res.Status, res.Stdout, res.Stderr)
-			}
-			r := bt.ParseReport(t, res.Stdout)
-			bt.CheckPromises(t, f, h, r)
-			if r.Processes > 4 {
-				t.Errorf("%d processes visible, want only the sandbox's own", r.Processes)
-			}
-			if r.UserNamespace {
-				t.Errorf("the sandbox can create user namespaces")
-			}
-			f.AssertNoRunDirs(t)
-		})
-	}
+	checkPromisesAsUsers(t, "oci")
 }
 
 // TestOCIThroughSudo launches as root on behalf of the user: the runtime
