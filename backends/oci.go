@@ -49,30 +49,11 @@ func runOCI(p *profile.Policy, h *render.Host, stdio IO) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	if h.Root && plan.DBusProxy != nil {
-		// The proxy runs as the user and must reach its directory in the
-		// root-owned run directory.
-		if err := os.Chown(h.RunDir, 0, h.GID); err != nil {
-			return 0, err
-		}
-		if err := os.Chmod(h.RunDir, 0o710); err != nil {
-			return 0, err
-		}
+	stopProxies, err := startProxies(p, h, plan, profile.OCI, stdio.Stderr)
+	if err != nil {
+		return 0, err
 	}
-	if plan.DBusProxy != nil {
-		stop, err := startDBusProxy(plan.DBusProxy, h, stdio.Stderr)
-		if err != nil {
-			return 0, err
-		}
-		defer stop()
-	}
-	if render.NetworkFor(p, h, profile.OCI).Proxy {
-		stop, err := startEgress(p, h, stdio.Stderr)
-		if err != nil {
-			return 0, err
-		}
-		defer stop()
-	}
+	defer stopProxies()
 	// Whatever happens, the runtime forgets the container before the run
 	// directory holding its state goes (deferred below).
 	cmd := exec.Command(plan.Argv[0], plan.Argv[1:]...)
