@@ -1,8 +1,6 @@
 package backends_test
 
 import (
-	"bytes"
-	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -73,34 +71,12 @@ func writeScripts(t *testing.T, f *bt.Fixture) {
 // to the fixture's user when the test runs as root.
 func runNet(t *testing.T, f *bt.Fixture, asUser bool, env []string, args ...string) bt.Result {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
 	uid := os.Getuid()
 	if asUser {
 		uid = f.User.UID
 	}
 	nproc := strconv.Itoa(limits.UserTasks(uid) + outerNproc)
-	cmd := exec.CommandContext(ctx, "prlimit", append([]string{"--nproc=" + nproc + ":" + nproc, "--", bt.Launcher(t)}, args...)...)
-	cmd.Dir = f.Project
-	cmd.Env = env
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	if asUser && os.Getuid() == 0 && f.User.UID != 0 {
-		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(f.User.UID), Gid: uint32(f.User.GID)}}
-	}
-	err := cmd.Run()
-	if ctx.Err() != nil {
-		t.Fatalf("the launch did not finish within the timeout\nstdout: %s\nstderr: %s", out.String(), errb.String())
-	}
-	status := 0
-	if err != nil {
-		ee, ok := err.(*exec.ExitError)
-		if !ok {
-			t.Fatalf("running the launcher: %v", err)
-		}
-		status = ee.ExitCode()
-	}
-	return bt.Result{Status: status, Stdout: out.String(), Stderr: errb.String()}
+	return f.RunCommand(t, asUser, 5*time.Minute, env, append([]string{"prlimit", "--nproc=" + nproc + ":" + nproc, "--", bt.Launcher(t)}, args...)...)
 }
 
 // bombResult is what the scripts reported.
