@@ -75,12 +75,9 @@ func runOCI(p *profile.Policy, h *render.Host, stdio IO) (int, error) {
 	}
 	defer startedR.Close()
 	cmd.ExtraFiles = []*os.File{lifeR, startedW}
-	start := func(c *exec.Cmd) error {
-		err := c.Start()
-		lifeR.Close()
-		startedW.Close()
-		return err
-	}
+	// start starts the runtime and then closes the launcher's copies of
+	// the ends the runtime inherits.
+	var start func(*exec.Cmd) error
 	rt, _, _ := ociRuntimeArgs(plan)
 	if render.OCIOuterNamespace(h, rt) {
 		var err error
