@@ -178,7 +178,7 @@ func ociInNamespace(cmd *exec.Cmd, h *render.Host, network []string) (w *exec.Cm
 			if out, err := exec.Command(m[0], m[1:]...).CombinedOutput(); err != nil {
 				w.Process.Kill()
 				w.Wait()
-				return fmt.Errorf("%s: %v: %s", filepath.Base(m[0]), err, strings.TrimSpace(string(out)))
+				return fmt.Errorf("%s: %w: %s", filepath.Base(m[0]), err, strings.TrimSpace(string(out)))
 			}
 		}
 		if len(network) > 0 {

@@ -107,7 +107,7 @@ func createTestUser() error {
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("useradd %s: %v: %s", TestUserName, err, out)
+			return fmt.Errorf("useradd %s: %w: %s", TestUserName, err, out)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
