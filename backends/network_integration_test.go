@@ -40,16 +40,7 @@ func abstractSocket(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
-	t.Cleanup(func() { l.Close() })
+	bt.AcceptAndClose(t, l)
 	return name
 }
 
