@@ -264,7 +264,7 @@ for (let i = 0; i < ` + strconv.Itoa(workers) + `; i++) {
 			t.Fatal(err)
 		}
 	}
-	chownAll(t, f.Project, f.User.UID, f.User.GID)
+	bt.ChownTree(t, f.Project, f.User.UID, f.User.GID)
 	build := "cd hello && GOCACHE=$PWD/.cache GOPATH=$PWD/.gopath GOTOOLCHAIN=local GOPROXY=off " + goTool + " build -buildvcs=false -o hello . && ./hello"
 	res := runNet(t, f, true, f.Env(), "--backend=bubblewrap", "--no-network", "--shell", f.Project, "--", "-c",
 		"perl "+filepath.Join(f.Project, "fork.pl")+" 500 && node "+filepath.Join(f.Project, "threads.js")+" && ("+build+")")
@@ -285,21 +285,6 @@ for (let i = 0; i < ` + strconv.Itoa(workers) + `; i++) {
 		t.Errorf("the Go build did not run under the defaults:\nstdout: %s\nstderr: %s", res.Stdout, res.Stderr)
 	}
 	t.Logf("under the defaults: 500 children, a node process with %s threads, a cold go build", m[1])
-}
-
-// chownAll gives dir and everything in it to uid:gid when the test runs
-// as root.
-func chownAll(t *testing.T, dir string, uid, gid int) {
-	t.Helper()
-	if os.Getuid() != 0 {
-		return
-	}
-	filepath.Walk(dir, func(p string, _ os.FileInfo, err error) error {
-		if err == nil {
-			os.Lchown(p, uid, gid)
-		}
-		return nil
-	})
 }
 
 // assertNoCgroups fails when a run's cgroup is left in the launcher's

@@ -309,12 +309,14 @@ func newFixture(t testing.TB, u User, base, home, project string) *Fixture {
 	if err := os.WriteFile(f.Probe, data, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	chownTree(t, base, u.UID, u.GID)
+	ChownTree(t, base, u.UID, u.GID)
 	os.Chmod(filepath.Join(home, ".ssh"), 0o700)
 	return f
 }
 
-func chownTree(t testing.TB, dir string, uid, gid int) {
+// ChownTree gives dir and everything in it to uid:gid when the test runs
+// as root.
+func ChownTree(t testing.TB, dir string, uid, gid int) {
 	if os.Getuid() != 0 {
 		return
 	}
@@ -336,7 +338,7 @@ func (f *Fixture) WriteUserConfig(t testing.TB, toml string) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.Remove(p) })
-	chownTree(t, filepath.Join(f.Home, ".config"), f.User.UID, f.User.GID)
+	ChownTree(t, filepath.Join(f.Home, ".config"), f.User.UID, f.User.GID)
 }
 
 // Env is the environment a launch gets: the fixture's HOME and XDG
