@@ -146,10 +146,17 @@ func itoa(i int) string { return strconv.Itoa(i) }
 // bwrap must run as that user and keep every promise for them.
 func TestBubblewrapThroughSudo(t *testing.T) {
 	bt.RequireTool(t, "bwrap", "apt install bubblewrap")
+	checkPromisesThroughSudo(t, "bubblewrap")
+}
+
+// checkPromisesThroughSudo runs the standard promise probes in backend,
+// launched as root through sudo on behalf of the test user, and checks
+// them.
+func checkPromisesThroughSudo(t *testing.T, backend string) {
 	bt.RequireRoot(t)
 	f := bt.NewSudoFixture(t, bt.TestUser(t))
 	h := bt.StartHost(t)
-	res := f.RunAsRoot(t, f.SudoEnv(hostEnv...), "--backend=bubblewrap", "--no-network", "--shell", f.Project, "--",
+	res := f.RunAsRoot(t, f.SudoEnv(hostEnv...), "--backend="+backend, "--no-network", "--shell", f.Project, "--",
 		"-c", f.ShellCommand(f.ProbeArgs(h), 0))
 	if res.Status != 0 {
 		t.Fatalf("status %d\nstdout: %s\nstderr: %s", res.Status, res.Stdout, res.Stderr)

@@ -47,15 +47,7 @@ func TestOCIPromises(t *testing.T) {
 // runs as root, the command as the user, with every promise kept.
 func TestOCIThroughSudo(t *testing.T) {
 	requireOCIRuntime(t)
-	bt.RequireRoot(t)
-	f := bt.NewSudoFixture(t, bt.TestUser(t))
-	h := bt.StartHost(t)
-	res := f.RunAsRoot(t, f.SudoEnv(hostEnv...), "--backend=oci", "--no-network", "--shell", f.Project, "--",
-		"-c", f.ShellCommand(f.ProbeArgs(h), 0))
-	if res.Status != 0 {
-		t.Fatalf("status %d\nstdout: %s\nstderr: %s", res.Status, res.Stdout, res.Stderr)
-	}
-	bt.CheckPromises(t, f, h, bt.ParseReport(t, res.Stdout))
+	checkPromisesThroughSudo(t, "oci")
 }
 
 func TestOCIExitStatuses(t *testing.T) {
@@ -395,9 +387,7 @@ func TestOCIRuntimeFailure(t *testing.T) {
 // the proxy as on bubblewrap.
 func TestOCIAllowlistTransparent(t *testing.T) {
 	requireOCIRuntime(t)
-	bt.RequireTool(t, "curl", "apt install curl")
-	bt.RequireTool(t, "node", "apt install nodejs")
-	bt.RequireTool(t, "python3", "apt install python3")
+	requireTransparentTools(t)
 	t.Run("rootless", func(t *testing.T) { ociTransparent(t, false) })
 	t.Run("root", func(t *testing.T) { ociTransparent(t, true) })
 }
