@@ -62,29 +62,11 @@ func runContainer(p *profile.Policy, h *render.Host, stdio IO) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	if plan.DBusProxy != nil {
-		// The proxy runs as the user and must reach its directory in the
-		// root-owned run directory: the user's group may traverse it
-		// (not list it).
-		if err := os.Chown(h.RunDir, 0, h.GID); err != nil {
-			return 0, err
-		}
-		if err := os.Chmod(h.RunDir, 0o710); err != nil {
-			return 0, err
-		}
-		stop, err := startDBusProxy(plan.DBusProxy, h, stdio.Stderr)
-		if err != nil {
-			return 0, err
-		}
-		defer stop()
+	stopProxies, err := startProxies(p, h, plan, profile.Container, stdio.Stderr)
+	if err != nil {
+		return 0, err
 	}
-	if render.NetworkFor(p, h, profile.Container).Proxy {
-		stop, err := startEgress(p, h, stdio.Stderr)
-		if err != nil {
-			return 0, err
-		}
-		defer stop()
-	}
+	defer stopProxies()
 	// The root must be traversable by the user the command runs as.
 	if err := os.Chmod(render.ContainerRoot(h), 0o755); err != nil {
 		return 0, err

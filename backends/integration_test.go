@@ -45,11 +45,19 @@ func users(t *testing.T) map[string]bt.User {
 
 func TestBubblewrapPromises(t *testing.T) {
 	bt.RequireTool(t, "bwrap", "apt install bubblewrap")
+	checkPromisesAsUsers(t, "bubblewrap")
+}
+
+// checkPromisesAsUsers runs the standard promise probes in backend as
+// every user of users, checks them, checks that the sandbox sees only its
+// own processes and cannot create user namespaces, and that the run left
+// no run directory behind.
+func checkPromisesAsUsers(t *testing.T, backend string) {
 	for name, u := range users(t) {
 		t.Run(name, func(t *testing.T) {
 			f := bt.NewFixture(t, u)
 			h := bt.StartHost(t)
-			res := f.Run(t, f.Env(hostEnv...), "--backend=bubblewrap", "--no-network", "--shell", f.Project, "--",
+			res := f.Run(t, f.Env(hostEnv...), "--backend="+backend, "--no-network", "--shell", f.Project, "--",
 				"-c", f.ShellCommand(f.ProbeArgs(h), 42))
 			if res.Status != 42 {
 				t.Fatalf("status %d, want 42\nstdout: %s\nstderr: %s", res.Status, res.Stdout, res.Stderr)
@@ -138,10 +146,17 @@ func itoa(i int) string { return strconv.Itoa(i) }
 // bwrap must run as that user and keep every promise for them.
 func TestBubblewrapThroughSudo(t *testing.T) {
 	bt.RequireTool(t, "bwrap", "apt install bubblewrap")
+	checkPromisesThroughSudo(t, "bubblewrap")
+}
+
+// checkPromisesThroughSudo runs the standard promise probes in backend,
+// launched as root through sudo on behalf of the test user, and checks
+// them.
+func checkPromisesThroughSudo(t *testing.T, backend string) {
 	bt.RequireRoot(t)
 	f := bt.NewSudoFixture(t, bt.TestUser(t))
 	h := bt.StartHost(t)
-	res := f.RunAsRoot(t, f.SudoEnv(hostEnv...), "--backend=bubblewrap", "--no-network", "--shell", f.Project, "--",
+	res := f.RunAsRoot(t, f.SudoEnv(hostEnv...), "--backend="+backend, "--no-network", "--shell", f.Project, "--",
 		"-c", f.ShellCommand(f.ProbeArgs(h), 0))
 	if res.Status != 0 {
 		t.Fatalf("status %d\nstdout: %s\nstderr: %s", res.Status, res.Stdout, res.Stderr)

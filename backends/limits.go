@@ -88,9 +88,6 @@ func (l *runLimits) GateGuardHelper(cmd *exec.Cmd, at int) {
 	cmd.Args = slices.Insert(cmd.Args, at+1, opts...)
 }
 
-// Start starts cmd inside the run's cgroup.
-func (l *runLimits) Start(cmd *exec.Cmd) error { return l.StartWith((*exec.Cmd).Start)(cmd) }
-
 // StartWith returns a start function that runs start (a plain start, or
 // one inside the run's network namespace) with the child placed in the
 // run's cgroup, and then sets the rlimits on a child GateBwrap prepared
@@ -126,16 +123,6 @@ func (l *runLimits) closeGate() {
 	}
 	l.gateR, l.gateW = nil, nil
 }
-
-// JoinCgroup moves the calling process into the run's cgroup, as before
-// it replaces itself with the sandbox. It must run while the launcher may
-// still write the cgroup (before it drops root).
-func (l *runLimits) JoinCgroup() error { return l.cg.Join() }
-
-// SetRlimits sets the rlimits on the calling process, right before it
-// replaces itself with the sandbox (after the descriptors it passes on
-// are in place: a low open-files limit refuses new high descriptors).
-func (l *runLimits) SetRlimits() error { return limits.SetSelf(l.rlimits) }
 
 // Close removes the run's cgroup, killing whatever the sandbox left in it,
 // and closes a gate that no start used.

@@ -1,8 +1,6 @@
 package backends_test
 
 import (
-	"bytes"
-	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -73,34 +71,12 @@ func writeScripts(t *testing.T, f *bt.Fixture) {
 // to the fixture's user when the test runs as root.
 func runNet(t *testing.T, f *bt.Fixture, asUser bool, env []string, args ...string) bt.Result {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
 	uid := os.Getuid()
 	if asUser {
 		uid = f.User.UID
 	}
 	nproc := strconv.Itoa(limits.UserTasks(uid) + outerNproc)
-	cmd := exec.CommandContext(ctx, "prlimit", append([]string{"--nproc=" + nproc + ":" + nproc, "--", bt.Launcher(t)}, args...)...)
-	cmd.Dir = f.Project
-	cmd.Env = env
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	if asUser && os.Getuid() == 0 && f.User.UID != 0 {
-		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(f.User.UID), Gid: uint32(f.User.GID)}}
-	}
-	err := cmd.Run()
-	if ctx.Err() != nil {
-		t.Fatalf("the launch did not finish within the timeout\nstdout: %s\nstderr: %s", out.String(), errb.String())
-	}
-	status := 0
-	if err != nil {
-		ee, ok := err.(*exec.ExitError)
-		if !ok {
-			t.Fatalf("running the launcher: %v", err)
-		}
-		status = ee.ExitCode()
-	}
-	return bt.Result{Status: status, Stdout: out.String(), Stderr: errb.String()}
+	return f.RunCommand(t, asUser, 5*time.Minute, env, append([]string{"prlimit", "--nproc=" + nproc + ":" + nproc, "--", bt.Launcher(t)}, args...)...)
 }
 
 // bombResult is what the scripts reported.
@@ -288,7 +264,7 @@ for (let i = 0; i < ` + strconv.Itoa(workers) + `; i++) {
 			t.Fatal(err)
 		}
 	}
-	chownAll(t, f.Project, f.User.UID, f.User.GID)
+	bt.ChownTree(t, f.Project, f.User.UID, f.User.GID)
 	build := "cd hello && GOCACHE=$PWD/.cache GOPATH=$PWD/.gopath GOTOOLCHAIN=local GOPROXY=off " + goTool + " build -buildvcs=false -o hello . && ./hello"
 	res := runNet(t, f, true, f.Env(), "--backend=bubblewrap", "--no-network", "--shell", f.Project, "--", "-c",
 		"perl "+filepath.Join(f.Project, "fork.pl")+" 500 && node "+filepath.Join(f.Project, "threads.js")+" && ("+build+")")
@@ -309,21 +285,6 @@ for (let i = 0; i < ` + strconv.Itoa(workers) + `; i++) {
 		t.Errorf("the Go build did not run under the defaults:\nstdout: %s\nstderr: %s", res.Stdout, res.Stderr)
 	}
 	t.Logf("under the defaults: 500 children, a node process with %s threads, a cold go build", m[1])
-}
-
-// chownAll gives dir and everything in it to uid:gid when the test runs
-// as root.
-func chownAll(t *testing.T, dir string, uid, gid int) {
-	t.Helper()
-	if os.Getuid() != 0 {
-		return
-	}
-	filepath.Walk(dir, func(p string, _ os.FileInfo, err error) error {
-		if err == nil {
-			os.Lchown(p, uid, gid)
-		}
-		return nil
-	})
 }
 
 // assertNoCgroups fails when a run's cgroup is left in the launcher's

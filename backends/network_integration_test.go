@@ -40,16 +40,7 @@ func abstractSocket(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
-	t.Cleanup(func() { l.Close() })
+	bt.AcceptAndClose(t, l)
 	return name
 }
 
@@ -306,6 +297,14 @@ func alive(pid int) bool {
 	return i >= 0 && len(s) > i+2 && s[i+2] != 'Z'
 }
 
+// requireTransparentTools needs the programs transparentScript runs.
+func requireTransparentTools(t *testing.T) {
+	t.Helper()
+	bt.RequireTool(t, "curl", "apt install curl")
+	bt.RequireTool(t, "node", "apt install nodejs")
+	bt.RequireTool(t, "python3", "apt install python3")
+}
+
 // serveLowPorts serves "ok-http" on the host's 127.0.0.1:80 and "ok-tls"
 // on 127.0.0.1:443 (a test certificate) until the test ends, counting
 // requests per port; names below "localhost" lead there through the
@@ -410,9 +409,7 @@ func checkTransparent(t *testing.T, res bt.Result, hits map[int]*atomic.Int32) {
 
 func TestBubblewrapAllowlistTransparent(t *testing.T) {
 	bt.RequireTool(t, "bwrap", "apt install bubblewrap")
-	bt.RequireTool(t, "curl", "apt install curl")
-	bt.RequireTool(t, "node", "apt install nodejs")
-	bt.RequireTool(t, "python3", "apt install python3")
+	requireTransparentTools(t)
 	hits := serveLowPorts(t)
 	f := bt.NewFixture(t, bt.TestUser(t))
 	f.WriteUserConfig(t, "network = \"allowlist\"\n[egress]\nallow = [\"app.localhost\"]\n")
@@ -422,9 +419,7 @@ func TestBubblewrapAllowlistTransparent(t *testing.T) {
 
 func TestContainerAllowlistTransparent(t *testing.T) {
 	requireContainer(t)
-	bt.RequireTool(t, "curl", "apt install curl")
-	bt.RequireTool(t, "node", "apt install nodejs")
-	bt.RequireTool(t, "python3", "apt install python3")
+	requireTransparentTools(t)
 	hits := serveLowPorts(t)
 	f := bt.NewSudoFixture(t, bt.TestUser(t))
 	f.WriteUserConfig(t, "[egress]\nallow = [\"app.localhost\"]\n")
@@ -434,9 +429,7 @@ func TestContainerAllowlistTransparent(t *testing.T) {
 
 func TestVMAllowlistTransparent(t *testing.T) {
 	requireVM(t)
-	bt.RequireTool(t, "curl", "apt install curl")
-	bt.RequireTool(t, "node", "apt install nodejs")
-	bt.RequireTool(t, "python3", "apt install python3")
+	requireTransparentTools(t)
 	hits := serveLowPorts(t)
 	f := bt.NewFixture(t, bt.TestUser(t))
 	f.WriteUserConfig(t, vmConfig+"[egress]\nallow = [\"app.localhost\"]\n")

@@ -49,30 +49,11 @@ func runOCI(p *profile.Policy, h *render.Host, stdio IO) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	if h.Root && plan.DBusProxy != nil {
-		// The proxy runs as the user and must reach its directory in the
-		// root-owned run directory.
-		if err := os.Chown(h.RunDir, 0, h.GID); err != nil {
-			return 0, err
-		}
-		if err := os.Chmod(h.RunDir, 0o710); err != nil {
-			return 0, err
-		}
+	stopProxies, err := startProxies(p, h, plan, profile.OCI, stdio.Stderr)
+	if err != nil {
+		return 0, err
 	}
-	if plan.DBusProxy != nil {
-		stop, err := startDBusProxy(plan.DBusProxy, h, stdio.Stderr)
-		if err != nil {
-			return 0, err
-		}
-		defer stop()
-	}
-	if render.NetworkFor(p, h, profile.OCI).Proxy {
-		stop, err := startEgress(p, h, stdio.Stderr)
-		if err != nil {
-			return 0, err
-		}
-		defer stop()
-	}
+	defer stopProxies()
 	// Whatever happens, the runtime forgets the container before the run
 	// directory holding its state goes (deferred below).
 	cmd := exec.Command(plan.Argv[0], plan.Argv[1:]...)
@@ -94,12 +75,9 @@ func runOCI(p *profile.Policy, h *render.Host, stdio IO) (int, error) {
 	}
 	defer startedR.Close()
 	cmd.ExtraFiles = []*os.File{lifeR, startedW}
-	start := func(c *exec.Cmd) error {
-		err := c.Start()
-		lifeR.Close()
-		startedW.Close()
-		return err
-	}
+	// start starts the runtime and then closes the launcher's copies of
+	// the ends the runtime inherits.
+	var start func(*exec.Cmd) error
 	rt, _, _ := ociRuntimeArgs(plan)
 	if render.OCIOuterNamespace(h, rt) {
 		var err error
@@ -200,7 +178,7 @@ func ociInNamespace(cmd *exec.Cmd, h *render.Host, network []string) (w *exec.Cm
 			if out, err := exec.Command(m[0], m[1:]...).CombinedOutput(); err != nil {
 				w.Process.Kill()
 				w.Wait()
-				return fmt.Errorf("%s: %v: %s", filepath.Base(m[0]), err, strings.TrimSpace(string(out)))
+				return fmt.Errorf("%s: %w: %s", filepath.Base(m[0]), err, strings.TrimSpace(string(out)))
 			}
 		}
 		if len(network) > 0 {

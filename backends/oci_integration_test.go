@@ -40,41 +40,14 @@ func requireOCIRuntime(t *testing.T) {
 // that the run left no run directory behind.
 func TestOCIPromises(t *testing.T) {
 	requireOCIRuntime(t)
-	for name, u := range users(t) {
-		t.Run(name, func(t *testing.T) {
-			f := bt.NewFixture(t, u)
-			h := bt.StartHost(t)
-			res := f.Run(t, f.Env(hostEnv...), "--backend=oci", "--no-network", "--shell", f.Project, "--",
-				"-c", f.ShellCommand(f.ProbeArgs(h), 42))
-			if res.Status != 42 {
-				t.Fatalf("status %d, want 42\nstdout: %s\nstderr: %s", res.Status, res.Stdout, res.Stderr)
-			}
-			r := bt.ParseReport(t, res.Stdout)
-			bt.CheckPromises(t, f, h, r)
-			if r.Processes > 4 {
-				t.Errorf("%d processes visible, want only the sandbox's own", r.Processes)
-			}
-			if r.UserNamespace {
-				t.Errorf("the sandbox can create user namespaces")
-			}
-			f.AssertNoRunDirs(t)
-		})
-	}
+	checkPromisesAsUsers(t, "oci")
 }
 
 // TestOCIThroughSudo launches as root on behalf of the user: the runtime
 // runs as root, the command as the user, with every promise kept.
 func TestOCIThroughSudo(t *testing.T) {
 	requireOCIRuntime(t)
-	bt.RequireRoot(t)
-	f := bt.NewSudoFixture(t, bt.TestUser(t))
-	h := bt.StartHost(t)
-	res := f.RunAsRoot(t, f.SudoEnv(hostEnv...), "--backend=oci", "--no-network", "--shell", f.Project, "--",
-		"-c", f.ShellCommand(f.ProbeArgs(h), 0))
-	if res.Status != 0 {
-		t.Fatalf("status %d\nstdout: %s\nstderr: %s", res.Status, res.Stdout, res.Stderr)
-	}
-	bt.CheckPromises(t, f, h, bt.ParseReport(t, res.Stdout))
+	checkPromisesThroughSudo(t, "oci")
 }
 
 func TestOCIExitStatuses(t *testing.T) {
@@ -414,9 +387,7 @@ func TestOCIRuntimeFailure(t *testing.T) {
 // the proxy as on bubblewrap.
 func TestOCIAllowlistTransparent(t *testing.T) {
 	requireOCIRuntime(t)
-	bt.RequireTool(t, "curl", "apt install curl")
-	bt.RequireTool(t, "node", "apt install nodejs")
-	bt.RequireTool(t, "python3", "apt install python3")
+	requireTransparentTools(t)
 	t.Run("rootless", func(t *testing.T) { ociTransparent(t, false) })
 	t.Run("root", func(t *testing.T) { ociTransparent(t, true) })
 }

@@ -1,9 +1,6 @@
 package backends_test
 
 import (
-	"os"
-	"os/exec"
-	"syscall"
 	"testing"
 
 	bt "github.com/claude-sandbox/claude-sandbox/backends/backendtest"
@@ -20,20 +17,11 @@ func TestOCISeccomp(t *testing.T) {
 	host := hostSyscalls(t)
 	t.Run("user", func(t *testing.T) {
 		f := bt.NewFixture(t, bt.TestUser(t))
-		cmd := exec.Command(bt.Launcher(t), "--backend=oci", "--no-network", "--shell", f.Project, "--", "-c", hardeningScript(f))
-		cmd.Env = f.Env()
-		cmd.Dir = f.Project
-		if os.Getuid() == 0 && f.User.UID != 0 {
-			cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(f.User.UID), Gid: uint32(f.User.GID)}}
-		}
-		checkHardening(t, host, runOnTerminal(t, cmd), true)
+		checkHardening(t, host, runOnTerminal(t, hardeningCommand(t, f, "oci", false)), true)
 	})
 	t.Run("sudo", func(t *testing.T) {
 		bt.RequireRoot(t)
 		f := bt.NewSudoFixture(t, bt.TestUser(t))
-		cmd := exec.Command(bt.Launcher(t), "--backend=oci", "--no-network", "--shell", f.Project, "--", "-c", hardeningScript(f))
-		cmd.Env = f.SudoEnv()
-		cmd.Dir = f.Project
-		checkHardening(t, host, runOnTerminal(t, cmd), true)
+		checkHardening(t, host, runOnTerminal(t, hardeningCommand(t, f, "oci", true)), true)
 	})
 }

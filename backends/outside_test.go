@@ -86,16 +86,7 @@ func outsideServer(t *testing.T) string {
 	if err != nil {
 		t.Fatalf("listening in the test namespace: %v", err)
 	}
-	t.Cleanup(func() { l.Close() })
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
+	bt.AcceptAndClose(t, l)
 	return l.Addr().String()
 }
 

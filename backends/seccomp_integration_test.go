@@ -119,10 +119,23 @@ func TestContainerSeccomp(t *testing.T) {
 	bt.RequireTool(t, "git", "apt install git")
 	host := hostSyscalls(t)
 	f := bt.NewSudoFixture(t, bt.TestUser(t))
-	cmd := exec.Command(bt.Launcher(t), "--backend=container", "--no-network", "--shell", f.Project, "--", "-c", hardeningScript(f))
-	cmd.Env = f.SudoEnv()
+	checkHardening(t, host, runOnTerminal(t, hardeningCommand(t, f, "container", true)), true)
+}
+
+// hardeningCommand is the launch of hardeningScript in backend: as root
+// through sudo on the fixture user's behalf (sudo), or as that user.
+func hardeningCommand(t *testing.T, f *bt.Fixture, backend string, sudo bool) *exec.Cmd {
+	cmd := exec.Command(bt.Launcher(t), "--backend="+backend, "--no-network", "--shell", f.Project, "--", "-c", hardeningScript(f))
 	cmd.Dir = f.Project
-	checkHardening(t, host, runOnTerminal(t, cmd), true)
+	if sudo {
+		cmd.Env = f.SudoEnv()
+		return cmd
+	}
+	cmd.Env = f.Env()
+	if os.Getuid() == 0 && f.User.UID != 0 {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(f.User.UID), Gid: uint32(f.User.GID)}}
+	}
+	return cmd
 }
 
 // TestBubblewrapSeccomp runs the same attacks in bubblewrap, whose
@@ -133,11 +146,5 @@ func TestBubblewrapSeccomp(t *testing.T) {
 	bt.RequireTool(t, "git", "apt install git")
 	host := hostSyscalls(t)
 	f := bt.NewFixture(t, bt.TestUser(t))
-	cmd := exec.Command(bt.Launcher(t), "--backend=bubblewrap", "--no-network", "--shell", f.Project, "--", "-c", hardeningScript(f))
-	cmd.Env = f.Env()
-	cmd.Dir = f.Project
-	if os.Getuid() == 0 && f.User.UID != 0 {
-		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(f.User.UID), Gid: uint32(f.User.GID)}}
-	}
-	checkHardening(t, host, runOnTerminal(t, cmd), false)
+	checkHardening(t, host, runOnTerminal(t, hardeningCommand(t, f, "bubblewrap", false)), false)
 }

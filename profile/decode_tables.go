@@ -116,20 +116,7 @@ func (d *decoder) dbus(path []string, v any, s settings) {
 				d.put(s, "dbus.filter", kp, b)
 			}
 		case "talk", "own", "see":
-			list, ok := d.strList(kp, tbl[k])
-			if !ok {
-				continue
-			}
-			good := true
-			for _, n := range list {
-				if !validBusName(n) {
-					d.problem(kp, "", "invalid D-Bus name %q (a well-known name such as org.freedesktop.Notifications, optionally ending in .*)", n)
-					good = false
-				}
-			}
-			if good {
-				d.put(s, "dbus."+k, kp, list)
-			}
+			d.checkedList(s, "dbus."+k, kp, tbl[k], validBusName, "invalid D-Bus name %q (a well-known name such as org.freedesktop.Notifications, optionally ending in .*)")
 		default:
 			d.unknown(kp, dbusKeys)
 		}
@@ -145,20 +132,7 @@ func (d *decoder) envTable(path []string, v any, s settings) {
 		kp := at(path, k)
 		switch k {
 		case "pass":
-			list, ok := d.strList(kp, tbl[k])
-			if !ok {
-				continue
-			}
-			good := true
-			for _, n := range list {
-				if !validEnvName(n) {
-					d.problem(kp, "", "invalid variable name %q", n)
-					good = false
-				}
-			}
-			if good {
-				d.put(s, "env.pass", kp, list)
-			}
+			d.checkedList(s, "env.pass", kp, tbl[k], validEnvName, "invalid variable name %q")
 		case "set":
 			set, ok := d.table(kp, tbl[k])
 			if !ok {
@@ -283,29 +257,14 @@ func (d *decoder) vm(path []string, v any, s settings) {
 		key := "vm." + k
 		switch k {
 		case "flavour":
-			if str, ok := d.str(kp, val); ok {
-				if str != "host" && str != "nix" {
-					d.problem(kp, "", "unknown vm flavour %q (want one of host, nix)", str)
-				} else {
-					d.put(s, key, kp, str)
-				}
-			}
+			d.checkedStr(s, key, kp, val, func(str string) bool { return str == "host" || str == "nix" },
+				"unknown vm flavour %q (want one of host, nix)")
 		case "accel":
-			if str, ok := d.str(kp, val); ok {
-				if str != "auto" && str != "kvm" && str != "tcg" {
-					d.problem(kp, "", "unknown accelerator %q (want one of auto, kvm, tcg)", str)
-				} else {
-					d.put(s, key, kp, str)
-				}
-			}
+			d.checkedStr(s, key, kp, val, func(str string) bool { return str == "auto" || str == "kvm" || str == "tcg" },
+				"unknown accelerator %q (want one of auto, kvm, tcg)")
 		case "machine":
-			if str, ok := d.str(kp, val); ok {
-				if !validToken(str, 64) {
-					d.problem(kp, "", "invalid machine type %q (letters, digits, '.', '_' and '-')", str)
-				} else {
-					d.put(s, key, kp, str)
-				}
-			}
+			d.checkedStr(s, key, kp, val, func(str string) bool { return validToken(str, 64) },
+				"invalid machine type %q (letters, digits, '.', '_' and '-')")
 		case "memory":
 			mib, err := parseMemory(val)
 			if err != nil {
@@ -323,18 +282,7 @@ func (d *decoder) vm(path []string, v any, s settings) {
 				d.put(s, key, kp, int(n))
 			}
 		case "kernel", "initrd", "system":
-			if str, ok := d.str(kp, val); ok {
-				if str == "" {
-					d.put(s, key, kp, "")
-					continue
-				}
-				p, err := expandPath(str, d.kind, d.env)
-				if err != nil {
-					d.problem(kp, "", "%v", err)
-				} else {
-					d.put(s, key, kp, p)
-				}
-			}
+			d.pathStr(s, key, kp, val)
 		case "display":
 			if b, ok := d.boolean(kp, val); ok {
 				d.put(s, key, kp, b)
@@ -355,26 +303,10 @@ func (d *decoder) container(path []string, v any, s settings) {
 		val := tbl[k]
 		switch k {
 		case "root":
-			if str, ok := d.str(kp, val); ok {
-				if str == "" {
-					d.put(s, "container.root", kp, "")
-					continue
-				}
-				p, err := expandPath(str, d.kind, d.env)
-				if err != nil {
-					d.problem(kp, "", "%v", err)
-				} else {
-					d.put(s, "container.root", kp, p)
-				}
-			}
+			d.pathStr(s, "container.root", kp, val)
 		case "machine_prefix":
-			if str, ok := d.str(kp, val); ok {
-				if !validMachinePrefix(str) {
-					d.problem(kp, "", "invalid machine name prefix %q (lower-case letters, digits and '-', at most 32 characters)", str)
-				} else {
-					d.put(s, "container.machine_prefix", kp, str)
-				}
-			}
+			d.checkedStr(s, "container.machine_prefix", kp, val, validMachinePrefix,
+				"invalid machine name prefix %q (lower-case letters, digits and '-', at most 32 characters)")
 		default:
 			d.unknown(kp, containerKeys)
 		}
@@ -391,21 +323,11 @@ func (d *decoder) oci(path []string, v any, s settings) {
 		val := tbl[k]
 		switch k {
 		case "runtime":
-			if str, ok := d.str(kp, val); ok {
-				if !slices.Contains(OCIRuntimes, str) {
-					d.problem(kp, "", "invalid OCI runtime %q (one of %s)", str, strings.Join(OCIRuntimes, ", "))
-				} else {
-					d.put(s, "oci.runtime", kp, str)
-				}
-			}
+			d.checkedStr(s, "oci.runtime", kp, val, func(str string) bool { return slices.Contains(OCIRuntimes, str) },
+				"invalid OCI runtime %q (one of %s)", strings.Join(OCIRuntimes, ", "))
 		case "runtime_class":
-			if str, ok := d.str(kp, val); ok {
-				if str != "" && !validMachinePrefix(str) {
-					d.problem(kp, "", "invalid runtime class name %q (lower-case letters, digits and '-')", str)
-				} else {
-					d.put(s, "oci.runtime_class", kp, str)
-				}
-			}
+			d.checkedStr(s, "oci.runtime_class", kp, val, func(str string) bool { return str == "" || validMachinePrefix(str) },
+				"invalid runtime class name %q (lower-case letters, digits and '-')")
 		default:
 			d.unknown(kp, ociKeys)
 		}
@@ -436,4 +358,58 @@ func (d *decoder) limits(path []string, v any, s settings) {
 		}
 		d.put(s, "limits."+k, kp, n)
 	}
+}
+
+// checkedStr puts the string val at key when valid accepts it, and
+// otherwise reports it with format, whose first verb takes the string and
+// the others args.
+func (d *decoder) checkedStr(s settings, key string, kp []string, val any, valid func(string) bool, format string, args ...any) {
+	str, ok := d.str(kp, val)
+	if !ok {
+		return
+	}
+	if !valid(str) {
+		d.problem(kp, "", format, append([]any{str}, args...)...)
+		return
+	}
+	d.put(s, key, kp, str)
+}
+
+// checkedList puts the list of strings val at key when valid accepts
+// every element, and otherwise reports each element it refuses with
+// format, whose one verb takes the element.
+func (d *decoder) checkedList(s settings, key string, kp []string, val any, valid func(string) bool, format string) {
+	list, ok := d.strList(kp, val)
+	if !ok {
+		return
+	}
+	good := true
+	for _, n := range list {
+		if !valid(n) {
+			d.problem(kp, "", format, n)
+			good = false
+		}
+	}
+	if good {
+		d.put(s, key, kp, list)
+	}
+}
+
+// pathStr puts the path val at key, expanded; an empty string stays
+// empty (no path).
+func (d *decoder) pathStr(s settings, key string, kp []string, val any) {
+	str, ok := d.str(kp, val)
+	if !ok {
+		return
+	}
+	if str == "" {
+		d.put(s, key, kp, "")
+		return
+	}
+	p, err := expandPath(str, d.kind, d.env)
+	if err != nil {
+		d.problem(kp, "", "%v", err)
+		return
+	}
+	d.put(s, key, kp, p)
 }

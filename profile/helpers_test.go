@@ -39,3 +39,18 @@ func problemsOf(src string) []string {
 	}
 	return strings.Split(err.Error(), "\n")
 }
+
+// wantProblems checks that src, decoded as a project file, has exactly the
+// problems of want, in order, each line starting with its entry.
+func wantProblems(t *testing.T, src string, want []string) {
+	t.Helper()
+	got := problemsOf(src)
+	if len(got) != len(want) {
+		t.Fatalf("got %d problems %q, want %d", len(got), got, len(want))
+	}
+	for i := range want {
+		if !strings.HasPrefix(got[i], want[i]) {
+			t.Errorf("problem %d = %q, want prefix %q", i, got[i], want[i])
+		}
+	}
+}

@@ -46,9 +46,7 @@ func expandPath(p string, kind LayerKind, env Env) (string, error) {
 
 // homeRelative checks a persist entry: a path relative to the home dir.
 func homeRelative(p string) (string, error) {
-	if strings.HasPrefix(p, "~/") {
-		p = p[2:]
-	}
+	p = strings.TrimPrefix(p, "~/")
 	if err := checkNoGlob(p); err != nil {
 		return "", err
 	}

@@ -412,23 +412,12 @@ func K8sNetworkPolicy(p *profile.Policy, pod *kube.Pod) *kube.NetworkPolicy {
 // shell) by the name the image's PATH resolves, with the sandbox notice
 // for Claude Code.
 func k8sCommand(p *profile.Policy, h *Host) ([]string, error) {
-	if p.UseShell {
-		if len(p.Shell) == 0 {
-			return nil, fmt.Errorf("no shell configured")
+	return commandLine(p, h, profile.Backend("kubernetes"), func(name string) (string, error) {
+		if path.IsAbs(name) && within(name, h.Home) {
+			return path.Base(name), nil
 		}
-		return append(append([]string{}, p.Shell...), p.Args...), nil
-	}
-	if len(p.Command) == 0 {
-		return nil, fmt.Errorf("no command configured")
-	}
-	argv := append([]string{}, p.Command...)
-	if path.IsAbs(argv[0]) && within(argv[0], h.Home) {
-		argv[0] = path.Base(argv[0])
-	}
-	if p.Notice && IsClaudeCode(p.Command[0]) {
-		argv = append(argv, "--append-system-prompt", Notice(p, h, profile.Backend("kubernetes")))
-	}
-	return append(argv, p.Args...), nil
+		return name, nil
+	})
 }
 
 // K8sManifest serialises pod, and its NetworkPolicy when not nil, as a

@@ -18,6 +18,24 @@ func IsClaudeCode(argv0 string) bool { return path.Base(argv0) == "claude" }
 // --append-system-prompt. A command found on the host's PATH is run by its
 // canonical path, since its installation is shared at that path.
 func Command(p *profile.Policy, h *Host, backend profile.Backend) ([]string, error) {
+	return commandLine(p, h, backend, func(string) (string, error) {
+		if h.CommandPath == "" {
+			return "", commandNotFound(p, h)
+		}
+		real := h.Real(h.CommandPath)
+		if backend != profile.VM && !visibleInside(real, p, h) {
+			return "", fmt.Errorf("command %s (found as %s) lies outside what the %s sandbox shows (the system directories /usr, /bin, /sbin, /lib*, /opt, the home's forwarded parts, the project and the mounts): install it under /usr/local or /opt, or share its installation with [mounts] %q = \"ro\"",
+				real, h.CommandPath, backend, InstallDir(real))
+		}
+		return real, nil
+	})
+}
+
+// commandLine is the policy's shell, or its command with the program
+// that program returns for the command's first element and the sandbox
+// notice for Claude Code (written for backend), followed by the arguments
+// given on the command line.
+func commandLine(p *profile.Policy, h *Host, backend profile.Backend, program func(name string) (string, error)) ([]string, error) {
 	if p.UseShell {
 		if len(p.Shell) == 0 {
 			return nil, fmt.Errorf("no shell configured")
@@ -28,14 +46,11 @@ func Command(p *profile.Policy, h *Host, backend profile.Backend) ([]string, err
 		return nil, fmt.Errorf("no command configured")
 	}
 	argv := append([]string{}, p.Command...)
-	if h.CommandPath == "" {
-		return nil, commandNotFound(p, h)
+	prog, err := program(argv[0])
+	if err != nil {
+		return nil, err
 	}
-	argv[0] = h.Real(h.CommandPath)
-	if backend != profile.VM && !visibleInside(argv[0], p, h) {
-		return nil, fmt.Errorf("command %s (found as %s) lies outside what the %s sandbox shows (the system directories /usr, /bin, /sbin, /lib*, /opt, the home's forwarded parts, the project and the mounts): install it under /usr/local or /opt, or share its installation with [mounts] %q = \"ro\"",
-			argv[0], h.CommandPath, backend, InstallDir(argv[0]))
-	}
+	argv[0] = prog
 	if p.Notice && IsClaudeCode(p.Command[0]) {
 		argv = append(argv, "--append-system-prompt", Notice(p, h, backend))
 	}

@@ -114,16 +114,9 @@ func Nspawn(p *profile.Policy, h *Host) (*Plan, error) {
 		}
 	} else {
 		args = append(args, "--bind-ro=/usr")
-		for _, dir := range []string{"/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/opt"} {
-			f, ok := h.Files[dir]
-			switch {
-			case !ok || f.Kind != Dir:
-			case f.Real != "" && f.Real != dir:
-				plan.Symlinks = append(plan.Symlinks, Symlink{Path: path.Join(root, dir), Target: strings.TrimPrefix(f.Real, "/")})
-			default:
-				args = append(args, "--bind-ro="+nspawnPath(dir))
-			}
-		}
+		eachTopSystemDir(h, func(dir string) { args = append(args, "--bind-ro="+nspawnPath(dir)) }, func(dir, real string) {
+			plan.Symlinks = append(plan.Symlinks, Symlink{Path: path.Join(root, dir), Target: strings.TrimPrefix(real, "/")})
+		})
 	}
 	if p.Forward.Nix && h.Is("/nix/store", Dir) {
 		if p.Container.Root == "" {

@@ -199,16 +199,9 @@ func OCISpec(p *profile.Policy, h *Host, bundle string, backend profile.Backend)
 	// The root: the system, kernel file systems, scratch space.
 	m := &ociMounts{}
 	m.bind("/usr", "/usr", true)
-	for _, dir := range []string{"/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/opt"} {
-		f, ok := h.Files[dir]
-		switch {
-		case !ok || f.Kind != Dir:
-		case f.Real != "" && f.Real != dir:
-			b.Symlinks = append(b.Symlinks, Symlink{Path: path.Join(ociRootfs, dir), Target: strings.TrimPrefix(f.Real, "/")})
-		default:
-			m.bind(dir, dir, true)
-		}
-	}
+	eachTopSystemDir(h, func(dir string) { m.bind(dir, dir, true) }, func(dir, real string) {
+		b.Symlinks = append(b.Symlinks, Symlink{Path: path.Join(ociRootfs, dir), Target: strings.TrimPrefix(real, "/")})
+	})
 	if p.Forward.Nix && h.Is("/nix/store", Dir) {
 		m.bind(h.Real("/nix/store"), "/nix/store", true)
 		if h.Exists("/nix/var/nix/db") {

@@ -133,6 +133,23 @@ func HostPaths(p *profile.Policy, env map[string]string, home string, uid int) [
 var systemPaths = []string{"/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/opt",
 	"/usr/bin/env", "/bin/sh", "/bin/bash", "/run/current-system", "/run/current-system/sw/bin/bash"}
 
+// eachTopSystemDir goes through the usual top-level system directories
+// beside /usr: it calls bind for each that is a directory on the host and
+// link, with its canonical path, for each that is a link to one (/usr/bin
+// on a host with merged /usr), and passes over the others.
+func eachTopSystemDir(h *Host, bind func(dir string), link func(dir, real string)) {
+	for _, dir := range []string{"/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/opt"} {
+		f, ok := h.Files[dir]
+		switch {
+		case !ok || f.Kind != Dir:
+		case f.Real != "" && f.Real != dir:
+			link(dir, f.Real)
+		default:
+			bind(dir)
+		}
+	}
+}
+
 var nixPaths = []string{"/nix/store", "/nix/var/nix/db", "/nix/var/nix/daemon-socket", "/etc/nix", "/etc/static"}
 
 // etcAlways are host /etc entries every sandbox needs for programs to

@@ -53,19 +53,11 @@ func (s Store) Begin(w io.Writer) (*Run, error) {
 	if err := s.mkdir(); err != nil {
 		return nil, err
 	}
-	unlock, err := s.lock()
+	unlock, now, found, err := s.lockAndAuditDead()
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
-	now, err := Take(s.Scope)
-	if err != nil {
-		return nil, err
-	}
-	found, err := s.auditDead(now)
-	if err != nil {
-		return nil, err
-	}
 	if len(found) > 0 {
 		fmt.Fprintln(w, "claude-sandbox: audit: an earlier run in this project ended without its audit; what it changed:")
 		Report(w, found)
@@ -140,19 +132,30 @@ func (s Store) Check() ([]Finding, error) {
 	if _, err := os.Stat(s.Dir); errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
-	unlock, err := s.lock()
+	unlock, _, _, err := s.lockAndAuditDead()
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
-	now, err := Take(s.Scope)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := s.auditDead(now); err != nil {
-		return nil, err
-	}
 	return s.pending()
+}
+
+// lockAndAuditDead takes the store's lock, snapshots the scope and audits
+// the runs whose launcher died against that snapshot, which it returns
+// with their findings. On success the lock is held until unlock is called.
+func (s Store) lockAndAuditDead() (unlock func(), now Snapshot, found []Finding, err error) {
+	unlock, err = s.lock()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if now, err = Take(s.Scope); err == nil {
+		found, err = s.auditDead(now)
+	}
+	if err != nil {
+		unlock()
+		return nil, nil, nil, err
+	}
+	return unlock, now, found, nil
 }
 
 // Accept forgets the pending findings: the user reviewed them.

@@ -6,6 +6,7 @@ package backendtest
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -106,7 +107,7 @@ func createTestUser() error {
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("useradd %s: %v: %s", TestUserName, err, out)
+			return fmt.Errorf("useradd %s: %w: %s", TestUserName, err, out)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -308,12 +309,14 @@ func newFixture(t testing.TB, u User, base, home, project string) *Fixture {
 	if err := os.WriteFile(f.Probe, data, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	chownTree(t, base, u.UID, u.GID)
+	ChownTree(t, base, u.UID, u.GID)
 	os.Chmod(filepath.Join(home, ".ssh"), 0o700)
 	return f
 }
 
-func chownTree(t testing.TB, dir string, uid, gid int) {
+// ChownTree gives dir and everything in it to uid:gid when the test runs
+// as root.
+func ChownTree(t testing.TB, dir string, uid, gid int) {
 	if os.Getuid() != 0 {
 		return
 	}
@@ -335,7 +338,7 @@ func (f *Fixture) WriteUserConfig(t testing.TB, toml string) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.Remove(p) })
-	chownTree(t, filepath.Join(f.Home, ".config"), f.User.UID, f.User.GID)
+	ChownTree(t, filepath.Join(f.Home, ".config"), f.User.UID, f.User.GID)
 }
 
 // Env is the environment a launch gets: the fixture's HOME and XDG
@@ -368,7 +371,22 @@ func (f *Fixture) Run(t testing.TB, env []string, args ...string) Result {
 
 func (f *Fixture) run(t testing.TB, asUser bool, env []string, args ...string) Result {
 	t.Helper()
-	cmd := exec.Command(Launcher(t), args...)
+	return f.RunCommand(t, asUser, 0, env, append([]string{Launcher(t)}, args...)...)
+}
+
+// RunCommand runs argv (the launcher, or a program that starts it) with
+// env in the project directory, as the fixture's user when asUser and the
+// test runs as root, and returns how it ended. A timeout above 0 ends the
+// command and fails the test when it has not finished by then.
+func (f *Fixture) RunCommand(t testing.TB, asUser bool, timeout time.Duration, env []string, argv ...string) Result {
+	t.Helper()
+	ctx := context.Background()
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Dir = f.Project
 	cmd.Env = env
 	var out, errb bytes.Buffer
@@ -377,6 +395,9 @@ func (f *Fixture) run(t testing.TB, asUser bool, env []string, args ...string) R
 		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(f.User.UID), Gid: uint32(f.User.GID)}}
 	}
 	err := cmd.Run()
+	if ctx.Err() != nil {
+		t.Fatalf("the launch did not finish within the timeout\nstdout: %s\nstderr: %s", out.String(), errb.String())
+	}
 	status := 0
 	if err != nil {
 		ee, ok := err.(*exec.ExitError)

@@ -17,14 +17,9 @@ type Host struct {
 	Marker   string
 }
 
-// StartHost opens a loopback listener and starts a marked process, both
-// stopped when the test ends.
-func StartHost(t testing.TB) Host {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+// AcceptAndClose accepts every connection to l and closes it at once,
+// until the test ends and closes l.
+func AcceptAndClose(t testing.TB, l net.Listener) {
 	t.Cleanup(func() { l.Close() })
 	go func() {
 		for {
@@ -35,6 +30,17 @@ func StartHost(t testing.TB) Host {
 			c.Close()
 		}
 	}()
+}
+
+// StartHost opens a loopback listener and starts a marked process, both
+// stopped when the test ends.
+func StartHost(t testing.TB) Host {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	AcceptAndClose(t, l)
 	marker := Marker("csbx-marker")
 	cmd := exec.Command("bash", "-c", "exec -a "+marker+" sleep 600")
 	if err := cmd.Start(); err != nil {

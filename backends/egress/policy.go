@@ -25,10 +25,6 @@ type Rules struct {
 	LocalhostPorts []int
 }
 
-// match reports whether host matches pattern: the profile's matcher, so
-// the proxy enforces exactly what the profile check accepts.
-func match(pattern, host string) bool { return profile.MatchDomain(pattern, host) }
-
 // Decision is the outcome of checking a host name.
 type Decision struct {
 	// Allowed is true when the name may be resolved and dialled.
@@ -40,15 +36,17 @@ type Decision struct {
 	Reason string
 }
 
-// CheckHost applies the name rules to host.
+// CheckHost applies the name rules to host. It matches with the
+// profile's matcher, so the proxy enforces exactly what the profile check
+// accepts.
 func (r *Rules) CheckHost(host string) Decision {
 	for _, d := range r.Deny {
-		if match(d, host) {
+		if profile.MatchDomain(d, host) {
 			return Decision{Reason: "denied by " + d}
 		}
 	}
 	for _, a := range r.Allow {
-		if match(a, host) {
+		if profile.MatchDomain(a, host) {
 			return Decision{Allowed: true, Exact: !strings.HasPrefix(a, "*.")}
 		}
 	}

@@ -72,7 +72,7 @@ func (g *Guard) decide(st unix.Stat_t) (allow, remember bool) {
 		// there.
 		g.diagMu.Lock()
 		g.diagSeq++
-		owner, found, err = boundBy(int(g.cfg.Diag.Fd()), g.diagSeq, st.Ino)
+		_, found, err = boundBy(int(g.cfg.Diag.Fd()), g.diagSeq, st.Ino)
 		g.diagMu.Unlock()
 		if err != nil {
 			return false, false

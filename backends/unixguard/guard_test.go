@@ -109,13 +109,12 @@ func client(steps []string) int {
 	return 0
 }
 
-// guarded runs the client with steps under the guard's filter.
-func guarded(t *testing.T, cfg unixguard.Config, trapBind bool, steps ...string) (string, *unixguard.Guard) {
+// helperFiles makes what the guard's helper is given: a file holding the
+// filter prog, read from its start, and the two ends of the channel the
+// helper sends its listener on (theirs for the helper, ours for the
+// launcher).
+func helperFiles(t *testing.T, prog []byte) (filter, ours, theirs *os.File) {
 	t.Helper()
-	prog, err := render.UnixGuardProgram(trapBind)
-	if err != nil {
-		t.Fatal(err)
-	}
 	filter, err := os.CreateTemp(t.TempDir(), "filter")
 	if err != nil {
 		t.Fatal(err)
@@ -126,7 +125,17 @@ func guarded(t *testing.T, cfg unixguard.Config, trapBind bool, steps ...string)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ours, theirs := os.NewFile(uintptr(pair[0]), "ours"), os.NewFile(uintptr(pair[1]), "theirs")
+	return filter, os.NewFile(uintptr(pair[0]), "ours"), os.NewFile(uintptr(pair[1]), "theirs")
+}
+
+// guarded runs the client with steps under the guard's filter.
+func guarded(t *testing.T, cfg unixguard.Config, trapBind bool, steps ...string) (string, *unixguard.Guard) {
+	t.Helper()
+	prog, err := render.UnixGuardProgram(trapBind)
+	if err != nil {
+		t.Fatal(err)
+	}
+	filter, ours, theirs := helperFiles(t, prog)
 	defer ours.Close()
 	self, _ := os.Executable()
 	cmd := exec.Command(self, append([]string{"--channel", "3", "--filter", "4", "--", self}, steps...)...)
@@ -246,17 +255,7 @@ func TestGuardRefusesHostSocketsAndAllowsOwn(t *testing.T) {
 // A helper that cannot install the filter ends without running its
 // command, and the launcher learns so: a launch never goes on unguarded.
 func TestHelperFailureIsAnError(t *testing.T) {
-	filter, err := os.CreateTemp(t.TempDir(), "filter")
-	if err != nil {
-		t.Fatal(err)
-	}
-	filter.Write([]byte("not a BPF program"))
-	filter.Seek(0, 0)
-	pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ours, theirs := os.NewFile(uintptr(pair[0]), "ours"), os.NewFile(uintptr(pair[1]), "theirs")
+	filter, ours, theirs := helperFiles(t, []byte("not a BPF program"))
 	defer ours.Close()
 	marker := filepath.Join(t.TempDir(), "ran")
 	self, _ := os.Executable()
@@ -271,7 +270,7 @@ func TestHelperFailureIsAnError(t *testing.T) {
 	theirs.Close()
 	filter.Close()
 	_, _, recvErr := unixguard.Receive(ours)
-	err = cmd.Wait()
+	err := cmd.Wait()
 	if recvErr == nil {
 		t.Errorf("the launcher received a listener from a helper that failed")
 	}

@@ -34,15 +34,6 @@ func allFlags(global []flagInfo, c commandInfo) []flagInfo {
 	return append(append([]flagInfo(nil), global...), c.Flags...)
 }
 
-func defaultCommand(cmds []commandInfo) commandInfo {
-	for _, c := range cmds {
-		if c.Default {
-			return c
-		}
-	}
-	return commandInfo{}
-}
-
 func bashCompletion(w io.Writer, global []flagInfo, cmds []commandInfo) {
 	var names []string
 	for _, c := range cmds {

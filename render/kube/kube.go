@@ -287,27 +287,24 @@ func MilliQuantity(n int64) string {
 	if n%1000 != 0 {
 		return strconv.FormatInt(n, 10) + "m"
 	}
-	n /= 1000
-	suffix := ""
-	for _, s := range []string{"k", "M", "G", "T", "P", "E"} {
-		if n == 0 || n%1000 != 0 {
-			break
-		}
-		n /= 1000
-		suffix = s
-	}
-	return strconv.FormatInt(n, 10) + suffix
+	return scaled(n/1000, 1000, []string{"k", "M", "G", "T", "P", "E"})
 }
 
 // BinaryQuantity is n bytes in the API's canonical binary form: "512Mi",
 // "8Gi".
 func BinaryQuantity(n int64) string {
+	return scaled(n, 1024, []string{"Ki", "Mi", "Gi", "Ti", "Pi", "Ei"})
+}
+
+// scaled writes n with the largest of suffixes (each base times the one
+// before) that divides it exactly.
+func scaled(n, base int64, suffixes []string) string {
 	suffix := ""
-	for _, s := range []string{"Ki", "Mi", "Gi", "Ti", "Pi", "Ei"} {
-		if n == 0 || n%1024 != 0 {
+	for _, s := range suffixes {
+		if n == 0 || n%base != 0 {
 			break
 		}
-		n /= 1024
+		n /= base
 		suffix = s
 	}
 	return strconv.FormatInt(n, 10) + suffix
