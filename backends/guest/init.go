@@ -21,6 +21,7 @@ import (
 
 	"github.com/claude-sandbox/claude-sandbox/backends/container"
 	"github.com/claude-sandbox/claude-sandbox/backends/egress"
+	"github.com/claude-sandbox/claude-sandbox/backends/limits"
 	"github.com/claude-sandbox/claude-sandbox/backends/vmimage"
 	"github.com/claude-sandbox/claude-sandbox/render"
 	"github.com/vishvananda/netlink"
@@ -79,7 +80,22 @@ func boot() int {
 			return 125
 		}
 	}
-	loadModules("/modules", func(name string) bool { return !isNetworkModule(name) })
+	// Work that needs nothing from the host runs while the guest waits
+	// for QEMU's answers on the 9p shares: the seccomp filter, lo, and
+	// the overlay module, which only /etc needs.
+	filter := make(chan filterResult, 1)
+	go func() {
+		f, err := seccompFilter()
+		filter <- filterResult{f, err}
+	}()
+	loopback := make(chan error, 1)
+	go func() { loopback <- loopbackUp() }()
+	loadModules("/modules", func(name string) bool { return !isNetworkModule(name) && !isOverlayModule(name) })
+	overlay := make(chan struct{})
+	go func() {
+		loadModules("/modules", isOverlayModule)
+		close(overlay)
+	}()
 	if err := mount9p(render.GuestConfigTag, "/cfg", false, "cache=none"); err != nil {
 		logf("configuration share: %v", err)
 		return 125
@@ -100,7 +116,12 @@ func boot() int {
 	if cfg.Display {
 		loadModules(filepath.Join("/modules", vmimage.DisplayGroup), func(string) bool { return true })
 	}
-	if err := prepareRoot(&cfg); err != nil {
+	cgroup := make(chan cgroupResult, 1)
+	go func() {
+		cg, err := prepareCgroup(cfg.Limits.Cgroup)
+		cgroup <- cgroupResult{cg, err}
+	}()
+	if err := prepareRoot(&cfg, overlay); err != nil {
 		logf("%v", err)
 		return 125
 	}
@@ -109,6 +130,10 @@ func boot() int {
 			logf("%v", err)
 			return 125
 		}
+	}
+	if err := <-loopback; err != nil {
+		logf("network: %v", err)
+		return 125
 	}
 	if err := configureNetwork(cfg.Network, cfg.Proxy); err != nil {
 		logf("network: %v", err)
@@ -120,7 +145,17 @@ func boot() int {
 			cfg.Env = append(cfg.Env, "DISPLAY="+d)
 		}
 	}
-	status, err := runCommand(&cfg)
+	f := <-filter
+	if f.err != nil {
+		logf("%v", f.err)
+		return 125
+	}
+	cg := <-cgroup
+	if cg.err != nil {
+		logf("%v", cg.err)
+		return 125
+	}
+	status, err := runCommand(&cfg, f.filter, cg.cgroup)
 	if err != nil {
 		logf("%v", err)
 		return 125
@@ -143,6 +178,10 @@ func finish(status int) {
 	unix.Reboot(unix.LINUX_REBOOT_CMD_POWER_OFF)
 	unix.Reboot(unix.LINUX_REBOOT_CMD_RESTART)
 }
+
+// isOverlayModule reports whether a module is overlayfs, which only the
+// writable /etc needs: it loads while the shares are being mounted.
+func isOverlayModule(name string) bool { return name == "overlay" }
 
 // isNetworkModule reports whether a module is needed only with a network
 // card, so a VM without one does not spend time loading it.
@@ -209,8 +248,9 @@ func mount9p(tag, dir string, ro bool, opts string) error {
 	return nil
 }
 
-// prepareRoot builds the command's root under /newroot.
-func prepareRoot(cfg *render.GuestConfig) error {
+// prepareRoot builds the command's root under /newroot. It waits for
+// overlay to close before it mounts the writable /etc.
+func prepareRoot(cfg *render.GuestConfig, overlay <-chan struct{}) error {
 	if cfg.Root == "" {
 		return errors.New("this guest init needs the host root share")
 	}
@@ -238,6 +278,7 @@ func prepareRoot(cfg *render.GuestConfig) error {
 			return fmt.Errorf("mounting %s on %s: %w", m.fs, m.dir, err)
 		}
 	}
+	<-overlay
 	if err := writeEtc(cfg.Etc); err != nil {
 		return err
 	}
@@ -365,21 +406,39 @@ func mountShare(s render.GuestShare, cfgDir, size string) error {
 	return fmt.Errorf("unknown share kind %q", s.Kind)
 }
 
-// configureNetwork brings up lo and, when the VM has a network card, gives
-// it QEMU user networking's fixed addresses. With the allowlist mode's
+// loopbackUp brings lo up.
+func loopbackUp() error {
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("bringing lo up: %w", err)
+	}
+	defer unix.Close(fd)
+	ifr, err := unix.NewIfreq("lo")
+	if err != nil {
+		return fmt.Errorf("bringing lo up: %w", err)
+	}
+	if err := unix.IoctlIfreq(fd, unix.SIOCGIFFLAGS, ifr); err != nil {
+		return fmt.Errorf("bringing lo up: %w", err)
+	}
+	ifr.SetUint16(ifr.Uint16() | unix.IFF_UP)
+	if err := unix.IoctlIfreq(fd, unix.SIOCSIFFLAGS, ifr); err != nil {
+		return fmt.Errorf("bringing lo up: %w", err)
+	}
+	return nil
+}
+
+// configureNetwork gives the VM's network card, when it has one, QEMU
+// user networking's fixed addresses (lo is up already). With the allowlist mode's
 // proxy every other IPv4 address is local instead of routed out, and the
 // init answers DNS, carries the names' ports to the proxy and reports
 // refused connections (see egress.ServeNames).
 func configureNetwork(enabled bool, proxy string) error {
+	if !enabled {
+		return nil
+	}
 	lo, err := netlink.LinkByName("lo")
 	if err != nil {
 		return err
-	}
-	if err := netlink.LinkSetUp(lo); err != nil {
-		return err
-	}
-	if !enabled {
-		return nil
 	}
 	var eth netlink.Link
 	for i := 0; i < 200; i++ {
@@ -416,7 +475,7 @@ func configureNetwork(enabled bool, proxy string) error {
 // runCommand starts the command as the user on the serial console with a
 // controlling terminal, reaps every process until it exits, and returns
 // its status.
-func runCommand(cfg *render.GuestConfig) (int, error) {
+func runCommand(cfg *render.GuestConfig, filter []unix.SockFilter, cg *limits.Cgroup) (int, error) {
 	tty, err := os.OpenFile("/dev/ttyS0", os.O_RDWR, 0)
 	if err != nil {
 		return 0, fmt.Errorf("opening the console: %w", err)
@@ -445,11 +504,11 @@ func runCommand(cfg *render.GuestConfig) (int, error) {
 			Credential: &syscall.Credential{Uid: uint32(cfg.UID), Gid: uint32(cfg.GID), Groups: groups},
 		},
 	}
-	placed, err := applyLimits(cfg.Limits, attr.Sys)
+	placed, err := applyLimits(cfg.Limits, cg, attr.Sys)
 	if err != nil {
 		return 125, err
 	}
-	proc, err := startConfined(argv0, cfg.Argv, attr)
+	proc, err := startConfined(argv0, cfg.Argv, attr, filter)
 	placed()
 	if err != nil {
 		return 127, fmt.Errorf("starting %s: %w", cfg.Argv[0], err)
