@@ -30,6 +30,12 @@ import (
 
 const newRoot = "/newroot"
 
+// hostRootView is where the init keeps a second view of the host root
+// share, without the guest's own mounts over it, for the read-only
+// directories it binds into the command's root. The command, chrooted
+// into newRoot, never sees it.
+const hostRootView = "/hostroot"
+
 // IsGuestInit reports whether this process is the VM's init: PID 1
 // started as /init. A user running the launcher never matches.
 func IsGuestInit(args []string) bool {
@@ -257,6 +263,18 @@ func prepareRoot(cfg *render.GuestConfig, overlay <-chan struct{}) error {
 	if err := mount9p(cfg.Root, newRoot, true, "cache=loose"); err != nil {
 		return err
 	}
+	hostRoot := -1
+	for _, s := range cfg.Shares {
+		if s.Kind == "hostdir" {
+			fd, err := openHostRootView()
+			if err != nil {
+				return err
+			}
+			defer unix.Close(fd)
+			hostRoot = fd
+			break
+		}
+	}
 	type fsMount struct {
 		fs, dir, data string
 		flags         uintptr
@@ -297,7 +315,7 @@ func prepareRoot(cfg *render.GuestConfig, overlay <-chan struct{}) error {
 	}
 	os.Chown(home, cfg.UID, cfg.GID)
 	for _, s := range cfg.Shares {
-		if err := mountShare(s, inside, tmpfsSize(cfg)); err != nil {
+		if err := mountShare(s, inside, tmpfsSize(cfg), hostRoot); err != nil {
 			return err
 		}
 	}
@@ -359,9 +377,56 @@ func tmpfsSize(cfg *render.GuestConfig) string {
 	return ",size=" + strconv.FormatInt(cfg.Limits.TmpfsMiB, 10) + "m"
 }
 
-func mountShare(s render.GuestShare, cfgDir, size string) error {
+// openHostRootView binds the host root share, as mounted on newRoot and
+// before anything is mounted over it, to hostRootView and opens it.
+func openHostRootView() (int, error) {
+	if err := os.MkdirAll(hostRootView, 0o755); err != nil {
+		return -1, err
+	}
+	if err := unix.Mount(newRoot, hostRootView, "", unix.MS_BIND, ""); err != nil {
+		return -1, fmt.Errorf("host root view: %w", err)
+	}
+	fd, err := unix.Open(hostRootView, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, fmt.Errorf("host root view: %w", err)
+	}
+	return fd, nil
+}
+
+// bindHostDir binds directory src of the host root share (hostRoot, an
+// open descriptor of openHostRootView) read-only on target. Symbolic links
+// on the way resolve inside the host root, as they do on the host.
+func bindHostDir(hostRoot int, src, target string) error {
+	if hostRoot < 0 {
+		return fmt.Errorf("sharing %s: no host root share", src)
+	}
+	fd, err := unix.Openat2(hostRoot, strings.TrimPrefix(filepath.Clean(src), "/"), &unix.OpenHow{
+		Flags:   unix.O_PATH | unix.O_DIRECTORY | unix.O_CLOEXEC,
+		Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS,
+	})
+	if err != nil {
+		return fmt.Errorf("sharing %s: %w", src, err)
+	}
+	defer unix.Close(fd)
+	if err := os.MkdirAll(target, 0o755); err != nil {
+		return err
+	}
+	if err := unix.Mount("/proc/self/fd/"+strconv.Itoa(fd), target, "", unix.MS_BIND, ""); err != nil {
+		return fmt.Errorf("sharing %s: %w", src, err)
+	}
+	if err := unix.Mount("", target, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV, ""); err != nil {
+		return fmt.Errorf("sharing %s read-only: %w", src, err)
+	}
+	return nil
+}
+
+func mountShare(s render.GuestShare, cfgDir, size string, hostRoot int) error {
 	target := filepath.Join(newRoot, s.Target)
 	switch s.Kind {
+	case "hostdir":
+		// The host root share is exported read-only by QEMU, so this
+		// bind is as read-only as a 9p export of its own.
+		return bindHostDir(hostRoot, s.Tag, target)
 	case "9p":
 		// A read-only share is exported read-only by QEMU too, so the
 		// guest may keep its pages and metadata (cache=loose): the agent's
