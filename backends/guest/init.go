@@ -339,8 +339,12 @@ func prepareRoot(cfg *render.GuestConfig, overlay <-chan struct{}) error {
 	return nil
 }
 
-// writeEtc puts a writable overlay over the host's /etc and writes the
-// generated files into it.
+// writeEtc puts a writable overlay over the host's /etc with the
+// generated files in it. They are written into the overlay's upper layer
+// (a tmpfs) before it is mounted, where each hides the host's file of its
+// name, as writing them through the overlay would, without the overlay's
+// copy-up and whiteouts; a parent directory the host has gets its mode
+// and owner, as a copy-up would give it.
 func writeEtc(files map[string]string) error {
 	os.MkdirAll("/overlay", 0o755)
 	if err := unix.Mount("tmpfs", "/overlay", "tmpfs", 0, "mode=755"); err != nil {
@@ -349,24 +353,52 @@ func writeEtc(files map[string]string) error {
 	os.MkdirAll("/overlay/upper", 0o755)
 	os.MkdirAll("/overlay/work", 0o755)
 	etc := filepath.Join(newRoot, "etc")
-	opts := "lowerdir=" + etc + ",upperdir=/overlay/upper,workdir=/overlay/work"
-	if err := unix.Mount("overlay", etc, "overlay", 0, opts); err != nil {
-		return fmt.Errorf("etc overlay: %w", err)
-	}
 	names := make([]string, 0, len(files))
 	for n := range files {
 		names = append(names, n)
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		p := filepath.Join(etc, n)
-		os.MkdirAll(filepath.Dir(p), 0o755)
-		os.Remove(p)
-		if err := os.WriteFile(p, []byte(files[n]), 0o644); err != nil {
+		if err := upperDirs(etc, "/overlay/upper", filepath.Dir(filepath.Clean(n))); err != nil {
+			return fmt.Errorf("writing /etc/%s: %w", n, err)
+		}
+		if err := os.WriteFile(filepath.Join("/overlay/upper", n), []byte(files[n]), 0o644); err != nil {
 			return fmt.Errorf("writing /etc/%s: %w", n, err)
 		}
 	}
+	opts := "lowerdir=" + etc + ",upperdir=/overlay/upper,workdir=/overlay/work"
+	if err := unix.Mount("overlay", etc, "overlay", 0, opts); err != nil {
+		return fmt.Errorf("etc overlay: %w", err)
+	}
 	return nil
+}
+
+// upperDirs creates directory rel (relative, "." for none) and its
+// parents under upper, each with the mode and owner of the same directory
+// under lower when lower has it, 0755 and root's otherwise.
+func upperDirs(lower, upper, rel string) error {
+	if rel == "." || rel == "/" {
+		return nil
+	}
+	if err := upperDirs(lower, upper, filepath.Dir(rel)); err != nil {
+		return err
+	}
+	dir := filepath.Join(upper, rel)
+	if st, err := os.Lstat(dir); err == nil && st.IsDir() {
+		return nil
+	}
+	mode, uid, gid := uint32(0o755), 0, 0
+	var st unix.Stat_t
+	if err := unix.Lstat(filepath.Join(lower, rel), &st); err == nil && st.Mode&unix.S_IFMT == unix.S_IFDIR {
+		mode, uid, gid = st.Mode&0o7777, int(st.Uid), int(st.Gid)
+	}
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		return err
+	}
+	if err := os.Chown(dir, uid, gid); err != nil {
+		return err
+	}
+	return unix.Chmod(dir, mode)
 }
 
 // tmpfsSize is the size option of the guest's writable tmpfs mounts.
