@@ -31,9 +31,9 @@ import (
 const newRoot = "/newroot"
 
 // hostRootView is where the init keeps a second view of the host root
-// share, without the guest's own mounts over it, for the read-only
-// directories it binds into the command's root. The command, chrooted
-// into newRoot, never sees it.
+// share, without the guest's own mounts over it, while it binds the
+// read-only directories into the command's root; it is unmounted before
+// the command starts.
 const hostRootView = "/hostroot"
 
 // IsGuestInit reports whether this process is the VM's init: PID 1
@@ -270,7 +270,6 @@ func prepareRoot(cfg *render.GuestConfig, overlay <-chan struct{}) error {
 			if err != nil {
 				return err
 			}
-			defer unix.Close(fd)
 			hostRoot = fd
 			break
 		}
@@ -317,6 +316,13 @@ func prepareRoot(cfg *render.GuestConfig, overlay <-chan struct{}) error {
 	for _, s := range cfg.Shares {
 		if err := mountShare(s, inside, tmpfsSize(cfg), hostRoot); err != nil {
 			return err
+		}
+	}
+	if hostRoot >= 0 {
+		// The binds keep their directories; the whole view goes.
+		unix.Close(hostRoot)
+		if err := unix.Unmount(hostRootView, unix.MNT_DETACH); err != nil {
+			return fmt.Errorf("host root view: %w", err)
 		}
 	}
 	// Parents created for mount points (~/.config for ~/.config/gh, ...)
