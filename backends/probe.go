@@ -103,7 +103,7 @@ func Probe(p *profile.Policy) (*render.Host, error) {
 			if k, err := vmimage.FindKernel("/boot", "/lib/modules", p.VM.Kernel); err == nil {
 				h.Kernel = render.Kernel{Version: k.Version, Image: k.Image, Modules: k.Modules}
 				if img, err := vmimage.Paths(vmCacheDir(h), k, h.Self); err == nil {
-					h.Kernel.Image, h.Kernel.Initramfs = img.Kernel, img.Initramfs
+					h.Kernel.Image, h.Kernel.Initramfs = img.Kernel, img.InitramfsFor(p.VM.Display)
 				}
 			}
 		}

@@ -43,7 +43,7 @@ func runVM(p *profile.Policy, h *render.Host, stdio IO) (int, error) {
 		if h.Root && h.UID != 0 {
 			chownTree(cache, h.UID, h.GID)
 		}
-		h.Kernel = render.Kernel{Version: k.Version, Image: img.Kernel, Modules: k.Modules, Initramfs: img.Initramfs}
+		h.Kernel = render.Kernel{Version: k.Version, Image: img.Kernel, Modules: k.Modules, Initramfs: img.InitramfsFor(p.VM.Display)}
 	}
 	if p.VM.Accel == "kvm" && !h.KVM {
 		return 0, fmt.Errorf("vm.accel = \"kvm\" but KVM is not usable here (no VT-x/AMD-V in /proc/cpuinfo, or /dev/kvm cannot be opened)")

@@ -67,12 +67,14 @@ type GuestLimits struct {
 
 // GuestShare is one mount the guest init performs.
 type GuestShare struct {
-	// Kind is 9p, tmpfs, symlink, file, hide or pin (a bind of the
+	// Kind is 9p, hostdir (a read-only bind of a directory of the host
+	// root share), tmpfs, symlink, file, hide or pin (a bind of the
 	// target onto itself: a mount point that cannot be renamed, removed
 	// or replaced).
 	Kind string `json:"kind"`
-	// Tag is the 9p mount tag (9p), the link text (symlink) or the file's
-	// name in the configuration share (file).
+	// Tag is the 9p mount tag (9p), the host path (hostdir), the link
+	// text (symlink) or the file's name in the configuration share
+	// (file).
 	Tag string `json:"tag,omitempty"`
 	// Target is the path inside the guest.
 	Target string `json:"target"`
@@ -102,7 +104,9 @@ func GuestDir(h *Host) string { return path.Join(h.RunDir, "guest") }
 // The guest boots the host's kernel (through PVH when an uncompressed
 // vmlinux is available) with the launcher as /init. On the host flavour
 // the host's root file system is its read-only root; every other share is
-// a 9p export of its own, read-only ones exported read-only by QEMU. The
+// a 9p export of its own, except that a read-only directory is a bind of
+// the same directory of the root's export, which QEMU exports read-only
+// (every 9p device costs the guest's boot about 10 ms). The
 // serial console is the user's terminal. With the network off the guest
 // has no network card at all.
 func QEMU(p *profile.Policy, h *Host) (*Plan, error) {
@@ -250,6 +254,11 @@ func QEMU(p *profile.Policy, h *Host) (*Plan, error) {
 			plan.Files = append(plan.Files, GeneratedFile{Path: path.Join(guestDir, "files", name), Content: s.Data, Mode: 0o644, Show: true})
 			cfg.Shares = append(cfg.Shares, GuestShare{Kind: "file", Tag: name, Target: s.Target, ReadOnly: true})
 		case ShareRW, ShareRO:
+			if s.Kind == Dir && s.Mode == ShareRO && !nix {
+				n++
+				cfg.Shares = append(cfg.Shares, GuestShare{Kind: "hostdir", Tag: s.Source, Target: s.Target, ReadOnly: true})
+				continue
+			}
 			if s.Kind == Dir {
 				tag := fmt.Sprintf("s%d", n)
 				n++

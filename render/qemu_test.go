@@ -103,18 +103,30 @@ func TestQEMUSharesAndSecrets(t *testing.T) {
 	if strings.Contains(args, "sk-test") {
 		t.Fatal("a secret value is on QEMU's command line")
 	}
-	if !strings.Contains(args, "path=/home/alice/.ssh,mount_tag=") || !strings.Contains(args, "/home/alice/.ssh,mount_tag=s") {
-		t.Fatalf("~/.ssh not exported: %s", args)
-	}
 	for _, a := range pl.Argv {
-		if strings.Contains(a, "path=/home/alice/.ssh,") && !strings.Contains(a, "readonly=on") {
-			t.Errorf("~/.ssh exported writable: %s", a)
+		if strings.Contains(a, "path=/home/alice/.ssh,") {
+			t.Errorf("~/.ssh exported on its own (it is read-only: a bind of the host root's export): %s", a)
 		}
 		if strings.Contains(a, "path=/,") && !strings.Contains(a, "readonly=on") {
 			t.Errorf("host root exported writable: %s", a)
 		}
 	}
+	if !strings.Contains(args, "path=/,mount_tag="+GuestRootTag+",") {
+		t.Fatalf("host root not exported: %s", args)
+	}
 	cfg := guestConfig(t, pl)
+	var ssh bool
+	for _, s := range cfg.Shares {
+		if s.Target == "/home/alice/.ssh" {
+			ssh = true
+			if s.Kind != "hostdir" || s.Tag != "/home/alice/.ssh" || !s.ReadOnly {
+				t.Errorf("~/.ssh in the guest: %+v, want a read-only bind of the host root's /home/alice/.ssh", s)
+			}
+		}
+	}
+	if !ssh {
+		t.Errorf("~/.ssh not shared: %+v", cfg.Shares)
+	}
 	if cfg.UID != 1000 || cfg.Cwd != "/home/alice/proj" || !slices.Contains(cfg.Env, "ANTHROPIC_API_KEY=sk-test") {
 		t.Fatalf("guest configuration: %+v", cfg)
 	}

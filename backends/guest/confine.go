@@ -19,15 +19,7 @@ import (
 // a set-user-id program. These are properties of a thread: the init keeps
 // its own privileges on its other threads, and the confined thread ends
 // with its goroutine.
-func startConfined(argv0 string, argv []string, attr *os.ProcAttr) (*os.Process, error) {
-	raw, err := render.SeccompRaw(render.SeccompOptions{})
-	if err != nil {
-		return nil, err
-	}
-	filter := make([]unix.SockFilter, len(raw))
-	for i, ins := range raw {
-		filter[i] = unix.SockFilter{Code: ins.Op, Jt: ins.Jt, Jf: ins.Jf, K: ins.K}
-	}
+func startConfined(argv0 string, argv []string, attr *os.ProcAttr, filter []unix.SockFilter) (*os.Process, error) {
 	type started struct {
 		proc *os.Process
 		err  error
@@ -45,6 +37,26 @@ func startConfined(argv0 string, argv []string, attr *os.ProcAttr) (*os.Process,
 	}()
 	s := <-ch
 	return s.proc, s.err
+}
+
+// filterResult is seccompFilter's answer, computed while the init waits
+// for the host.
+type filterResult struct {
+	filter []unix.SockFilter
+	err    error
+}
+
+// seccompFilter is the sandbox's seccomp filter for the command.
+func seccompFilter() ([]unix.SockFilter, error) {
+	raw, err := render.SeccompRaw(render.SeccompOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("seccomp filter: %w", err)
+	}
+	filter := make([]unix.SockFilter, len(raw))
+	for i, ins := range raw {
+		filter[i] = unix.SockFilter{Code: ins.Op, Jt: ins.Jt, Jf: ins.Jf, K: ins.K}
+	}
+	return filter, nil
 }
 
 // confineThread drops the calling thread's capability bounding set and

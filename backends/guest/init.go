@@ -21,6 +21,7 @@ import (
 
 	"github.com/claude-sandbox/claude-sandbox/backends/container"
 	"github.com/claude-sandbox/claude-sandbox/backends/egress"
+	"github.com/claude-sandbox/claude-sandbox/backends/limits"
 	"github.com/claude-sandbox/claude-sandbox/backends/vmimage"
 	"github.com/claude-sandbox/claude-sandbox/render"
 	"github.com/vishvananda/netlink"
@@ -28,6 +29,12 @@ import (
 )
 
 const newRoot = "/newroot"
+
+// hostRootView is where the init keeps a second view of the host root
+// share, without the guest's own mounts over it, while it binds the
+// read-only directories into the command's root; it is unmounted before
+// the command starts.
+const hostRootView = "/hostroot"
 
 // IsGuestInit reports whether this process is the VM's init: PID 1
 // started as /init. A user running the launcher never matches.
@@ -79,7 +86,22 @@ func boot() int {
 			return 125
 		}
 	}
-	loadModules("/modules", func(name string) bool { return !isNetworkModule(name) })
+	// Work that needs nothing from the host runs while the guest waits
+	// for QEMU's answers on the 9p shares: the seccomp filter, lo, and
+	// the overlay module, which only /etc needs.
+	filter := make(chan filterResult, 1)
+	go func() {
+		f, err := seccompFilter()
+		filter <- filterResult{f, err}
+	}()
+	loopback := make(chan error, 1)
+	go func() { loopback <- loopbackUp() }()
+	loadModules("/modules", func(name string) bool { return !isNetworkModule(name) && !isOverlayModule(name) })
+	overlay := make(chan struct{})
+	go func() {
+		loadModules("/modules", isOverlayModule)
+		close(overlay)
+	}()
 	if err := mount9p(render.GuestConfigTag, "/cfg", false, "cache=none"); err != nil {
 		logf("configuration share: %v", err)
 		return 125
@@ -100,7 +122,12 @@ func boot() int {
 	if cfg.Display {
 		loadModules(filepath.Join("/modules", vmimage.DisplayGroup), func(string) bool { return true })
 	}
-	if err := prepareRoot(&cfg); err != nil {
+	cgroup := make(chan cgroupResult, 1)
+	go func() {
+		cg, err := prepareCgroup(cfg.Limits.Cgroup)
+		cgroup <- cgroupResult{cg, err}
+	}()
+	if err := prepareRoot(&cfg, overlay); err != nil {
 		logf("%v", err)
 		return 125
 	}
@@ -109,6 +136,10 @@ func boot() int {
 			logf("%v", err)
 			return 125
 		}
+	}
+	if err := <-loopback; err != nil {
+		logf("network: %v", err)
+		return 125
 	}
 	if err := configureNetwork(cfg.Network, cfg.Proxy); err != nil {
 		logf("network: %v", err)
@@ -120,7 +151,17 @@ func boot() int {
 			cfg.Env = append(cfg.Env, "DISPLAY="+d)
 		}
 	}
-	status, err := runCommand(&cfg)
+	f := <-filter
+	if f.err != nil {
+		logf("%v", f.err)
+		return 125
+	}
+	cg := <-cgroup
+	if cg.err != nil {
+		logf("%v", cg.err)
+		return 125
+	}
+	status, err := runCommand(&cfg, f.filter, cg.cgroup)
 	if err != nil {
 		logf("%v", err)
 		return 125
@@ -143,6 +184,10 @@ func finish(status int) {
 	unix.Reboot(unix.LINUX_REBOOT_CMD_POWER_OFF)
 	unix.Reboot(unix.LINUX_REBOOT_CMD_RESTART)
 }
+
+// isOverlayModule reports whether a module is overlayfs, which only the
+// writable /etc needs: it loads while the shares are being mounted.
+func isOverlayModule(name string) bool { return name == "overlay" }
 
 // isNetworkModule reports whether a module is needed only with a network
 // card, so a VM without one does not spend time loading it.
@@ -209,13 +254,25 @@ func mount9p(tag, dir string, ro bool, opts string) error {
 	return nil
 }
 
-// prepareRoot builds the command's root under /newroot.
-func prepareRoot(cfg *render.GuestConfig) error {
+// prepareRoot builds the command's root under /newroot. It waits for
+// overlay to close before it mounts the writable /etc.
+func prepareRoot(cfg *render.GuestConfig, overlay <-chan struct{}) error {
 	if cfg.Root == "" {
 		return errors.New("this guest init needs the host root share")
 	}
 	if err := mount9p(cfg.Root, newRoot, true, "cache=loose"); err != nil {
 		return err
+	}
+	hostRoot := -1
+	for _, s := range cfg.Shares {
+		if s.Kind == "hostdir" {
+			fd, err := openHostRootView()
+			if err != nil {
+				return err
+			}
+			hostRoot = fd
+			break
+		}
 	}
 	type fsMount struct {
 		fs, dir, data string
@@ -238,6 +295,7 @@ func prepareRoot(cfg *render.GuestConfig) error {
 			return fmt.Errorf("mounting %s on %s: %w", m.fs, m.dir, err)
 		}
 	}
+	<-overlay
 	if err := writeEtc(cfg.Etc); err != nil {
 		return err
 	}
@@ -256,8 +314,15 @@ func prepareRoot(cfg *render.GuestConfig) error {
 	}
 	os.Chown(home, cfg.UID, cfg.GID)
 	for _, s := range cfg.Shares {
-		if err := mountShare(s, inside, tmpfsSize(cfg)); err != nil {
+		if err := mountShare(s, inside, tmpfsSize(cfg), hostRoot); err != nil {
 			return err
+		}
+	}
+	if hostRoot >= 0 {
+		// The binds keep their directories; the whole view goes.
+		unix.Close(hostRoot)
+		if err := unix.Unmount(hostRootView, unix.MNT_DETACH); err != nil {
+			return fmt.Errorf("host root view: %w", err)
 		}
 	}
 	// Parents created for mount points (~/.config for ~/.config/gh, ...)
@@ -280,8 +345,12 @@ func prepareRoot(cfg *render.GuestConfig) error {
 	return nil
 }
 
-// writeEtc puts a writable overlay over the host's /etc and writes the
-// generated files into it.
+// writeEtc puts a writable overlay over the host's /etc with the
+// generated files in it. They are written into the overlay's upper layer
+// (a tmpfs) before it is mounted, where each hides the host's file of its
+// name, as writing them through the overlay would, without the overlay's
+// copy-up and whiteouts; a parent directory the host has gets its mode
+// and owner, as a copy-up would give it.
 func writeEtc(files map[string]string) error {
 	os.MkdirAll("/overlay", 0o755)
 	if err := unix.Mount("tmpfs", "/overlay", "tmpfs", 0, "mode=755"); err != nil {
@@ -290,24 +359,52 @@ func writeEtc(files map[string]string) error {
 	os.MkdirAll("/overlay/upper", 0o755)
 	os.MkdirAll("/overlay/work", 0o755)
 	etc := filepath.Join(newRoot, "etc")
-	opts := "lowerdir=" + etc + ",upperdir=/overlay/upper,workdir=/overlay/work"
-	if err := unix.Mount("overlay", etc, "overlay", 0, opts); err != nil {
-		return fmt.Errorf("etc overlay: %w", err)
-	}
 	names := make([]string, 0, len(files))
 	for n := range files {
 		names = append(names, n)
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		p := filepath.Join(etc, n)
-		os.MkdirAll(filepath.Dir(p), 0o755)
-		os.Remove(p)
-		if err := os.WriteFile(p, []byte(files[n]), 0o644); err != nil {
+		if err := upperDirs(etc, "/overlay/upper", filepath.Dir(filepath.Clean(n))); err != nil {
+			return fmt.Errorf("writing /etc/%s: %w", n, err)
+		}
+		if err := os.WriteFile(filepath.Join("/overlay/upper", n), []byte(files[n]), 0o644); err != nil {
 			return fmt.Errorf("writing /etc/%s: %w", n, err)
 		}
 	}
+	opts := "lowerdir=" + etc + ",upperdir=/overlay/upper,workdir=/overlay/work"
+	if err := unix.Mount("overlay", etc, "overlay", 0, opts); err != nil {
+		return fmt.Errorf("etc overlay: %w", err)
+	}
 	return nil
+}
+
+// upperDirs creates directory rel (relative, "." for none) and its
+// parents under upper, each with the mode and owner of the same directory
+// under lower when lower has it, 0755 and root's otherwise.
+func upperDirs(lower, upper, rel string) error {
+	if rel == "." || rel == "/" {
+		return nil
+	}
+	if err := upperDirs(lower, upper, filepath.Dir(rel)); err != nil {
+		return err
+	}
+	dir := filepath.Join(upper, rel)
+	if st, err := os.Lstat(dir); err == nil && st.IsDir() {
+		return nil
+	}
+	mode, uid, gid := uint32(0o755), 0, 0
+	var st unix.Stat_t
+	if err := unix.Lstat(filepath.Join(lower, rel), &st); err == nil && st.Mode&unix.S_IFMT == unix.S_IFDIR {
+		mode, uid, gid = st.Mode&0o7777, int(st.Uid), int(st.Gid)
+	}
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		return err
+	}
+	if err := os.Chown(dir, uid, gid); err != nil {
+		return err
+	}
+	return unix.Chmod(dir, mode)
 }
 
 // tmpfsSize is the size option of the guest's writable tmpfs mounts.
@@ -318,9 +415,56 @@ func tmpfsSize(cfg *render.GuestConfig) string {
 	return ",size=" + strconv.FormatInt(cfg.Limits.TmpfsMiB, 10) + "m"
 }
 
-func mountShare(s render.GuestShare, cfgDir, size string) error {
+// openHostRootView binds the host root share, as mounted on newRoot and
+// before anything is mounted over it, to hostRootView and opens it.
+func openHostRootView() (int, error) {
+	if err := os.MkdirAll(hostRootView, 0o755); err != nil {
+		return -1, err
+	}
+	if err := unix.Mount(newRoot, hostRootView, "", unix.MS_BIND, ""); err != nil {
+		return -1, fmt.Errorf("host root view: %w", err)
+	}
+	fd, err := unix.Open(hostRootView, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, fmt.Errorf("host root view: %w", err)
+	}
+	return fd, nil
+}
+
+// bindHostDir binds directory src of the host root share (hostRoot, an
+// open descriptor of openHostRootView) read-only on target. Symbolic links
+// on the way resolve inside the host root, as they do on the host.
+func bindHostDir(hostRoot int, src, target string) error {
+	if hostRoot < 0 {
+		return fmt.Errorf("sharing %s: no host root share", src)
+	}
+	fd, err := unix.Openat2(hostRoot, strings.TrimPrefix(filepath.Clean(src), "/"), &unix.OpenHow{
+		Flags:   unix.O_PATH | unix.O_DIRECTORY | unix.O_CLOEXEC,
+		Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS,
+	})
+	if err != nil {
+		return fmt.Errorf("sharing %s: %w", src, err)
+	}
+	defer unix.Close(fd)
+	if err := os.MkdirAll(target, 0o755); err != nil {
+		return err
+	}
+	if err := unix.Mount("/proc/self/fd/"+strconv.Itoa(fd), target, "", unix.MS_BIND, ""); err != nil {
+		return fmt.Errorf("sharing %s: %w", src, err)
+	}
+	if err := unix.Mount("", target, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV, ""); err != nil {
+		return fmt.Errorf("sharing %s read-only: %w", src, err)
+	}
+	return nil
+}
+
+func mountShare(s render.GuestShare, cfgDir, size string, hostRoot int) error {
 	target := filepath.Join(newRoot, s.Target)
 	switch s.Kind {
+	case "hostdir":
+		// The host root share is exported read-only by QEMU, so this
+		// bind is as read-only as a 9p export of its own.
+		return bindHostDir(hostRoot, s.Tag, target)
 	case "9p":
 		// A read-only share is exported read-only by QEMU too, so the
 		// guest may keep its pages and metadata (cache=loose): the agent's
@@ -365,21 +509,39 @@ func mountShare(s render.GuestShare, cfgDir, size string) error {
 	return fmt.Errorf("unknown share kind %q", s.Kind)
 }
 
-// configureNetwork brings up lo and, when the VM has a network card, gives
-// it QEMU user networking's fixed addresses. With the allowlist mode's
+// loopbackUp brings lo up.
+func loopbackUp() error {
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("bringing lo up: %w", err)
+	}
+	defer unix.Close(fd)
+	ifr, err := unix.NewIfreq("lo")
+	if err != nil {
+		return fmt.Errorf("bringing lo up: %w", err)
+	}
+	if err := unix.IoctlIfreq(fd, unix.SIOCGIFFLAGS, ifr); err != nil {
+		return fmt.Errorf("bringing lo up: %w", err)
+	}
+	ifr.SetUint16(ifr.Uint16() | unix.IFF_UP)
+	if err := unix.IoctlIfreq(fd, unix.SIOCSIFFLAGS, ifr); err != nil {
+		return fmt.Errorf("bringing lo up: %w", err)
+	}
+	return nil
+}
+
+// configureNetwork gives the VM's network card, when it has one, QEMU
+// user networking's fixed addresses (lo is up already). With the allowlist mode's
 // proxy every other IPv4 address is local instead of routed out, and the
 // init answers DNS, carries the names' ports to the proxy and reports
 // refused connections (see egress.ServeNames).
 func configureNetwork(enabled bool, proxy string) error {
+	if !enabled {
+		return nil
+	}
 	lo, err := netlink.LinkByName("lo")
 	if err != nil {
 		return err
-	}
-	if err := netlink.LinkSetUp(lo); err != nil {
-		return err
-	}
-	if !enabled {
-		return nil
 	}
 	var eth netlink.Link
 	for i := 0; i < 200; i++ {
@@ -416,7 +578,7 @@ func configureNetwork(enabled bool, proxy string) error {
 // runCommand starts the command as the user on the serial console with a
 // controlling terminal, reaps every process until it exits, and returns
 // its status.
-func runCommand(cfg *render.GuestConfig) (int, error) {
+func runCommand(cfg *render.GuestConfig, filter []unix.SockFilter, cg *limits.Cgroup) (int, error) {
 	tty, err := os.OpenFile("/dev/ttyS0", os.O_RDWR, 0)
 	if err != nil {
 		return 0, fmt.Errorf("opening the console: %w", err)
@@ -445,11 +607,11 @@ func runCommand(cfg *render.GuestConfig) (int, error) {
 			Credential: &syscall.Credential{Uid: uint32(cfg.UID), Gid: uint32(cfg.GID), Groups: groups},
 		},
 	}
-	placed, err := applyLimits(cfg.Limits, attr.Sys)
+	placed, err := applyLimits(cfg.Limits, cg, attr.Sys)
 	if err != nil {
 		return 125, err
 	}
-	proc, err := startConfined(argv0, cfg.Argv, attr)
+	proc, err := startConfined(argv0, cfg.Argv, attr, filter)
 	placed()
 	if err != nil {
 		return 127, fmt.Errorf("starting %s: %w", cfg.Argv[0], err)

@@ -13,18 +13,33 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// applyLimits puts the command under its limits: a cgroup v2 created in
-// the guest's own cgroup file system, which attr places the command in
-// as it starts, and the rlimits, which init sets on itself for the
-// command to inherit (init is root and does nothing they bound). Call the
-// returned function once the command has started.
-func applyLimits(l render.GuestLimits, attr *syscall.SysProcAttr) (func(), error) {
+// cgroupResult is prepareCgroup's answer, computed while the init
+// mounts the shares.
+type cgroupResult struct {
+	cgroup *limits.Cgroup
+	err    error
+}
+
+// applyLimits puts the command under its limits: cg (from prepareCgroup,
+// nil for none), which attr places the command in as it starts, and the
+// rlimits, which init sets on itself for the command to inherit (init is
+// root and does nothing they bound). Call the returned function once the
+// command has started.
+func applyLimits(l render.GuestLimits, cg *limits.Cgroup, attr *syscall.SysProcAttr) (func(), error) {
 	if err := limits.SetSelf(l.Rlimits); err != nil {
 		return nil, err
 	}
-	c := l.Cgroup
-	if c.Empty() {
+	if cg == nil {
 		return func() {}, nil
+	}
+	return cg.Place(attr)
+}
+
+// prepareCgroup creates the command's cgroup v2 in the guest's own cgroup
+// file system with limits c (nil when c sets none).
+func prepareCgroup(c render.CgroupLimits) (*limits.Cgroup, error) {
+	if c.Empty() {
+		return nil, nil
 	}
 	if err := os.MkdirAll("/sys/fs/cgroup", 0o755); err != nil {
 		return nil, err
@@ -41,11 +56,7 @@ func applyLimits(l render.GuestLimits, attr *syscall.SysProcAttr) (func(), error
 	if s.Version != "v2" {
 		return nil, fmt.Errorf("the guest kernel offers no cgroup v2 for the limits")
 	}
-	cg, err := limits.Create(s, c, "guest")
-	if err != nil {
-		return nil, err
-	}
-	return cg.Place(attr)
+	return limits.Create(s, c, "guest")
 }
 
 // memTotal returns the guest's memory in bytes, 0 when unknown.

@@ -129,8 +129,21 @@ type Images struct {
 	Kernel string
 	// Initramfs is the generated initramfs.
 	Initramfs string
+	// DisplayInitramfs is the same with the display modules too (see
+	// DisplayModules): only a guest with a window carries their 2 MB,
+	// which the guest's kernel copies at every boot.
+	DisplayInitramfs string
 	// Cached is true when both files came from the cache.
 	Cached bool
+}
+
+// InitramfsFor returns the initramfs for a guest with a window (display)
+// or without one.
+func (img Images) InitramfsFor(display bool) string {
+	if display {
+		return img.DisplayInitramfs
+	}
+	return img.Initramfs
 }
 
 // Prepare returns the boot files for kernel k with the launcher at self
@@ -178,18 +191,24 @@ func Prepare(cacheDir string, k Kernel, self string) (Images, error) {
 	if err != nil {
 		return Images{}, err
 	}
+	base := len(mods)
 	mods = withDisplayModules(k.Modules, mods, DisplayModules)
 	if SignaturesOptional(k) {
 		for i := range mods {
 			mods[i].Unsigned = true
 		}
 	}
-	var buf bytes.Buffer
-	if err := WriteInitramfs(&buf, init, mods, runtime...); err != nil {
-		return Images{}, err
-	}
-	if err := os.WriteFile(filepath.Join(tmp, "initramfs.cpio"), buf.Bytes(), 0o644); err != nil {
-		return Images{}, fmt.Errorf("caching the initramfs: %w", err)
+	for _, f := range []struct {
+		path string
+		mods []Module
+	}{{img.Initramfs, mods[:base]}, {img.DisplayInitramfs, mods}} {
+		var buf bytes.Buffer
+		if err := WriteInitramfs(&buf, init, f.mods, runtime...); err != nil {
+			return Images{}, err
+		}
+		if err := os.WriteFile(filepath.Join(tmp, filepath.Base(f.path)), buf.Bytes(), 0o644); err != nil {
+			return Images{}, fmt.Errorf("caching the initramfs: %w", err)
+		}
 	}
 	if err := os.Rename(tmp, dir); err != nil && !os.IsExist(err) {
 		// Another run may have built the same entry meanwhile.
@@ -223,8 +242,9 @@ func Paths(cacheDir string, k Kernel, self string) (Images, error) {
 		return Images{}, err
 	}
 	dir := filepath.Join(cacheDir, k.Version+"-"+key)
-	img := Images{Kernel: filepath.Join(dir, "vmlinux"), Initramfs: filepath.Join(dir, "initramfs.cpio")}
-	if _, err := os.Stat(img.Initramfs); err == nil {
+	img := Images{Kernel: filepath.Join(dir, "vmlinux"), Initramfs: filepath.Join(dir, "initramfs.cpio"),
+		DisplayInitramfs: filepath.Join(dir, "initramfs-display.cpio")}
+	if _, err := os.Stat(img.DisplayInitramfs); err == nil {
 		if _, err := os.Stat(img.Kernel); err != nil {
 			img.Kernel = k.Image
 		}

@@ -345,3 +345,59 @@ func TestSignaturesOptional(t *testing.T) {
 		t.Error("a kernel that forces lockdown gets unsigned modules")
 	}
 }
+
+// TestPrepareDisplayInitramfs checks that only the initramfs for a guest
+// with a window carries the display modules, and that both carry the
+// guest's own modules and /init.
+func TestPrepareDisplayInitramfs(t *testing.T) {
+	k := installedKernel(t)
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := Prepare(t.TempDir(), k, self)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if img.InitramfsFor(false) != img.Initramfs || img.InitramfsFor(true) != img.DisplayInitramfs || img.Initramfs == img.DisplayInitramfs {
+		t.Fatalf("initramfs choice: %+v", img)
+	}
+	names := func(path string) map[string]bool {
+		f, err := os.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		out := map[string]bool{}
+		r := cpio.NewReader(f)
+		for {
+			h, err := r.Next()
+			if err == io.EOF {
+				return out
+			}
+			if err != nil {
+				t.Fatalf("%s: %v", path, err)
+			}
+			out[h.Name] = true
+		}
+	}
+	plain, display := names(img.Initramfs), names(img.DisplayInitramfs)
+	for _, n := range []map[string]bool{plain, display} {
+		if !n["init"] || !n["modules"] {
+			t.Errorf("no /init or /modules in %v", n)
+		}
+	}
+	if plain["modules/"+DisplayGroup] {
+		t.Errorf("the initramfs without a window has the display modules: %v", plain)
+	}
+	if !display["modules/"+DisplayGroup] {
+		t.Errorf("the initramfs with a window has no display modules: %v", display)
+	}
+	var nine bool
+	for n := range plain {
+		nine = nine || strings.HasSuffix(n, "-9p.ko")
+	}
+	if !nine {
+		t.Errorf("no 9p module in %v", plain)
+	}
+}
