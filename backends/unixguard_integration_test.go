@@ -19,9 +19,7 @@ import (
 // function that reads how many connections it accepted.
 func hostSocketListener(t *testing.T, u bt.User, path string, prefix ...string) func() int {
 	t.Helper()
-	python := systemPython(t)
-	log := path + ".accepted"
-	script := `import socket, sys
+	return startHostListener(t, u, path, `import socket, sys
 s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 s.bind(sys.argv[1]); s.listen(64)
 while True:
@@ -29,7 +27,30 @@ while True:
     with open(sys.argv[2], "a") as f:
         f.write("accepted\n")
     c.close()
-`
+`, prefix...)
+}
+
+// hostDatagramListener starts, as u, a real host program receiving on
+// the Unix datagram socket path, counting each datagram it receives as
+// hostSocketListener counts connections.
+func hostDatagramListener(t *testing.T, u bt.User, path string) func() int {
+	t.Helper()
+	return startHostListener(t, u, path, `import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+while True:
+    s.recv(64)
+    with open(sys.argv[2], "a") as f:
+        f.write("accepted\n")
+`)
+}
+
+// startHostListener runs the python script with the socket's path and
+// the log's, waits until the socket exists and returns the log's count.
+func startHostListener(t *testing.T, u bt.User, path, script string, prefix ...string) func() int {
+	t.Helper()
+	python := systemPython(t)
+	log := path + ".accepted"
 	startService(t, u, []string{"PATH=/usr/bin:/bin"}, append(prefix, python, "-c", script, path, log)...)
 	bt.MustWaitUntil(t, "the host listener on "+path, 30*time.Second, func() bool {
 		st, err := os.Stat(path)
@@ -59,9 +80,9 @@ func systemPython(t *testing.T) string {
 // directory), in the project (its third),
 // every way it can, and to sockets made inside, printing NAME ok or NAME
 // err ERRNO for each.
-const unixAttackScript = `cd "$3" && python3 - "$1" "$2" <<'PY'
+const unixAttackScript = `cd "$3" && python3 - "$1" "$2" "$4" <<'PY'
 import os, socket, struct, sys
-host, home = sys.argv[1], sys.argv[2]
+host, home, dgram = sys.argv[1], sys.argv[2], sys.argv[3]
 def connect(name, path):
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
@@ -113,6 +134,26 @@ except OSError as e:
     print("DGRAMPAIR err", e.errno)
 a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
 a.send(b"x"); print("STREAMPAIR", "ok" if b.recv(1) == b"x" else "bad")
+# A datagram socket by another name: the kernel makes SOCK_RAW a
+# SOCK_DGRAM, which sends to any path without a connect.
+def send(name, make):
+    try:
+        make().sendto(b"x", dgram)
+        print(name, "ok")
+    except OSError as e:
+        print(name, "err", e.errno)
+send("RAW", lambda: socket.socket(socket.AF_UNIX, socket.SOCK_RAW))
+send("RAWPAIR", lambda: socket.socketpair(socket.AF_UNIX, socket.SOCK_RAW)[0])
+send("RDM", lambda: socket.socket(socket.AF_UNIX, socket.SOCK_RDM))
+# A destination on a send over a connected stream or seqpacket socket
+# is ignored or refused, never followed.
+for name, kind in (("STREAMTO", socket.SOCK_STREAM), ("SEQPACKETTO", socket.SOCK_SEQPACKET)):
+    s = socket.socket(socket.AF_UNIX, kind)
+    try:
+        s.sendto(b"x", host)
+        print(name, "ok")
+    except OSError as e:
+        print(name, "err", e.errno)
 # The guard's listener is in no process the sandbox can take descriptors
 # from (pidfd_getfd, where the sandbox's filters allow it).
 import ctypes
@@ -142,6 +183,7 @@ var unixAttackWant = map[string]string{
 	"SYMLINK": "err 13", "HARDLINK": "err 13", "DOTDOT": "err 13", "RENAMED": "err 13",
 	"OWN": "ok", "PEERUID": "ok", "OWNPROJECT": "ok", "OWNTMP": "ok", "SEQPACKET": "ok", "STREAMPAIR": "ok",
 	"DGRAM": "err 13", "DGRAMPAIR": "err 13", "STEAL": "none",
+	"RAW": "err 13", "RAWPAIR": "err 13", "RDM": "err", "STREAMTO": "err", "SEQPACKETTO": "err",
 }
 
 // runUnixAttack starts the host listeners, runs the script with run and
@@ -158,7 +200,9 @@ func runUnixAttack(t *testing.T, f *bt.Fixture, run func(args ...string) bt.Resu
 	home := filepath.Join(homeDir, "host.sock")
 	count := hostSocketListener(t, f.User, host)
 	homeCount := hostSocketListener(t, f.User, home)
-	res := run(host, home, f.Project)
+	dgram := filepath.Join(f.Project, "host.dgram")
+	dgramCount := hostDatagramListener(t, f.User, dgram)
+	res := run(host, home, f.Project, dgram)
 	t.Logf("inside:\n%s%s", res.Stdout, res.Stderr)
 	if res.Status != 0 {
 		t.Fatalf("status %d", res.Status)
@@ -174,7 +218,7 @@ func runUnixAttack(t *testing.T, f *bt.Fixture, run func(args ...string) bt.Resu
 			t.Errorf("%s: got %q, want %q", name, got[name], w)
 		}
 	}
-	n := count() + homeCount()
+	n := count() + homeCount() + dgramCount()
 	if accepted && n == 0 {
 		t.Errorf("the host listeners accepted nothing")
 	}
@@ -280,7 +324,7 @@ func TestBubblewrapUnixSocketsAll(t *testing.T) {
 	bt.RequireTool(t, "bwrap", "apt install bubblewrap")
 	f := bt.NewFixture(t, bt.TestUser(t))
 	f.WriteUserConfig(t, "unix_sockets = \"all\"\n")
-	want := map[string]string{"ABS": "ok", "REL": "ok", "HOME": "ok", "SYMLINK": "ok", "OWN": "ok", "DGRAM": "ok", "DGRAMPAIR": "ok"}
+	want := map[string]string{"ABS": "ok", "REL": "ok", "HOME": "ok", "SYMLINK": "ok", "OWN": "ok", "DGRAM": "ok", "DGRAMPAIR": "ok", "RAW": "ok"}
 	res := runUnixAttack(t, f, func(args ...string) bt.Result {
 		return f.Run(t, f.Env(), append([]string{"--backend=bubblewrap", "--no-network", "--shell", f.Project, "--", "-c", unixAttackScript, "sh"}, args...)...)
 	}, want, true)

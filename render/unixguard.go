@@ -158,7 +158,7 @@ func UnixGuardFor(p *profile.Policy, h *Host, b profile.Backend, fwd []Share, ne
 
 // UnixGuardInstructions returns the guard's filter: connect (and bind
 // when trapBind) goes to the listener, socket and socketpair of AF_UNIX
-// datagram sockets fail with EACCES, a system call of another
+// sockets other than stream and seqpacket ones fail with EACCES, a system call of another
 // architecture kills the process, and everything else is allowed. An
 // unconnected datagram socket could send to any path, which connect
 // alone does not cover; the stream and seqpacket families ignore a
@@ -196,13 +196,16 @@ func UnixGuardInstructions(trapBind bool) ([]bpf.Instruction, error) {
 		bpf.JumpIf{Cond: bpf.JumpEqual, Val: unix.SYS_SOCKETPAIR, SkipTrue: 2},
 		allow,
 		notify,
-		// socket and socketpair: AF_UNIX with type SOCK_DGRAM (the low
-		// four bits; SOCK_NONBLOCK and SOCK_CLOEXEC lie above them).
+		// socket and socketpair: AF_UNIX of any type but SOCK_STREAM
+		// and SOCK_SEQPACKET (the low four bits; SOCK_NONBLOCK and
+		// SOCK_CLOEXEC lie above them): the kernel makes a SOCK_RAW
+		// one a datagram socket too.
 		bpf.LoadAbsolute{Off: seccompArg0Low, Size: 4},
-		bpf.JumpIf{Cond: bpf.JumpEqual, Val: unix.AF_UNIX, SkipFalse: 3},
+		bpf.JumpIf{Cond: bpf.JumpEqual, Val: unix.AF_UNIX, SkipFalse: 4},
 		bpf.LoadAbsolute{Off: seccompArg1Low, Size: 4},
 		bpf.ALUOpConstant{Op: bpf.ALUOpAnd, Val: 0xf},
-		bpf.JumpIf{Cond: bpf.JumpEqual, Val: unix.SOCK_DGRAM, SkipTrue: 1},
+		bpf.JumpIf{Cond: bpf.JumpEqual, Val: unix.SOCK_STREAM, SkipTrue: 1},
+		bpf.JumpIf{Cond: bpf.JumpEqual, Val: unix.SOCK_SEQPACKET, SkipFalse: 1},
 		allow,
 		eacces,
 	)
