@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -406,7 +407,7 @@ func (g *Guard) connect(listener int, req *seccompNotif) error {
 	if len(addr) < 2 || binary.NativeEndian.Uint16(addr) != unix.AF_UNIX || len(addr) <= 2 || addr[2] == 0 {
 		// Other families, abstract and unnamed Unix addresses: the
 		// socket's own network namespace decides what they reach.
-		return rawConnect(sock, addr)
+		return connectFor(listener, req.ID, sock, addr)
 	}
 	name := addr[2:]
 	if i := bytes.IndexByte(name, 0); i >= 0 {
@@ -432,7 +433,59 @@ func (g *Guard) connect(listener int, req *seccompNotif) error {
 	var sa [110]byte
 	binary.NativeEndian.PutUint16(sa[:], unix.AF_UNIX)
 	n := copy(sa[2:], "/proc/self/fd/"+strconv.Itoa(file))
-	return rawConnect(sock, sa[:2+n+1])
+	return connectFor(listener, req.ID, sock, sa[:2+n+1])
+}
+
+// connectStep is how long one attempt of a blocking connect to a Unix
+// socket waits for room in the listener's backlog before the guard looks
+// whether its caller still waits.
+const connectStep = 200 * time.Millisecond
+
+// connectFor connects the blocking Unix socket sock for as long as the
+// notification id stands: the connect is made with a send timeout of
+// connectStep (the caller's own timeout still counts in full) and made
+// again while the caller waits, so that a caller killed while its
+// connect waits on a full backlog leaves no call of the guard behind.
+// Other sockets are connected once, as asked.
+func connectFor(listener int, id uint64, sock int, addr []byte) error {
+	domain, err := unix.GetsockoptInt(sock, unix.SOL_SOCKET, unix.SO_DOMAIN)
+	if err != nil || domain != unix.AF_UNIX {
+		return rawConnect(sock, addr)
+	}
+	flags, err := unix.FcntlInt(uintptr(sock), unix.F_GETFL, 0)
+	if err != nil || flags&unix.O_NONBLOCK != 0 {
+		return rawConnect(sock, addr)
+	}
+	own, err := unix.GetsockoptTimeval(sock, unix.SOL_SOCKET, unix.SO_SNDTIMEO)
+	if err != nil {
+		return rawConnect(sock, addr)
+	}
+	defer unix.SetsockoptTimeval(sock, unix.SOL_SOCKET, unix.SO_SNDTIMEO, own)
+	var deadline time.Time
+	if limit := time.Duration(own.Nano()); limit > 0 {
+		deadline = time.Now().Add(limit)
+	}
+	for {
+		step := connectStep
+		if !deadline.IsZero() {
+			left := time.Until(deadline)
+			if left <= 0 {
+				return unix.EAGAIN
+			}
+			step = min(step, left)
+		}
+		tv := unix.NsecToTimeval(max(step, time.Microsecond).Nanoseconds())
+		if err := unix.SetsockoptTimeval(sock, unix.SOL_SOCKET, unix.SO_SNDTIMEO, &tv); err != nil {
+			return rawConnect(sock, addr)
+		}
+		err := rawConnect(sock, addr)
+		if !errors.Is(err, unix.EAGAIN) {
+			return err
+		}
+		if !valid(listener, id) {
+			return unix.EINTR
+		}
+	}
 }
 
 // rawConnect connects sock to the address as the target passed it.

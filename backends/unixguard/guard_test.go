@@ -7,6 +7,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -93,6 +95,16 @@ func client(steps []string) int {
 					err = e
 				}
 			}
+		case "killed":
+			// Connects from children killed while they wait: "killed
+			// PATH N".
+			p, n, _ := strings.Cut(arg, " ")
+			count, _ := strconv.Atoi(n)
+			for range count {
+				if err = killedConnect(p); err != nil {
+					break
+				}
+			}
 		case "tcp":
 			var c net.Conn
 			c, err = net.Dial("tcp", arg)
@@ -107,6 +119,36 @@ func client(steps []string) int {
 		}
 	}
 	return 0
+}
+
+// killedConnect starts a client that connects to p, waits until it is
+// in its connect (or done with it) and kills it.
+func killedConnect(p string) error {
+	self, _ := os.Executable()
+	cmd := exec.Command(self, "connect "+p)
+	cmd.Env = os.Environ()
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	done := make(chan struct{})
+	go func() {
+		cmd.Wait()
+		close(done)
+	}()
+	defer func() { <-done }()
+	defer cmd.Process.Kill()
+	syscallFile := fmt.Sprintf("/proc/%d/syscall", cmd.Process.Pid)
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		select {
+		case <-done:
+			return nil
+		default:
+		}
+		if data, err := os.ReadFile(syscallFile); err == nil && strings.HasPrefix(string(data), fmt.Sprint(unix.SYS_CONNECT)+" ") {
+			return nil
+		}
+	}
+	return fmt.Errorf("the client never waited in its connect")
 }
 
 // helperFiles makes what the guard's helper is given: a file holding the
@@ -223,6 +265,38 @@ func TestGuardAbstractAndThreads(t *testing.T) {
 	out, _ := guarded(t, unixguard.Config{UID: os.Geteuid(), GID: os.Getegid()}, false, "dial "+name, "dialmany "+name)
 	if want := "dial: ok\ndialmany: ok\n"; out != want {
 		t.Errorf("got %q, want %q", out, want)
+	}
+}
+
+// A connect waiting for room in a full backlog is given up once its
+// caller is killed: a sandbox that kills its own waiting connects piles
+// up no calls of the guard (each a thread of the launcher's).
+func TestGuardGivesUpConnectsOfKilledCallers(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "full.sock")
+	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unix.Close(fd) })
+	// A backlog of 0 takes one connection, which nobody accepts: every
+	// later connect waits.
+	if err := unix.Bind(fd, &unix.SockaddrUnix{Name: path}); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Listen(fd, 0); err != nil {
+		t.Fatal(err)
+	}
+	before := runtime.NumGoroutine()
+	out, _ := guarded(t, unixguard.Config{Granted: []string{path}, UID: os.Geteuid(), GID: os.Getegid()}, false, "killed "+path+" 20")
+	if out != "killed: ok\n" {
+		t.Fatalf("client: %q", out)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for runtime.NumGoroutine() > before+2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d goroutines still wait for connects of killed callers (%d before)", runtime.NumGoroutine(), before)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 
