@@ -105,6 +105,25 @@ func client(steps []string) int {
 					break
 				}
 			}
+		case "timeout":
+			// A connect with the caller's own send timeout of 300 ms,
+			// which it finds unchanged after.
+			var fd int
+			fd, err = unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM, 0)
+			if err == nil {
+				tv := unix.Timeval{Usec: 300000}
+				unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_SNDTIMEO, &tv)
+				start := time.Now()
+				err = unix.Connect(fd, &unix.SockaddrUnix{Name: arg})
+				took := time.Since(start)
+				got, _ := unix.GetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_SNDTIMEO)
+				if *got != tv {
+					err = fmt.Errorf("send timeout %v after the connect, want %v", *got, tv)
+				} else if took < 250*time.Millisecond || took > 5*time.Second {
+					err = fmt.Errorf("%v after %v", err, took)
+				}
+				unix.Close(fd)
+			}
 		case "tcp":
 			var c net.Conn
 			c, err = net.Dial("tcp", arg)
@@ -272,20 +291,7 @@ func TestGuardAbstractAndThreads(t *testing.T) {
 // caller is killed: a sandbox that kills its own waiting connects piles
 // up no calls of the guard (each a thread of the launcher's).
 func TestGuardGivesUpConnectsOfKilledCallers(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "full.sock")
-	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { unix.Close(fd) })
-	// A backlog of 0 takes one connection, which nobody accepts: every
-	// later connect waits.
-	if err := unix.Bind(fd, &unix.SockaddrUnix{Name: path}); err != nil {
-		t.Fatal(err)
-	}
-	if err := unix.Listen(fd, 0); err != nil {
-		t.Fatal(err)
-	}
+	_, path := fullListener(t, t.TempDir(), "full.sock")
 	before := runtime.NumGoroutine()
 	out, _ := guarded(t, unixguard.Config{Granted: []string{path}, UID: os.Geteuid(), GID: os.Getegid()}, false, "killed "+path+" 20")
 	if out != "killed: ok\n" {
@@ -298,6 +304,59 @@ func TestGuardGivesUpConnectsOfKilledCallers(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// A connect that waits for room in a backlog gets it once the listener
+// accepts, however long that takes; the caller's own send timeout still
+// ends it, and stays the socket's.
+func TestGuardConnectWaitsForBacklog(t *testing.T) {
+	dir := t.TempDir()
+	slow, slowPath := fullListener(t, dir, "slow.sock")
+	_, fullPath := fullListener(t, dir, "full.sock")
+	// The slow listener makes room only after several of the guard's
+	// steps.
+	go func() {
+		time.Sleep(time.Second)
+		for {
+			c, _, err := unix.Accept(slow)
+			if err != nil {
+				return
+			}
+			unix.Close(c)
+		}
+	}()
+	out, _ := guarded(t, unixguard.Config{Granted: []string{slowPath, fullPath}, UID: os.Geteuid(), GID: os.Getegid()}, false,
+		"connect "+slowPath, "timeout "+fullPath)
+	if want := "connect: ok\ntimeout: resource temporarily unavailable\n"; out != want {
+		t.Errorf("got %q, want %q", out, want)
+	}
+}
+
+// fullListener listens on name in dir with a backlog that a connection
+// nobody accepts has filled.
+func fullListener(t *testing.T, dir, name string) (int, string) {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unix.Close(fd) })
+	if err := unix.Bind(fd, &unix.SockaddrUnix{Name: p}); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Listen(fd, 0); err != nil {
+		t.Fatal(err)
+	}
+	c, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unix.Close(c) })
+	if err := unix.Connect(c, &unix.SockaddrUnix{Name: p}); err != nil {
+		t.Fatal(err)
+	}
+	return fd, p
 }
 
 func TestGuardRefusesHostSocketsAndAllowsOwn(t *testing.T) {
