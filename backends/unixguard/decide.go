@@ -35,7 +35,7 @@ const settled = time.Second
 // host's) namespace, or, where the sandbox shares it, bound by a socket
 // the sandbox bound. The binding of a socket file never changes, so
 // decisions are remembered by file.
-func (g *Guard) allowed(tid int, st unix.Stat_t) bool {
+func (g *Guard) allowed(tid, file int, st unix.Stat_t) bool {
 	if g.granted[fileID{st.Dev, st.Ino}] || g.grantedNow(st) {
 		return true
 	}
@@ -49,7 +49,7 @@ func (g *Guard) allowed(tid int, st unix.Stat_t) bool {
 	if ok {
 		return v
 	}
-	v, remember := g.decide(st)
+	v, remember := g.decide(tid, file, st)
 	if remember {
 		g.mu.Lock()
 		if len(g.decided) >= maxDecided {
@@ -61,32 +61,41 @@ func (g *Guard) allowed(tid int, st unix.Stat_t) bool {
 	return v
 }
 
-// decide asks the kernel who is bound to st and says whether the
-// decision may be remembered.
-func (g *Guard) decide(st unix.Stat_t) (allow, remember bool) {
-	var owner uint64
-	var found bool
-	var err error
-	if g.cfg.Diag != nil {
-		// The sandbox's own namespace, asked through a socket made
-		// there.
-		g.diagMu.Lock()
-		g.diagSeq++
-		_, found, err = boundBy(int(g.cfg.Diag.Fd()), g.diagSeq, st.Ino)
-		g.diagMu.Unlock()
+// decide asks the kernel who is bound to st, the file open as file
+// that the target tid connects to, and says whether the decision may be
+// remembered. A socket of the sandbox's namespace admits the file only
+// when bound to this very file, inode and file system (two file systems
+// number their inodes alike); a socket of the host's refuses it when
+// bound to a file with its inode number on any file system (file
+// systems such as btrfs report another device to stat).
+func (g *Guard) decide(tid, file int, st unix.Stat_t) (allow, remember bool) {
+	if g.cfg.Diag != nil || g.cfg.OwnNetns {
+		dev, ok := superblockDev(file, tid)
+		if !ok {
+			return false, false
+		}
+		var owners []uint64
+		var err error
+		if g.cfg.Diag != nil {
+			// The sandbox's own namespace, asked through a socket
+			// made there.
+			g.diagMu.Lock()
+			g.diagSeq++
+			owners, err = boundBy(int(g.cfg.Diag.Fd()), g.diagSeq, st.Ino, &dev)
+			g.diagMu.Unlock()
+		} else {
+			owners, err = boundBy(-1, 1, st.Ino, &dev)
+		}
 		if err != nil {
 			return false, false
 		}
-		return found, found
+		return len(owners) > 0, len(owners) > 0
 	}
-	owner, found, err = boundBy(-1, 1, st.Ino)
+	owners, err := boundBy(-1, 1, st.Ino, nil)
 	if err != nil {
 		return false, false
 	}
-	if g.cfg.OwnNetns {
-		return found, found
-	}
-	if !found {
+	if len(owners) == 0 {
 		// Remembered only once the file has settled, so that a host
 		// socket caught between creating its file and binding to it
 		// is looked at again.
@@ -94,11 +103,60 @@ func (g *Guard) decide(st unix.Stat_t) (allow, remember bool) {
 		return true, time.Since(changed) > settled
 	}
 	if g.cfg.SharedNetns {
+		// Every socket bound to a file of that inode number must be
+		// one the sandbox bound.
 		g.mu.Lock()
 		defer g.mu.Unlock()
-		return g.bound[owner], true
+		for _, o := range owners {
+			if !g.bound[o] {
+				return false, true
+			}
+		}
+		return true, true
 	}
 	return false, true
+}
+
+// superblockDev returns the device number, as the kernel keeps it
+// (major<<20 | minor) and sock_diag reports it, of the file system the
+// open file lies on: the one its mount shows in mountinfo, which is not
+// always what stat() reports.
+func superblockDev(file, tid int) (uint32, bool) {
+	info, err := os.ReadFile("/proc/self/fdinfo/" + strconv.Itoa(file))
+	if err != nil {
+		return 0, false
+	}
+	var mnt string
+	for _, line := range strings.Split(string(info), "\n") {
+		if v, ok := strings.CutPrefix(line, "mnt_id:"); ok {
+			mnt = strings.TrimSpace(v)
+		}
+	}
+	if mnt == "" {
+		return 0, false
+	}
+	// Mount ids are unique across namespaces: the mount is the
+	// target's, or the guard's own.
+	for _, proc := range []string{"/proc/" + strconv.Itoa(tid), "/proc/self"} {
+		data, err := os.ReadFile(proc + "/mountinfo")
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(data), "\n") {
+			fields := strings.Fields(line)
+			if len(fields) < 3 || fields[0] != mnt {
+				continue
+			}
+			major, minor, ok := strings.Cut(fields[2], ":")
+			ma, err1 := strconv.ParseUint(major, 10, 32)
+			mi, err2 := strconv.ParseUint(minor, 10, 32)
+			if !ok || err1 != nil || err2 != nil {
+				return 0, false
+			}
+			return uint32(ma<<20 | mi), true
+		}
+	}
+	return 0, false
 }
 
 // grantedNow looks at the granted paths again, for a socket that

@@ -37,17 +37,15 @@ func NewDiag() (int, error) {
 }
 
 // boundBy asks the kernel, on the sock_diag socket fd (whose network
-// namespace is the one asked about; -1 for the caller's), which socket
-// is bound to the file with inode number ino, and returns that socket's
-// inode. Only the inode number is compared: the device numbers of the
-// file system and of a stat() differ on some file systems (btrfs
-// subvolumes, overlays), and a false match only refuses. Replies to an
-// earlier, abandoned request (seq) are skipped. Callers sharing fd take
-// turns.
-func boundBy(fd int, seq uint32, ino uint64) (socket uint64, found bool, err error) {
+// namespace is the one asked about; -1 for the caller's), which sockets
+// are bound to a file with inode number ino and, when dev is not nil,
+// on the file system with that device number (as the kernel keeps it),
+// and returns those sockets' inodes. Replies to an earlier, abandoned
+// request (seq) are skipped. Callers sharing fd take turns.
+func boundBy(fd int, seq uint32, ino uint64, dev *uint32) (sockets []uint64, err error) {
 	if fd < 0 {
 		if fd, err = NewDiag(); err != nil {
-			return 0, false, err
+			return nil, err
 		}
 		defer unix.Close(fd)
 	}
@@ -62,17 +60,17 @@ func boundBy(fd int, seq uint32, ino uint64) (socket uint64, found bool, err err
 	msg = append(msg, (*[unix.SizeofNlMsghdr]byte)(unsafe.Pointer(&hdr))[:]...)
 	msg = append(msg, (*[unsafe.Sizeof(req)]byte)(unsafe.Pointer(&req))[:]...)
 	if err := unix.Sendto(fd, msg, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
-		return 0, false, fmt.Errorf("sock_diag: %w", err)
+		return nil, fmt.Errorf("sock_diag: %w", err)
 	}
 	buf := make([]byte, 64<<10)
 	for {
 		n, _, err := unix.Recvfrom(fd, buf, 0)
 		if err != nil {
-			return 0, false, fmt.Errorf("sock_diag: %w", err)
+			return nil, fmt.Errorf("sock_diag: %w", err)
 		}
 		msgs, err := syscall.ParseNetlinkMessage(buf[:n])
 		if err != nil {
-			return 0, false, fmt.Errorf("sock_diag: %w", err)
+			return nil, fmt.Errorf("sock_diag: %w", err)
 		}
 		for _, m := range msgs {
 			if m.Header.Seq != seq {
@@ -80,9 +78,9 @@ func boundBy(fd int, seq uint32, ino uint64) (socket uint64, found bool, err err
 			}
 			switch m.Header.Type {
 			case unix.NLMSG_DONE:
-				return socket, found, nil
+				return sockets, nil
 			case unix.NLMSG_ERROR:
-				return 0, false, fmt.Errorf("sock_diag: error reply")
+				return nil, fmt.Errorf("sock_diag: error reply")
 			}
 			// struct unix_diag_msg: family, type, state, pad, ino,
 			// cookie[2]; then attributes.
@@ -98,8 +96,9 @@ func boundBy(fd int, seq uint32, ino uint64) (socket uint64, found bool, err err
 					break
 				}
 				if typ == unixDiagVFS && l >= 12 {
-					if uint64(binary.NativeEndian.Uint32(attrs[4:])) == ino {
-						socket, found = uint64(sockIno), true
+					if uint64(binary.NativeEndian.Uint32(attrs[4:])) == ino &&
+						(dev == nil || binary.NativeEndian.Uint32(attrs[8:]) == *dev) {
+						sockets = append(sockets, uint64(sockIno))
 					}
 				}
 				a := (l + 3) &^ 3

@@ -426,7 +426,7 @@ func (g *Guard) connect(listener int, req *seccompNotif) error {
 	if st.Mode&unix.S_IFMT != unix.S_IFSOCK {
 		return unix.ECONNREFUSED
 	}
-	if !g.allowed(int(req.PID), st) {
+	if !g.allowed(int(req.PID), file, st) {
 		g.refuse(p, int(req.PID))
 		return unix.EACCES
 	}

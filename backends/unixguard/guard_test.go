@@ -359,6 +359,72 @@ func fullListener(t *testing.T, dir, name string) (int, string) {
 	return fd, p
 }
 
+// A socket of the sandbox's own namespace bound to a file with the
+// same inode number as a host socket's, on another file system (two
+// fresh tmpfs count their inodes alike), admits no connect to the host
+// socket.
+func TestGuardInodeOfAnotherFileSystem(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("mounting a tmpfs needs root")
+	}
+	dir := t.TempDir()
+	var paths [2]string
+	for i, name := range []string{"own", "host"} {
+		d := filepath.Join(dir, name)
+		os.Mkdir(d, 0o755)
+		if err := unix.Mount("tmpfs", d, "tmpfs", 0, "size=64k"); err != nil {
+			t.Fatalf("mount a tmpfs: %v", err)
+		}
+		t.Cleanup(func() { unix.Unmount(d, unix.MNT_DETACH) })
+		paths[i] = filepath.Join(d, "s.sock")
+	}
+	// The sandbox's socket, bound in a network namespace of its own,
+	// which the guard asks about through a sock_diag socket made there.
+	made := make(chan error, 1)
+	var diag *os.File
+	go func() {
+		// The thread keeps the namespace and ends with the goroutine.
+		runtime.LockOSThread()
+		if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
+			made <- err
+			return
+		}
+		fd, err := unixguard.NewDiag()
+		if err != nil {
+			made <- err
+			return
+		}
+		diag = os.NewFile(uintptr(fd), "diag")
+		s, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+		if err == nil {
+			err = unix.Bind(s, &unix.SockaddrUnix{Name: paths[0]})
+		}
+		if err == nil {
+			err = unix.Listen(s, 8)
+			t.Cleanup(func() { unix.Close(s) })
+		}
+		made <- err
+	}()
+	if err := <-made; err != nil {
+		t.Fatalf("the sandbox's namespace and socket: %v", err)
+	}
+	defer diag.Close()
+	accepted := hostListener(t, paths[1])
+	var a, b unix.Stat_t
+	unix.Stat(paths[0], &a)
+	unix.Stat(paths[1], &b)
+	if a.Ino != b.Ino || a.Dev == b.Dev {
+		t.Fatalf("inodes %d on %d and %d on %d, want the same number on two file systems", a.Ino, a.Dev, b.Ino, b.Dev)
+	}
+	out, _ := guarded(t, unixguard.Config{Diag: diag, UID: os.Geteuid(), GID: os.Getegid()}, false, "connect "+paths[1])
+	if want := "connect: permission denied\n"; out != want {
+		t.Errorf("got %q, want %q", out, want)
+	}
+	if *accepted != 0 {
+		t.Errorf("the host listener accepted %d connections", *accepted)
+	}
+}
+
 func TestGuardRefusesHostSocketsAndAllowsOwn(t *testing.T) {
 	dir := t.TempDir()
 	host := filepath.Join(dir, "host.sock")
