@@ -154,10 +154,46 @@ for name, kind in (("STREAMTO", socket.SOCK_STREAM), ("SEQPACKETTO", socket.SOCK
         print(name, "ok")
     except OSError as e:
         print(name, "err", e.errno)
+# Races: one thread rewrites the address between the sandbox's own
+# socket and the host's while another connects; one thread puts fresh
+# sockets on the descriptor another connects to the host's. The host's
+# listeners count what reached them.
+import ctypes, threading
+libc = ctypes.CDLL(None, use_errno=True)
+mine = listen("race.sock")
+threading.Thread(target=lambda: [mine.accept()[0].close() for _ in iter(int, 1)], daemon=True).start()
+def sa(p):
+    p = p.encode()
+    return struct.pack("H", socket.AF_UNIX) + p + b"\0" * (108 - len(p))
+own_sa, host_sa = sa(os.path.abspath("race.sock")), sa(host)
+buf = ctypes.create_string_buffer(own_sa, 110)
+done = threading.Event()
+def flip():
+    while not done.is_set():
+        ctypes.memmove(buf, host_sa, 110)
+        ctypes.memmove(buf, own_sa, 110)
+t = threading.Thread(target=flip); t.start()
+for _ in range(500):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    libc.connect(s.fileno(), buf, 110)
+    s.close()
+done.set(); t.join()
+print("RACEADDR done")
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+fd = s.fileno()
+done = threading.Event()
+def swap():
+    while not done.is_set():
+        x = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        os.dup2(x.fileno(), fd)
+        x.close()
+t = threading.Thread(target=swap); t.start()
+hb = ctypes.create_string_buffer(host_sa, 110)
+n = sum(1 for _ in range(500) if libc.connect(fd, hb, 110) == 0)
+done.set(); t.join()
+print("RACEDUP2", n)
 # The guard's listener is in no process the sandbox can take descriptors
 # from (pidfd_getfd, where the sandbox's filters allow it).
-import ctypes
-libc = ctypes.CDLL(None, use_errno=True)
 stolen = []
 for pid in [int(p) for p in os.listdir("/proc") if p.isdigit() and int(p) != os.getpid()]:
     try:
@@ -183,6 +219,7 @@ var unixAttackWant = map[string]string{
 	"SYMLINK": "err 13", "HARDLINK": "err 13", "DOTDOT": "err 13", "RENAMED": "err 13",
 	"OWN": "ok", "PEERUID": "ok", "OWNPROJECT": "ok", "OWNTMP": "ok", "SEQPACKET": "ok", "STREAMPAIR": "ok",
 	"DGRAM": "err 13", "DGRAMPAIR": "err 13", "STEAL": "none",
+	"RACEADDR": "done", "RACEDUP2": "0",
 	"RAW": "err 13", "RAWPAIR": "err 13", "RDM": "err", "STREAMTO": "err", "SEQPACKETTO": "err",
 }
 
