@@ -8,8 +8,20 @@ import (
 	bt "github.com/claude-sandbox/claude-sandbox/backends/backendtest"
 )
 
-// capsScript prints the command's capability sets and no_new_privs.
-const capsScript = `grep -E '^(Cap(Inh|Prm|Eff|Bnd|Amb)|NoNewPrivs|Uid):' /proc/self/status`
+// capsScript prints the command's capability sets and no_new_privs, and
+// the errno of a connect to a socket of its own that nobody may write to
+// (which the Unix socket guard makes on its behalf, with no more
+// privileges than the command's).
+const capsScript = `grep -E '^(Cap(Inh|Prm|Eff|Bnd|Amb)|NoNewPrivs|Uid):' /proc/self/status
+python3 -c '
+import os, socket, tempfile
+p = os.path.join(tempfile.mkdtemp(), "locked.sock")
+s = socket.socket(socket.AF_UNIX); s.bind(p); s.listen(4); os.chmod(p, 0)
+try:
+    socket.socket(socket.AF_UNIX).connect(p); print("LockedSocket: connected")
+except OSError as e:
+    print("LockedSocket:", e.errno)
+'`
 
 // rootUser is the invoking user root, launching without sudo.
 func rootUser() bt.User { return bt.User{Name: "root", UID: 0, GID: 0, Home: "/root"} }
@@ -32,6 +44,9 @@ func checkNoCapabilities(t *testing.T, res bt.Result, wantUID string) {
 		if fields[k] != "0000000000000000" {
 			t.Errorf("%s = %q inside, want no capabilities\n%s", k, fields[k], res.Stdout)
 		}
+	}
+	if fields["LockedSocket"] != "13" {
+		t.Errorf("connect to a socket file of mode 0 inside: %q, want errno 13 (EACCES)", fields["LockedSocket"])
 	}
 	if fields["NoNewPrivs"] != "1" {
 		t.Errorf("NoNewPrivs = %q inside, want 1", fields["NoNewPrivs"])

@@ -59,6 +59,10 @@ type Guard struct {
 	listener *os.File
 	granted  map[fileID]bool
 	dropCred bool
+	// dropCaps is set when the guard may hold effective capabilities
+	// that a change of user does not clear (the sandbox's user is root,
+	// without capabilities): each call is made with none.
+	dropCaps bool
 	// selfGroups are the launcher's supplementary groups, which a thread
 	// gets back after a call made as the sandbox's user.
 	selfGroups []int
@@ -102,6 +106,8 @@ func Serve(listener *os.File, cfg Config) *Guard {
 		return devs
 	})
 	g.dropCred = cfg.UID != os.Geteuid()
+	// Whatever this thread holds: the others may hold more.
+	g.dropCaps = cfg.UID == 0
 	g.selfGroups, _ = unix.Getgroups()
 	for _, p := range cfg.Granted {
 		var st unix.Stat_t
@@ -285,6 +291,52 @@ func (g *Guard) becomeSelf() error {
 	return setThreadGroups(g.selfGroups)
 }
 
+// asCaller runs f, which looks up a path or connects for the target,
+// with no effective capabilities when the guard holds some that the
+// target does not (reading the target's memory and descriptors needs
+// them; what the target may open or connect to must not get them).
+// Capabilities are per thread: the locked thread gets the guard's back
+// after f, or ends with its goroutine.
+func (g *Guard) asCaller(f func() error) error {
+	if !g.dropCaps {
+		return f()
+	}
+	runtime.LockOSThread()
+	saved, err := clearEffectiveCaps()
+	if err != nil {
+		runtime.UnlockOSThread()
+		return unix.EACCES
+	}
+	defer func() {
+		if unix.Capset(&saved.hdr, &saved.data[0]) == nil {
+			runtime.UnlockOSThread()
+		}
+	}()
+	return f()
+}
+
+// capSets are a thread's capability sets.
+type capSets struct {
+	hdr  unix.CapUserHeader
+	data [2]unix.CapUserData
+}
+
+// clearEffectiveCaps empties the calling (locked) thread's effective
+// capabilities, keeping the permitted ones, and returns the sets to
+// restore.
+func clearEffectiveCaps() (capSets, error) {
+	c := capSets{hdr: unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}}
+	if err := unix.Capget(&c.hdr, &c.data[0]); err != nil {
+		return c, err
+	}
+	none := c
+	none.data[0].Effective, none.data[1].Effective = 0, 0
+	if err := unix.Capset(&none.hdr, &none.data[0]); err != nil {
+		return c, err
+	}
+	return c, nil
+}
+
 // setThreadGroups sets the calling thread's supplementary groups.
 func setThreadGroups(gids []int) error {
 	groups := make([]uint32, len(gids))
@@ -407,7 +459,7 @@ func (g *Guard) connect(listener int, req *seccompNotif) error {
 	if len(addr) < 2 || binary.NativeEndian.Uint16(addr) != unix.AF_UNIX || len(addr) <= 2 || addr[2] == 0 {
 		// Other families, abstract and unnamed Unix addresses: the
 		// socket's own network namespace decides what they reach.
-		return connectFor(listener, req.ID, sock, addr)
+		return g.asCaller(func() error { return connectFor(listener, req.ID, sock, addr) })
 	}
 	name := addr[2:]
 	if i := bytes.IndexByte(name, 0); i >= 0 {
@@ -433,7 +485,7 @@ func (g *Guard) connect(listener int, req *seccompNotif) error {
 	var sa [110]byte
 	binary.NativeEndian.PutUint16(sa[:], unix.AF_UNIX)
 	n := copy(sa[2:], "/proc/self/fd/"+strconv.Itoa(file))
-	return connectFor(listener, req.ID, sock, sa[:2+n+1])
+	return g.asCaller(func() error { return connectFor(listener, req.ID, sock, sa[:2+n+1]) })
 }
 
 // connectStep is how long one attempt of a blocking connect to a Unix
@@ -519,7 +571,7 @@ func (g *Guard) resolve(t *target, p string) (int, error) {
 		}
 		// The working directory's name must still lead to the working
 		// directory, or the name is not the target's.
-		dir, err := openInRoot(root, cwd)
+		dir, err := g.openInRoot(root, cwd)
 		if err != nil {
 			return -1, unix.ENOENT
 		}
@@ -531,7 +583,18 @@ func (g *Guard) resolve(t *target, p string) (int, error) {
 		}
 		p = path.Join(cwd, p)
 	}
-	return openInRoot(root, p)
+	return g.openInRoot(root, p)
+}
+
+// openInRoot opens p below root with the target's privileges.
+func (g *Guard) openInRoot(root int, p string) (int, error) {
+	fd := -1
+	err := g.asCaller(func() error {
+		var err error
+		fd, err = openInRoot(root, p)
+		return err
+	})
+	return fd, err
 }
 
 func openInRoot(root int, p string) (int, error) {

@@ -105,6 +105,13 @@ func client(steps []string) int {
 					break
 				}
 			}
+		case "nocaps":
+			// The steps after this one run on this thread, which holds
+			// no capabilities (root's included).
+			runtime.LockOSThread()
+			hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+			var data [2]unix.CapUserData
+			err = unix.Capset(&hdr, &data[0])
 		case "timeout":
 			// A connect with the caller's own send timeout of 300 ms,
 			// which it finds unchanged after.
@@ -422,6 +429,27 @@ func TestGuardInodeOfAnotherFileSystem(t *testing.T) {
 	}
 	if *accepted != 0 {
 		t.Errorf("the host listener accepted %d connections", *accepted)
+	}
+}
+
+// The guard connects with no more privileges than its caller: a root
+// launcher's capabilities (CAP_DAC_OVERRIDE) open no socket file the
+// caller, root without capabilities, may not write to.
+func TestGuardConnectsWithoutItsCapabilities(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("the guard holds capabilities only as root")
+	}
+	path := filepath.Join(t.TempDir(), "locked.sock")
+	accepted := hostListener(t, path)
+	if err := os.Chmod(path, 0); err != nil {
+		t.Fatal(err)
+	}
+	out, _ := guarded(t, unixguard.Config{Granted: []string{path}, UID: os.Geteuid(), GID: os.Getegid()}, false, "nocaps", "connect "+path)
+	if want := "nocaps: ok\nconnect: permission denied\n"; out != want {
+		t.Errorf("got %q, want %q", out, want)
+	}
+	if *accepted != 0 {
+		t.Errorf("the listener accepted %d connections", *accepted)
 	}
 }
 
