@@ -104,3 +104,81 @@ nix-store --check-validity "$out" || exit 4`
 	}
 	f.AssertNoRunDirs(t)
 }
+
+// TestVMNixRootCannotEscalate attacks the guest's nix-daemon as the
+// guest's root, which holds no capabilities: it plants a nix.conf that
+// trusts it and names a post-build hook, then asks the daemon for a build
+// as root (build-users-group ”) whose builder, and the hook, unmount the
+// read-only bind over .git/config and plant an fsmonitor there. The
+// daemon trusts no client and runs no hooks: the build runs as a build
+// user, and the host's git finds .git/config unchanged.
+func TestVMNixRootCannotEscalate(t *testing.T) {
+	t.Parallel()
+	requireVM(t)
+	bt.RequireRoot(t)
+	bt.RequireTool(t, "nix-build", "apt install nix-bin")
+	bt.RequireTool(t, "nix-daemon", "apt install nix-bin")
+	if st, err := os.Stat("/nix/store"); err != nil || !st.IsDir() {
+		bt.Missing(t, "a Nix store (/nix/store)", "create it as root: nix-store --init")
+	}
+	f := bt.NewFixture(t, rootUser())
+	f.WriteUserConfig(t, vmConfig)
+	marker := bt.Marker("/tmp/csbx-nixroot-ran")
+	name := bt.Marker("csbx-nixroot")
+	// Undoes the protection and plants the fsmonitor; needs root's
+	// capabilities.
+	undo := `/bin/umount ` + f.Project + `/.git/config; printf '[core]\n\tfsmonitor = touch ` + marker + `\n' >> ` + f.Project + `/.git/config`
+	if err := os.WriteFile(filepath.Join(f.Project, "undo.sh"), []byte("#!/bin/sh\n"+undo+"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	build := "/bin/sh " + f.Project + "/undo.sh; while read k v rest; do if [ $k = Uid: ]; then echo $v > $out; fi; done < /proc/self/status"
+	expr := `derivation { name = "` + name + `"; system = builtins.currentSystem; builder = "/bin/sh"; args = ["-c" "` + build + `"]; }` + "\n"
+	if err := os.WriteFile(filepath.Join(f.Project, "x.nix"), []byte(expr), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	config := filepath.Join(f.Project, ".git", "config")
+	before, err := os.ReadFile(config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	script := `mkdir -p /etc/nix /run/nix-daemon/.config/nix
+conf="trusted-users = root
+allowed-users = *
+build-users-group =
+post-build-hook = ` + f.Project + `/undo.sh
+pre-build-hook = ` + f.Project + `/undo.sh"
+echo "$conf" > /etc/nix/nix.conf
+echo "$conf" > /run/nix-daemon/.config/nix/nix.conf
+out=$(nix-build --no-out-link --option build-users-group '' --option sandbox false --option post-build-hook ` + f.Project + `/undo.sh x.nix)
+echo "BUILDER_UID=$(cat "$out")"
+exit 0`
+	res := f.Run(t, f.Env(), "--backend=vm", "--no-network", "--shell", f.Project, "--", "-c", script)
+	if res.Status != 0 {
+		t.Fatalf("status %d\nstdout: %s\nstderr: %s", res.Status, res.Stdout, res.Stderr)
+	}
+	// The file is unchanged, so the launcher's audit had nothing to put
+	// aside.
+	after, err := os.ReadFile(config)
+	if err != nil || string(after) != string(before) {
+		t.Fatalf("the guest's root changed .git/config through the nix-daemon (%v): %q\nstdout: %s\nstderr: %s", err, after, res.Stdout, res.Stderr)
+	}
+	out, err := exec.Command("git", "-C", f.Project, "config", "--get", "core.fsmonitor").CombinedOutput()
+	if err == nil || strings.TrimSpace(string(out)) != "" {
+		t.Fatalf("host git sees core.fsmonitor = %q", out)
+	}
+	exec.Command("git", "-C", f.Project, "status").Run()
+	if _, err := os.Stat(marker); err == nil {
+		t.Fatalf("host git ran the planted fsmonitor")
+	}
+	// The build itself went through, as a build user.
+	uid := ""
+	for _, line := range strings.Split(res.Stdout, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "BUILDER_UID="); ok {
+			uid = v
+		}
+	}
+	if uid == "" || uid == "0" {
+		t.Errorf("the build ran as uid %q, want a build user's\nstdout: %s\nstderr: %s", uid, res.Stdout, res.Stderr)
+	}
+	f.AssertNoRunDirs(t)
+}
