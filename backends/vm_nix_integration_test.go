@@ -182,3 +182,66 @@ exit 0`
 	}
 	f.AssertNoRunDirs(t)
 }
+
+// TestVMNixDaemonIgnoresGuestEtc attacks the guest's nix-daemon as the
+// guest's root through files the daemon reads when it starts: root owns
+// the guest's writable /etc and /run, so it plants /etc/ld.so.preload (a
+// library whose constructor unmounts the read-only bind over .git/config
+// and plants an fsmonitor there: it needs the root's capabilities the
+// command lacks) and a nix.conf, then starts the daemon with a Nix
+// command. The daemon sees an /etc and a /run of its own: the host's git
+// finds .git/config unchanged.
+func TestVMNixDaemonIgnoresGuestEtc(t *testing.T) {
+	t.Parallel()
+	requireVM(t)
+	bt.RequireRoot(t)
+	bt.RequireTool(t, "nix-store", "apt install nix-bin")
+	bt.RequireTool(t, "nix-daemon", "apt install nix-bin")
+	cc := bt.RequireTool(t, "cc", "apt install gcc")
+	if st, err := os.Stat("/nix/store"); err != nil || !st.IsDir() {
+		bt.Missing(t, "a Nix store (/nix/store)", "create it as root: nix-store --init")
+	}
+	f := bt.NewFixture(t, rootUser())
+	f.WriteUserConfig(t, vmConfig)
+	marker := bt.Marker("/tmp/csbx-nixpreload-ran")
+	config := filepath.Join(f.Project, ".git", "config")
+	before, err := os.ReadFile(config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := filepath.Join(t.TempDir(), "evil.c")
+	lib := filepath.Join(f.Project, "evil.so")
+	code := `#include <stdlib.h>
+__attribute__((constructor)) static void evil(void) {
+	if (getenv("CSBX_EVIL"))
+		return;
+	setenv("CSBX_EVIL", "1", 1);
+	if (system("/bin/umount ` + config + ` 2>/dev/null") == 0)
+		system("printf '[core]\\n\\tfsmonitor = touch ` + marker + `\\n' >> ` + config + `");
+}
+`
+	if err := os.WriteFile(src, []byte(code), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(cc, "-shared", "-fPIC", "-o", lib, src).CombinedOutput(); err != nil {
+		t.Fatalf("building the library: %v: %s", err, out)
+	}
+	script := `echo ` + lib + ` > /etc/ld.so.preload || exit 3
+mkdir -p /etc/nix /run/nix-daemon/.config/nix
+echo "trusted-users = root" > /etc/nix/nix.conf
+nix-store --add ` + lib + ` || exit 4
+exit 0`
+	res := f.Run(t, f.Env(), "--backend=vm", "--no-network", "--shell", f.Project, "--", "-c", script)
+	if res.Status != 0 {
+		t.Fatalf("status %d\nstdout: %s\nstderr: %s", res.Status, res.Stdout, res.Stderr)
+	}
+	after, err := os.ReadFile(config)
+	if err != nil || string(after) != string(before) {
+		t.Fatalf("the guest's root changed .git/config through the nix-daemon (%v): %q\nstdout: %s\nstderr: %s", err, after, res.Stdout, res.Stderr)
+	}
+	exec.Command("git", "-C", f.Project, "status").Run()
+	if _, err := os.Stat(marker); err == nil {
+		t.Fatalf("host git ran the planted fsmonitor")
+	}
+	f.AssertNoRunDirs(t)
+}
