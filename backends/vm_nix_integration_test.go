@@ -108,19 +108,13 @@ nix-store --check-validity "$out" || exit 4`
 // TestVMNixRootCannotEscalate attacks the guest's nix-daemon as the
 // guest's root, which holds no capabilities: it plants a nix.conf that
 // trusts it and names a post-build hook, then asks the daemon for a build
-// as root (build-users-group ”) whose builder, and the hook, unmount the
+// as root (an empty build-users-group) whose builder, and the hook, unmount the
 // read-only bind over .git/config and plant an fsmonitor there. The
 // daemon trusts no client and runs no hooks: the build runs as a build
 // user, and the host's git finds .git/config unchanged.
 func TestVMNixRootCannotEscalate(t *testing.T) {
 	t.Parallel()
-	requireVM(t)
-	bt.RequireRoot(t)
-	bt.RequireTool(t, "nix-build", "apt install nix-bin")
-	bt.RequireTool(t, "nix-daemon", "apt install nix-bin")
-	if st, err := os.Stat("/nix/store"); err != nil || !st.IsDir() {
-		bt.Missing(t, "a Nix store (/nix/store)", "create it as root: nix-store --init")
-	}
+	requireGuestNixRoot(t, "nix-build")
 	f := bt.NewFixture(t, rootUser())
 	f.WriteUserConfig(t, vmConfig)
 	marker := bt.Marker("/tmp/csbx-nixroot-ran")
@@ -156,20 +150,7 @@ exit 0`
 	if res.Status != 0 {
 		t.Fatalf("status %d\nstdout: %s\nstderr: %s", res.Status, res.Stdout, res.Stderr)
 	}
-	// The file is unchanged, so the launcher's audit had nothing to put
-	// aside.
-	after, err := os.ReadFile(config)
-	if err != nil || string(after) != string(before) {
-		t.Fatalf("the guest's root changed .git/config through the nix-daemon (%v): %q\nstdout: %s\nstderr: %s", err, after, res.Stdout, res.Stderr)
-	}
-	out, err := exec.Command("git", "-C", f.Project, "config", "--get", "core.fsmonitor").CombinedOutput()
-	if err == nil || strings.TrimSpace(string(out)) != "" {
-		t.Fatalf("host git sees core.fsmonitor = %q", out)
-	}
-	exec.Command("git", "-C", f.Project, "status").Run()
-	if _, err := os.Stat(marker); err == nil {
-		t.Fatalf("host git ran the planted fsmonitor")
-	}
+	assertGitConfigKept(t, f, before, marker, res)
 	// The build itself went through, as a build user.
 	uid := ""
 	for _, line := range strings.Split(res.Stdout, "\n") {
@@ -193,14 +174,8 @@ exit 0`
 // finds .git/config unchanged.
 func TestVMNixDaemonIgnoresGuestEtc(t *testing.T) {
 	t.Parallel()
-	requireVM(t)
-	bt.RequireRoot(t)
-	bt.RequireTool(t, "nix-store", "apt install nix-bin")
-	bt.RequireTool(t, "nix-daemon", "apt install nix-bin")
+	requireGuestNixRoot(t, "nix-store")
 	cc := bt.RequireTool(t, "cc", "apt install gcc")
-	if st, err := os.Stat("/nix/store"); err != nil || !st.IsDir() {
-		bt.Missing(t, "a Nix store (/nix/store)", "create it as root: nix-store --init")
-	}
 	f := bt.NewFixture(t, rootUser())
 	f.WriteUserConfig(t, vmConfig)
 	marker := bt.Marker("/tmp/csbx-nixpreload-ran")
@@ -235,13 +210,38 @@ exit 0`
 	if res.Status != 0 {
 		t.Fatalf("status %d\nstdout: %s\nstderr: %s", res.Status, res.Stdout, res.Stderr)
 	}
-	after, err := os.ReadFile(config)
+	assertGitConfigKept(t, f, before, marker, res)
+	f.AssertNoRunDirs(t)
+}
+
+// requireGuestNixRoot fails or skips unless the vm can run here as root
+// with a guest Nix store: the host's store, nix-daemon and client tool.
+func requireGuestNixRoot(t *testing.T, tool string) {
+	t.Helper()
+	requireVM(t)
+	bt.RequireRoot(t)
+	bt.RequireTool(t, tool, "apt install nix-bin")
+	bt.RequireTool(t, "nix-daemon", "apt install nix-bin")
+	if st, err := os.Stat("/nix/store"); err != nil || !st.IsDir() {
+		bt.Missing(t, "a Nix store (/nix/store)", "create it as root: nix-store --init")
+	}
+}
+
+// assertGitConfigKept checks with the host's git that the run res left
+// the project's .git/config as it was (before), so the launcher's audit
+// had nothing to put aside, and that git runs no planted fsmonitor.
+func assertGitConfigKept(t *testing.T, f *bt.Fixture, before []byte, marker string, res bt.Result) {
+	t.Helper()
+	after, err := os.ReadFile(filepath.Join(f.Project, ".git", "config"))
 	if err != nil || string(after) != string(before) {
 		t.Fatalf("the guest's root changed .git/config through the nix-daemon (%v): %q\nstdout: %s\nstderr: %s", err, after, res.Stdout, res.Stderr)
+	}
+	out, err := exec.Command("git", "-C", f.Project, "config", "--get", "core.fsmonitor").CombinedOutput()
+	if err == nil || strings.TrimSpace(string(out)) != "" {
+		t.Fatalf("host git sees core.fsmonitor = %q", out)
 	}
 	exec.Command("git", "-C", f.Project, "status").Run()
 	if _, err := os.Stat(marker); err == nil {
 		t.Fatalf("host git ran the planted fsmonitor")
 	}
-	f.AssertNoRunDirs(t)
 }
