@@ -104,3 +104,144 @@ nix-store --check-validity "$out" || exit 4`
 	}
 	f.AssertNoRunDirs(t)
 }
+
+// TestVMNixRootCannotEscalate attacks the guest's nix-daemon as the
+// guest's root, which holds no capabilities: it plants a nix.conf that
+// trusts it and names a post-build hook, then asks the daemon for a build
+// as root (an empty build-users-group) whose builder, and the hook, unmount the
+// read-only bind over .git/config and plant an fsmonitor there. The
+// daemon trusts no client and runs no hooks: the build runs as a build
+// user, and the host's git finds .git/config unchanged.
+func TestVMNixRootCannotEscalate(t *testing.T) {
+	t.Parallel()
+	requireGuestNixRoot(t, "nix-build")
+	f := bt.NewFixture(t, rootUser())
+	f.WriteUserConfig(t, vmConfig)
+	marker := bt.Marker("/tmp/csbx-nixroot-ran")
+	name := bt.Marker("csbx-nixroot")
+	// Undoes the protection and plants the fsmonitor; needs root's
+	// capabilities.
+	undo := `/bin/umount ` + f.Project + `/.git/config; printf '[core]\n\tfsmonitor = touch ` + marker + `\n' >> ` + f.Project + `/.git/config`
+	if err := os.WriteFile(filepath.Join(f.Project, "undo.sh"), []byte("#!/bin/sh\n"+undo+"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	build := "/bin/sh " + f.Project + "/undo.sh; while read k v rest; do if [ $k = Uid: ]; then echo $v > $out; fi; done < /proc/self/status"
+	expr := `derivation { name = "` + name + `"; system = builtins.currentSystem; builder = "/bin/sh"; args = ["-c" "` + build + `"]; }` + "\n"
+	if err := os.WriteFile(filepath.Join(f.Project, "x.nix"), []byte(expr), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	config := filepath.Join(f.Project, ".git", "config")
+	before, err := os.ReadFile(config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	script := `mkdir -p /etc/nix /run/nix-daemon/.config/nix
+conf="trusted-users = root
+allowed-users = *
+build-users-group =
+post-build-hook = ` + f.Project + `/undo.sh
+pre-build-hook = ` + f.Project + `/undo.sh"
+echo "$conf" > /etc/nix/nix.conf
+echo "$conf" > /run/nix-daemon/.config/nix/nix.conf
+out=$(nix-build --no-out-link --option build-users-group '' --option sandbox false --option post-build-hook ` + f.Project + `/undo.sh x.nix)
+echo "BUILDER_UID=$(cat "$out")"
+exit 0`
+	res := f.Run(t, f.Env(), "--backend=vm", "--no-network", "--shell", f.Project, "--", "-c", script)
+	if res.Status != 0 {
+		t.Fatalf("status %d\nstdout: %s\nstderr: %s", res.Status, res.Stdout, res.Stderr)
+	}
+	assertGitConfigKept(t, f, before, marker, res)
+	// The build itself went through, as a build user.
+	uid := ""
+	for _, line := range strings.Split(res.Stdout, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "BUILDER_UID="); ok {
+			uid = v
+		}
+	}
+	if uid == "" || uid == "0" {
+		t.Errorf("the build ran as uid %q, want a build user's\nstdout: %s\nstderr: %s", uid, res.Stdout, res.Stderr)
+	}
+	f.AssertNoRunDirs(t)
+}
+
+// TestVMNixDaemonIgnoresGuestEtc attacks the guest's nix-daemon as the
+// guest's root through files the daemon reads when it starts: root owns
+// the guest's writable /etc and /run, so it plants /etc/ld.so.preload (a
+// library whose constructor unmounts the read-only bind over .git/config
+// and plants an fsmonitor there: it needs the root's capabilities the
+// command lacks) and a nix.conf, then starts the daemon with a Nix
+// command. The daemon sees an /etc and a /run of its own: the host's git
+// finds .git/config unchanged.
+func TestVMNixDaemonIgnoresGuestEtc(t *testing.T) {
+	t.Parallel()
+	requireGuestNixRoot(t, "nix-store")
+	cc := bt.RequireTool(t, "cc", "apt install gcc")
+	f := bt.NewFixture(t, rootUser())
+	f.WriteUserConfig(t, vmConfig)
+	marker := bt.Marker("/tmp/csbx-nixpreload-ran")
+	config := filepath.Join(f.Project, ".git", "config")
+	before, err := os.ReadFile(config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := filepath.Join(t.TempDir(), "evil.c")
+	lib := filepath.Join(f.Project, "evil.so")
+	code := `#include <stdlib.h>
+__attribute__((constructor)) static void evil(void) {
+	if (getenv("CSBX_EVIL"))
+		return;
+	setenv("CSBX_EVIL", "1", 1);
+	if (system("/bin/umount ` + config + ` 2>/dev/null") == 0)
+		system("printf '[core]\\n\\tfsmonitor = touch ` + marker + `\\n' >> ` + config + `");
+}
+`
+	if err := os.WriteFile(src, []byte(code), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(cc, "-shared", "-fPIC", "-o", lib, src).CombinedOutput(); err != nil {
+		t.Fatalf("building the library: %v: %s", err, out)
+	}
+	script := `echo ` + lib + ` > /etc/ld.so.preload || exit 3
+mkdir -p /etc/nix /run/nix-daemon/.config/nix
+echo "trusted-users = root" > /etc/nix/nix.conf
+nix-store --add ` + lib + ` || exit 4
+exit 0`
+	res := f.Run(t, f.Env(), "--backend=vm", "--no-network", "--shell", f.Project, "--", "-c", script)
+	if res.Status != 0 {
+		t.Fatalf("status %d\nstdout: %s\nstderr: %s", res.Status, res.Stdout, res.Stderr)
+	}
+	assertGitConfigKept(t, f, before, marker, res)
+	f.AssertNoRunDirs(t)
+}
+
+// requireGuestNixRoot fails or skips unless the vm can run here as root
+// with a guest Nix store: the host's store, nix-daemon and client tool.
+func requireGuestNixRoot(t *testing.T, tool string) {
+	t.Helper()
+	requireVM(t)
+	bt.RequireRoot(t)
+	bt.RequireTool(t, tool, "apt install nix-bin")
+	bt.RequireTool(t, "nix-daemon", "apt install nix-bin")
+	if st, err := os.Stat("/nix/store"); err != nil || !st.IsDir() {
+		bt.Missing(t, "a Nix store (/nix/store)", "create it as root: nix-store --init")
+	}
+}
+
+// assertGitConfigKept checks with the host's git that the run res left
+// the project's .git/config as it was (before), so the launcher's audit
+// had nothing to put aside, and that git runs no planted fsmonitor.
+func assertGitConfigKept(t *testing.T, f *bt.Fixture, before []byte, marker string, res bt.Result) {
+	t.Helper()
+	after, err := os.ReadFile(filepath.Join(f.Project, ".git", "config"))
+	if err != nil || string(after) != string(before) {
+		t.Fatalf("the guest's root changed .git/config through the nix-daemon (%v): %q\nstdout: %s\nstderr: %s", err, after, res.Stdout, res.Stderr)
+	}
+	out, err := exec.Command("git", "-C", f.Project, "config", "--get", "core.fsmonitor").CombinedOutput()
+	if err == nil || strings.TrimSpace(string(out)) != "" {
+		t.Fatalf("host git sees core.fsmonitor = %q", out)
+	}
+	exec.Command("git", "-C", f.Project, "status").Run()
+	if _, err := os.Stat(marker); err == nil {
+		t.Fatalf("host git ran the planted fsmonitor")
+	}
+}

@@ -23,8 +23,16 @@ type GuestNix struct {
 // GuestNixConfig is what the guest's daemon changes of the host's Nix
 // settings: builds run as the guest's build users without Nix's own
 // sandbox (the virtual machine is the sandbox; the build users keep the
-// guest's root from the command), on the guest's local store.
-const GuestNixConfig = "build-users-group = " + nixBuildGroup + "\nsandbox = false\nstore = local\n"
+// guest's root from the command), on the guest's local store. No client
+// is trusted, the guest's root included (a trusted client may build as
+// root, with the capabilities the command lacks), and the daemon runs no
+// pre-build, post-build or diff hooks, plugins or remote builders,
+// whatever the nix.conf it reads (the
+// host's, or one the guest's root planted in the guest's /etc) names:
+// NIX_CONFIG comes after every configuration file.
+const GuestNixConfig = "build-users-group = " + nixBuildGroup + "\nsandbox = false\nstore = local\n" +
+	"trusted-users =\npost-build-hook =\npre-build-hook =\ndiff-hook =\nrun-diff-hook = false\n" +
+	"builders =\nplugin-files =\n"
 
 // nixBuildGroup is the group of the guest's build users, nixBuildUsers
 // their number.

@@ -86,7 +86,8 @@ func TestQEMUNixLocalStore(t *testing.T) {
 			if !slices.Contains(cfg.Env, "NIX_REMOTE=daemon") {
 				t.Errorf("the command's environment has no NIX_REMOTE=daemon: %q", cfg.Env)
 			}
-			for _, want := range []string{"build-users-group = nixbld\n", "sandbox = false\n", "store = local\n"} {
+			for _, want := range []string{"build-users-group = nixbld\n", "sandbox = false\n", "store = local\n",
+				"trusted-users =\n", "post-build-hook =\n", "pre-build-hook =\n", "plugin-files =\n"} {
 				if !strings.Contains(cfg.Nix.Config, want) {
 					t.Errorf("daemon settings %q lack %q", cfg.Nix.Config, want)
 				}

@@ -132,7 +132,7 @@ func boot() int {
 		return 125
 	}
 	if cfg.Nix != nil {
-		if err := setupNix(cfg.Nix, tmpfsSize(&cfg)); err != nil {
+		if err := setupNix(cfg.Nix, tmpfsSize(&cfg), cfg.Etc); err != nil {
 			logf("%v", err)
 			return 125
 		}
@@ -352,28 +352,36 @@ func prepareRoot(cfg *render.GuestConfig, overlay <-chan struct{}) error {
 // copy-up and whiteouts; a parent directory the host has gets its mode
 // and owner, as a copy-up would give it.
 func writeEtc(files map[string]string) error {
-	os.MkdirAll("/overlay", 0o755)
-	if err := unix.Mount("tmpfs", "/overlay", "tmpfs", 0, "mode=755"); err != nil {
+	etc := filepath.Join(newRoot, "etc")
+	return etcOverlay(etc, etc, "/overlay", files, 0)
+}
+
+// etcOverlay mounts an overlay of lower, with files written into its
+// upper layer, on target, with mount flags flags; dir holds the layers.
+func etcOverlay(lower, target, dir string, files map[string]string, flags uintptr) error {
+	os.MkdirAll(dir, 0o755)
+	if err := unix.Mount("tmpfs", dir, "tmpfs", 0, "mode=755"); err != nil {
 		return fmt.Errorf("etc overlay: %w", err)
 	}
-	os.MkdirAll("/overlay/upper", 0o755)
-	os.MkdirAll("/overlay/work", 0o755)
-	etc := filepath.Join(newRoot, "etc")
+	upper, work := filepath.Join(dir, "upper"), filepath.Join(dir, "work")
+	os.MkdirAll(upper, 0o755)
+	os.MkdirAll(work, 0o755)
+	etc := lower
 	names := make([]string, 0, len(files))
 	for n := range files {
 		names = append(names, n)
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		if err := upperDirs(etc, "/overlay/upper", filepath.Dir(filepath.Clean(n))); err != nil {
+		if err := upperDirs(etc, upper, filepath.Dir(filepath.Clean(n))); err != nil {
 			return fmt.Errorf("writing /etc/%s: %w", n, err)
 		}
-		if err := os.WriteFile(filepath.Join("/overlay/upper", n), []byte(files[n]), 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(upper, n), []byte(files[n]), 0o644); err != nil {
 			return fmt.Errorf("writing /etc/%s: %w", n, err)
 		}
 	}
-	opts := "lowerdir=" + etc + ",upperdir=/overlay/upper,workdir=/overlay/work"
-	if err := unix.Mount("overlay", etc, "overlay", 0, opts); err != nil {
+	opts := "lowerdir=" + etc + ",upperdir=" + upper + ",workdir=" + work
+	if err := unix.Mount("overlay", target, "overlay", flags, opts); err != nil {
 		return fmt.Errorf("etc overlay: %w", err)
 	}
 	return nil

@@ -20,7 +20,7 @@ const nixSocket = "/nix/var/nix/daemon-socket/socket"
 // host's on the daemon's first write) take writes that never reach the
 // host. A socket at Nix's usual place starts the daemon on the first
 // connection, so a command that never uses Nix pays for none of it.
-func setupNix(n *render.GuestNix, size string) error {
+func setupNix(n *render.GuestNix, size string, etc map[string]string) error {
 	const rw = "/nixrw"
 	os.MkdirAll(rw, 0o755)
 	if err := unix.Mount("tmpfs", rw, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=755"+size); err != nil {
@@ -65,12 +65,55 @@ func setupNix(n *render.GuestNix, size string) error {
 		unix.Close(fd)
 		return fmt.Errorf("nix daemon socket: %w", err)
 	}
+	if err := daemonRootView(size, etc); err != nil {
+		unix.Close(fd)
+		return err
+	}
 	go startNixDaemon(n, fd)
 	return nil
 }
 
+// nixDaemonRoot is the nix-daemon's root: the command's, but with an /etc,
+// a /run and a /tmp of its own. The guest's root owns the command's
+// writable /etc and /run; if the daemon, which runs as root with every
+// capability, read them, the guest's root could make it run its code
+// (/etc/ld.so.preload, a nix.conf, ~/.config/nix of the daemon's home).
+const nixDaemonRoot = "/nixdaemon"
+
+// daemonRootView builds nixDaemonRoot from the command's finished root:
+// /etc is the host's with the generated files, read-only.
+func daemonRootView(size string, etc map[string]string) error {
+	if err := os.MkdirAll(nixDaemonRoot, 0o755); err != nil {
+		return fmt.Errorf("nix daemon root: %w", err)
+	}
+	if err := unix.Mount(newRoot, nixDaemonRoot, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+		return fmt.Errorf("nix daemon root: %w", err)
+	}
+	// The host root share alone (no guest mounts over it) is the lower
+	// layer of the daemon's /etc.
+	const bare = "/nixdaemon-host"
+	os.MkdirAll(bare, 0o755)
+	if err := unix.Mount(newRoot, bare, "", unix.MS_BIND, ""); err != nil {
+		return fmt.Errorf("nix daemon root: %w", err)
+	}
+	err := etcOverlay(filepath.Join(bare, "etc"), filepath.Join(nixDaemonRoot, "etc"), "/nixdaemon-etc", etc,
+		unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV)
+	if uerr := unix.Unmount(bare, unix.MNT_DETACH); err == nil && uerr != nil {
+		err = uerr
+	}
+	if err != nil {
+		return fmt.Errorf("nix daemon root: %w", err)
+	}
+	for _, m := range []struct{ dir, mode string }{{"run", "755"}, {"tmp", "1777"}} {
+		if err := unix.Mount("tmpfs", filepath.Join(nixDaemonRoot, m.dir), "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode="+m.mode+size); err != nil {
+			return fmt.Errorf("nix daemon root: %w", err)
+		}
+	}
+	return nil
+}
+
 // startNixDaemon waits for the first connection on the listening socket fd
-// and starts the daemon on it as root in the command's root, handing the
+// and starts the daemon on it as root in nixDaemonRoot, handing the
 // socket over through systemd's socket activation (LISTEN_FDS, and
 // LISTEN_PID, which a shell sets to its own pid before it becomes the
 // daemon).
@@ -95,12 +138,12 @@ func startNixDaemon(n *render.GuestNix, fd int) {
 	defer null.Close()
 	listener := os.NewFile(uintptr(fd), "nix-daemon-socket")
 	defer listener.Close()
-	os.MkdirAll(filepath.Join(newRoot, "run/nix-daemon"), 0o700)
+	os.MkdirAll(filepath.Join(nixDaemonRoot, "run/nix-daemon"), 0o700)
 	_, err = os.StartProcess("/bin/sh", []string{"sh", "-c", `export LISTEN_PID=$$; exec "$0"`, n.Daemon}, &os.ProcAttr{
 		Dir:   "/",
 		Env:   []string{"PATH=" + render.SystemPath, "HOME=/run/nix-daemon", "LISTEN_FDS=1", "NIX_CONFIG=" + n.Config},
 		Files: []*os.File{null, null, null, listener},
-		Sys:   &syscall.SysProcAttr{Chroot: newRoot, Setsid: true},
+		Sys:   &syscall.SysProcAttr{Chroot: nixDaemonRoot, Setsid: true},
 	})
 	if err != nil {
 		logf("starting %s: %v", n.Daemon, err)
