@@ -43,6 +43,11 @@ func TestVMNixLocalStore(t *testing.T) {
 	script := `daemons() { cat /proc/[0-9]*/comm 2>/dev/null | grep -c '^nix-daemon$'; }
 echo "DAEMONS_BEFORE=$(daemons)"
 touch /nix/store/` + name + `-direct 2>/dev/null && echo "DIRECT=written"
+for f in /nix/store/*/bin/nix-daemon /usr/bin/nix-daemon; do
+	[ -e "$f" ] || continue
+	if chmod u+w "$f" 2>/dev/null || : 2>/dev/null >>"$f"; then echo "STORE_WRITABLE=$f"; fi
+done
+touch /nix/store/csbx-planted 2>/dev/null && echo STORE_WRITABLE=/nix/store
 out=$(nix-build --no-out-link x.nix) || exit 3
 echo "DAEMONS_AFTER=$(daemons)"
 echo "OUT=$out"
@@ -143,6 +148,11 @@ post-build-hook = ` + f.Project + `/undo.sh
 pre-build-hook = ` + f.Project + `/undo.sh"
 echo "$conf" > /etc/nix/nix.conf
 echo "$conf" > /run/nix-daemon/.config/nix/nix.conf
+for f in /nix/store/*/bin/nix-daemon /usr/bin/nix-daemon; do
+	[ -e "$f" ] || continue
+	if chmod u+w "$f" 2>/dev/null || : 2>/dev/null >>"$f"; then echo "STORE_WRITABLE=$f"; fi
+done
+touch /nix/store/csbx-planted 2>/dev/null && echo STORE_WRITABLE=/nix/store
 out=$(nix-build --no-out-link --option build-users-group '' --option sandbox false --option post-build-hook ` + f.Project + `/undo.sh x.nix)
 echo "BUILDER_UID=$(cat "$out")"
 exit 0`
@@ -151,6 +161,11 @@ exit 0`
 		t.Fatalf("status %d\nstdout: %s\nstderr: %s", res.Status, res.Stdout, res.Stderr)
 	}
 	assertGitConfigKept(t, f, before, marker, res)
+	// The store, where the daemon's own program may live, is read-only
+	// to the guest's root.
+	if strings.Contains(res.Stdout, "STORE_WRITABLE=") {
+		t.Errorf("the guest's root could change the store the daemon runs from:\n%s", res.Stdout)
+	}
 	// The build itself went through, as a build user.
 	uid := ""
 	for _, line := range strings.Split(res.Stdout, "\n") {

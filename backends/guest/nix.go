@@ -69,6 +69,10 @@ func setupNix(n *render.GuestNix, size string, etc map[string]string) error {
 		unix.Close(fd)
 		return err
 	}
+	if err := readOnlyStore(filepath.Join(newRoot, "nix/store")); err != nil {
+		unix.Close(fd)
+		return err
+	}
 	go startNixDaemon(n, fd)
 	return nil
 }
@@ -87,6 +91,11 @@ func daemonRootView(size string, etc map[string]string) error {
 		return fmt.Errorf("nix daemon root: %w", err)
 	}
 	if err := unix.Mount(newRoot, nixDaemonRoot, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+		return fmt.Errorf("nix daemon root: %w", err)
+	}
+	// Mounts made in the command's root from now on (the read-only
+	// store) stay out of the daemon's.
+	if err := unix.Mount("", nixDaemonRoot, "", unix.MS_PRIVATE|unix.MS_REC, ""); err != nil {
 		return fmt.Errorf("nix daemon root: %w", err)
 	}
 	// The host root share alone (no guest mounts over it) is the lower
@@ -108,6 +117,22 @@ func daemonRootView(size string, etc map[string]string) error {
 		if err := unix.Mount("tmpfs", filepath.Join(nixDaemonRoot, m.dir), "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode="+m.mode+size); err != nil {
 			return fmt.Errorf("nix daemon root: %w", err)
 		}
+	}
+	return nil
+}
+
+// readOnlyStore binds the command's view of the store read-only onto
+// itself, as a multi-user Nix host has it: the guest's root owns the
+// store's files and could otherwise replace the daemon's own program or
+// its libraries (under /nix/store on NixOS and installer hosts) before
+// the daemon, which runs as root with every capability, first starts.
+// The daemon's root keeps the writable store.
+func readOnlyStore(store string) error {
+	if err := unix.Mount(store, store, "", unix.MS_BIND, ""); err != nil {
+		return fmt.Errorf("read-only nix store: %w", err)
+	}
+	if err := unix.Mount("", store, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV, ""); err != nil {
+		return fmt.Errorf("read-only nix store: %w", err)
 	}
 	return nil
 }
