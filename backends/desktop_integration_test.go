@@ -78,7 +78,10 @@ func startXvfb(t *testing.T, u bt.User) xDisplay {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command("Xvfb", "-displayfd", "3", "-auth", auth, "-nolisten", "tcp", "-br", "-screen", "0", "1280x1024x24")
+	// -noreset: by default the server resets when its last client
+	// disconnects, and a client connecting meanwhile (Chromium opens
+	// several connections one after another) is refused.
+	cmd := exec.Command("Xvfb", "-displayfd", "3", "-auth", auth, "-nolisten", "tcp", "-noreset", "-br", "-screen", "0", "1280x1024x24")
 	cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=" + dir}
 	cmd.ExtraFiles = []*os.File{w}
 	asUser(cmd, u)
