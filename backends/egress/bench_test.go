@@ -55,15 +55,7 @@ func benchBridge(b *testing.B, sock string, port int) string {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { l.Close() })
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			go t.serve(c, port)
-		}
-	}()
+	go t.acceptOn(l, port)
 	return l.Addr().String()
 }
 

@@ -165,17 +165,20 @@ func startTransparent(socket string, local map[int]bool) error {
 		if err != nil {
 			return fmt.Errorf("port %d: %w", port, err)
 		}
-		go func() {
-			for {
-				c, err := l.Accept()
-				if err != nil {
-					return
-				}
-				go t.serve(c, port)
-			}
-		}()
+		go t.acceptOn(l, port)
 	}
 	return nil
+}
+
+// acceptOn serves every connection l accepts for port, until l closes.
+func (t *transparent) acceptOn(l net.Listener, port int) {
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			return
+		}
+		go t.serve(c, port)
+	}
 }
 
 // serve carries a connection to one of the transparent ports through the
